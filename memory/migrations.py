@@ -1,0 +1,200 @@
+"""Named, append-only schema migrations for the state database.
+
+Never edit or reorder a migration that has shipped: add a new one at the end. Each migration
+runs in its own ``BEGIN IMMEDIATE`` transaction together with the row that records it, so a
+crash part-way leaves the database exactly as it was before that migration.
+"""
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from memory.db import StateError, transaction
+
+Step = str | Callable[[sqlite3.Connection], None]
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    steps: Sequence[Step]
+
+
+MIGRATIONS: list[Migration] = [
+    Migration("0001_core", [
+        """CREATE TABLE issues (
+            number INTEGER PRIMARY KEY,
+            title TEXT NOT NULL DEFAULT '',
+            body TEXT NOT NULL DEFAULT '',
+            author TEXT NOT NULL DEFAULT '',
+            labels TEXT NOT NULL DEFAULT '[]',
+            tracker_state TEXT NOT NULL DEFAULT 'open',
+            state TEXT NOT NULL,
+            reason TEXT,
+            priority INTEGER NOT NULL DEFAULT 0,
+            plan_version INTEGER NOT NULL DEFAULT 0,
+            approved INTEGER NOT NULL DEFAULT 0,
+            branch TEXT,
+            pr INTEGER,
+            pr_state TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        "CREATE INDEX issues_state ON issues(state)",
+        """CREATE TABLE tasks (
+            id INTEGER PRIMARY KEY,
+            issue INTEGER NOT NULL REFERENCES issues(number),
+            key TEXT NOT NULL,
+            plan_version INTEGER NOT NULL DEFAULT 1,
+            parent TEXT,
+            depth INTEGER NOT NULL DEFAULT 0,
+            position INTEGER NOT NULL DEFAULT 0,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL DEFAULT '',
+            success_criteria TEXT NOT NULL DEFAULT '[]',
+            depends_on TEXT NOT NULL DEFAULT '[]',
+            paths TEXT NOT NULL DEFAULT '[]',
+            profile TEXT,
+            fingerprint TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL,
+            reason TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before REAL,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            UNIQUE (issue, key)
+        )""",
+        "CREATE INDEX tasks_state ON tasks(state)",
+        "CREATE INDEX tasks_issue ON tasks(issue)",
+        """CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            issue INTEGER NOT NULL,
+            task_id INTEGER REFERENCES tasks(id),
+            kind TEXT NOT NULL DEFAULT 'work',
+            attempt INTEGER NOT NULL DEFAULT 1,
+            profile TEXT,
+            pid INTEGER,
+            pgid INTEGER,
+            pid_start TEXT,
+            run_dir TEXT,
+            worktree TEXT,
+            branch TEXT,
+            base_sha TEXT,
+            started_at REAL NOT NULL,
+            heartbeat_at REAL,
+            ended_at REAL,
+            outcome TEXT,
+            exit_code INTEGER,
+            counted INTEGER NOT NULL DEFAULT 1,
+            commits TEXT NOT NULL DEFAULT '[]',
+            files_changed TEXT NOT NULL DEFAULT '[]',
+            checks TEXT NOT NULL DEFAULT '[]',
+            tokens_in INTEGER NOT NULL DEFAULT 0,
+            tokens_out INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            summary TEXT,
+            error TEXT,
+            question TEXT,
+            findings TEXT NOT NULL DEFAULT '[]',
+            prompt_hash TEXT,
+            context_hash TEXT
+        )""",
+        "CREATE INDEX runs_task ON runs(task_id)",
+        "CREATE INDEX runs_open ON runs(ended_at) WHERE ended_at IS NULL",
+        "CREATE INDEX runs_started ON runs(started_at)",
+        """CREATE TABLE cycles (
+            number INTEGER PRIMARY KEY,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            rung TEXT,
+            actions TEXT NOT NULL DEFAULT '[]',
+            sleep_s REAL,
+            error TEXT
+        )""",
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            kind TEXT NOT NULL,
+            issue INTEGER,
+            task TEXT,
+            data TEXT NOT NULL DEFAULT '{}',
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+        "CREATE INDEX events_issue ON events(issue)",
+        """CREATE TABLE commands (
+            id INTEGER PRIMARY KEY,
+            issue INTEGER,
+            source TEXT NOT NULL,
+            author TEXT NOT NULL DEFAULT '',
+            verb TEXT NOT NULL,
+            arg TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL,
+            applied_at REAL,
+            result TEXT,
+            UNIQUE (source)
+        )""",
+        "CREATE INDEX commands_pending ON commands(applied_at) WHERE applied_at IS NULL",
+        """CREATE TABLE outbox (
+            key TEXT PRIMARY KEY,
+            issue INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            sent_at REAL,
+            ref TEXT,
+            tries INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        )""",
+        "CREATE INDEX outbox_pending ON outbox(created_at) WHERE sent_at IS NULL",
+        "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ]),
+]
+
+
+def _ensure_table(conn: sqlite3.Connection) -> None:
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                 "(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+
+
+def applied(conn: sqlite3.Connection) -> list[str]:
+    try:
+        rows = conn.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()
+    except sqlite3.OperationalError:
+        return []
+    return [r[0] for r in rows]
+
+
+def pending(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> list[Migration]:
+    done = set(applied(conn))
+    known = {m.name for m in migrations}
+    unknown = done - known
+    if unknown:
+        raise StateError(f"state database has migrations this shiftctl does not know: "
+                         f"{sorted(unknown)}; upgrade shiftctl")
+    return [m for m in migrations if m.name not in done]
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS,
+            on_step: Callable[[str, int], None] | None = None) -> list[str]:
+    """Apply what is missing; returns the names applied. ``on_step`` is a test hook."""
+    with transaction(conn):
+        _ensure_table(conn)
+    names = []
+    for migration in pending(conn, migrations):
+        with transaction(conn):
+            for i, step in enumerate(migration.steps):
+                if on_step:
+                    on_step(migration.name, i)
+                if callable(step):
+                    step(conn)
+                else:
+                    conn.execute(step)
+            conn.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                         (migration.name, time.time()))
+        names.append(migration.name)
+    return names

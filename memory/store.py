@@ -1,0 +1,478 @@
+"""Typed access to the state database: issues, tasks, runs, cycles, commands.
+
+Every state change writes its row and its event in one transaction, so the log and the
+tables can never disagree. Only the holder of the admin lock writes (see DESIGN and
+README: the single-writer rule); everybody else opens the store read-only.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from memory import events
+from memory.db import StateError, connect, transaction
+from memory.migrations import migrate, pending
+
+ISSUE_STATES = ("new", "planned", "active", "done", "closed", "needs_human", "cancelled")
+TASK_STATES = ("pending", "ready", "running", "review", "done", "retry", "needs_human", "cancelled")
+TASK_TERMINAL = ("done", "needs_human", "cancelled")
+TASK_FAILED = ("needs_human", "cancelled")
+MAX_WRITE_TRIES = 20
+
+_JSON_FIELDS = {"labels", "success_criteria", "depends_on", "paths", "commits", "files_changed",
+                "checks", "findings", "actions"}
+
+
+def _decode(cls: type, row: sqlite3.Row) -> Any:
+    names = {f.name for f in fields(cls)}
+    kwargs = {}
+    for key in row.keys():
+        if key not in names:
+            continue
+        value = row[key]
+        if key in _JSON_FIELDS and isinstance(value, str):
+            value = json.loads(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, (list, dict, tuple)):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+@dataclass
+class Issue:
+    number: int
+    title: str
+    state: str
+    body: str = ""
+    author: str = ""
+    labels: list[str] = field(default_factory=list)
+    tracker_state: str = "open"
+    reason: str | None = None
+    priority: int = 0
+    plan_version: int = 0
+    approved: int = 0
+    branch: str | None = None
+    pr: int | None = None
+    pr_state: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+@dataclass
+class Task:
+    id: int
+    issue: int
+    key: str
+    title: str
+    state: str
+    body: str = ""
+    plan_version: int = 1
+    parent: str | None = None
+    depth: int = 0
+    position: int = 0
+    success_criteria: list[str] = field(default_factory=list)
+    depends_on: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    profile: str | None = None
+    fingerprint: str = ""
+    reason: str | None = None
+    attempts: int = 0
+    not_before: float | None = None
+    cost_usd: float = 0.0
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @property
+    def ref(self) -> str:
+        return f"{self.issue}-{self.key}"
+
+
+@dataclass
+class Run:
+    id: str
+    issue: int
+    started_at: float
+    task_id: int | None = None
+    kind: str = "work"
+    attempt: int = 1
+    profile: str | None = None
+    pid: int | None = None
+    pgid: int | None = None
+    pid_start: str | None = None
+    run_dir: str | None = None
+    worktree: str | None = None
+    branch: str | None = None
+    base_sha: str | None = None
+    heartbeat_at: float | None = None
+    ended_at: float | None = None
+    outcome: str | None = None
+    exit_code: int | None = None
+    counted: int = 1
+    commits: list[str] = field(default_factory=list)
+    files_changed: list[str] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    summary: str | None = None
+    error: str | None = None
+    question: str | None = None
+    findings: list[str] = field(default_factory=list)
+    prompt_hash: str | None = None
+    context_hash: str | None = None
+
+
+@dataclass
+class Cycle:
+    number: int
+    started_at: float
+    ended_at: float | None = None
+    rung: str | None = None
+    actions: list[Any] = field(default_factory=list)
+    sleep_s: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class Command:
+    id: int
+    source: str
+    verb: str
+    created_at: float
+    issue: int | None = None
+    author: str = ""
+    arg: str = ""
+    text: str = ""
+    applied_at: float | None = None
+    result: str | None = None
+
+
+class Store:
+    def __init__(self, conn: sqlite3.Connection, path: Path | None = None) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, readonly: bool = False) -> Store:
+        conn = connect(path, readonly=readonly)
+        try:
+            if readonly:
+                if pending(conn):
+                    raise StateError(f"{path}: not migrated yet (run a cycle first)")
+            else:
+                migrate(conn)
+        except Exception:
+            conn.close()
+            raise
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def tx(self) -> Any:
+        return transaction(self.conn)
+
+    def event(self, kind: str, *, issue: int | None = None, task: str | None = None,
+              **data: Any) -> int:
+        with self.tx():
+            return events.append(self.conn, kind, issue=issue, task=task, **data)
+
+    def _update(self, table: str, key_col: str, key: Any, changes: dict[str, Any]) -> None:
+        if not changes:
+            return
+        cols = ", ".join(f"{c} = ?" for c in changes)
+        self.conn.execute(f"UPDATE {table} SET {cols} WHERE {key_col} = ?",
+                          [*(_encode(v) for v in changes.values()), key])
+
+    def _insert(self, table: str, values: dict[str, Any]) -> int:
+        cols = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        cur = self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})",
+                                [_encode(v) for v in values.values()])
+        return int(cur.lastrowid or 0)
+
+    # -- key/value -------------------------------------------------------------------------
+    def get(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def put(self, key: str, value: str) -> None:
+        with self.tx():
+            self.conn.execute("INSERT INTO kv (key, value) VALUES (?, ?) "
+                              "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    # -- issues ----------------------------------------------------------------------------
+    def issue(self, number: int) -> Issue | None:
+        row = self.conn.execute("SELECT * FROM issues WHERE number = ?", (number,)).fetchone()
+        return _decode(Issue, row) if row else None
+
+    def issues(self, states: Iterable[str] | None = None) -> list[Issue]:
+        if states is None:
+            rows = self.conn.execute("SELECT * FROM issues ORDER BY number")
+        else:
+            wanted = list(states)
+            marks = ", ".join("?" for _ in wanted)
+            rows = self.conn.execute(f"SELECT * FROM issues WHERE state IN ({marks}) "
+                                     "ORDER BY number", wanted)
+        return [_decode(Issue, r) for r in rows]
+
+    def add_issue(self, issue: Issue) -> None:
+        now = time.time()
+        values = {f.name: getattr(issue, f.name) for f in fields(Issue)}
+        values["created_at"] = values["created_at"] or now
+        values["updated_at"] = now
+        with self.tx():
+            self._insert("issues", values)
+            events.append(self.conn, "issue.new", issue=issue.number, title=issue.title,
+                          author=issue.author, state=issue.state)
+
+    def update_issue(self, number: int, **changes: Any) -> None:
+        """Change mirror fields (title, labels, PR link...) without a state transition."""
+        changes["updated_at"] = time.time()
+        with self.tx():
+            self._update("issues", "number", number, changes)
+
+    def set_issue_state(self, number: int, state: str, reason: str | None = None,
+                        **changes: Any) -> None:
+        assert state in ISSUE_STATES, state
+        with self.tx():
+            old = self.conn.execute("SELECT state FROM issues WHERE number = ?",
+                                    (number,)).fetchone()
+            self._update("issues", "number", number,
+                         {"state": state, "reason": reason, "updated_at": time.time(), **changes})
+            events.append(self.conn, "issue.state", issue=number,
+                          old=old[0] if old else None, new=state, reason=reason)
+
+    # -- tasks -----------------------------------------------------------------------------
+    def task(self, task_id: int) -> Task | None:
+        row = self.conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        return _decode(Task, row) if row else None
+
+    def task_by_ref(self, ref: str) -> Task | None:
+        issue, _, key = ref.partition("-")
+        if not issue.isdigit() or not key:
+            return None
+        row = self.conn.execute("SELECT * FROM tasks WHERE issue = ? AND key = ?",
+                                (int(issue), key)).fetchone()
+        return _decode(Task, row) if row else None
+
+    def tasks(self, issue: int | None = None, states: Iterable[str] | None = None) -> list[Task]:
+        sql = "SELECT * FROM tasks WHERE 1=1"
+        params: list[Any] = []
+        if issue is not None:
+            sql += " AND issue = ?"
+            params.append(issue)
+        if states is not None:
+            wanted = list(states)
+            sql += f" AND state IN ({', '.join('?' for _ in wanted)})"
+            params += wanted
+        sql += " ORDER BY issue, position, id"
+        return [_decode(Task, r) for r in self.conn.execute(sql, params)]
+
+    def add_task(self, task: Task) -> int:
+        now = time.time()
+        values = {f.name: getattr(task, f.name) for f in fields(Task) if f.name != "id"}
+        values["created_at"] = now
+        values["updated_at"] = now
+        with self.tx():
+            task_id = self._insert("tasks", values)
+            events.append(self.conn, "task.new", issue=task.issue, task=task.ref,
+                          title=task.title, state=task.state, depends_on=task.depends_on)
+        return task_id
+
+    def set_task_state(self, task: Task, state: str, reason: str | None = None,
+                       **changes: Any) -> None:
+        assert state in TASK_STATES, state
+        with self.tx():
+            self._update("tasks", "id", task.id,
+                         {"state": state, "reason": reason, "updated_at": time.time(), **changes})
+            events.append(self.conn, "task.state", issue=task.issue, task=task.ref,
+                          old=task.state, new=state, reason=reason,
+                          **{k: v for k, v in changes.items() if k in ("attempts", "not_before")})
+        task.state = state
+        task.reason = reason
+        for k, v in changes.items():
+            setattr(task, k, v)
+
+    def update_task(self, task: Task, **changes: Any) -> None:
+        changes["updated_at"] = time.time()
+        with self.tx():
+            self._update("tasks", "id", task.id, changes)
+        for k, v in changes.items():
+            setattr(task, k, v)
+
+    # -- runs ------------------------------------------------------------------------------
+    def run(self, run_id: str) -> Run | None:
+        row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _decode(Run, row) if row else None
+
+    def open_runs(self) -> list[Run]:
+        rows = self.conn.execute("SELECT * FROM runs WHERE ended_at IS NULL ORDER BY started_at")
+        return [_decode(Run, r) for r in rows]
+
+    def runs(self, task_id: int | None = None, issue: int | None = None) -> list[Run]:
+        if task_id is not None:
+            rows = self.conn.execute("SELECT * FROM runs WHERE task_id = ? ORDER BY started_at",
+                                     (task_id,))
+        elif issue is not None:
+            rows = self.conn.execute("SELECT * FROM runs WHERE issue = ? ORDER BY started_at",
+                                     (issue,))
+        else:
+            rows = self.conn.execute("SELECT * FROM runs ORDER BY started_at")
+        return [_decode(Run, r) for r in rows]
+
+    def start_run(self, run: Run, task: Task | None, **task_changes: Any) -> None:
+        values = {f.name: getattr(run, f.name) for f in fields(Run)}
+        with self.tx():
+            self._insert("runs", values)
+            events.append(self.conn, "run.start", issue=run.issue,
+                          task=task.ref if task else None, run=run.id, run_kind=run.kind,
+                          attempt=run.attempt, profile=run.profile, pid=run.pid)
+            if task is not None:
+                self.set_task_state(task, "running", None, **task_changes)
+
+    def update_run(self, run_id: str, **changes: Any) -> None:
+        with self.tx():
+            self._update("runs", "id", run_id, changes)
+
+    def finish_run(self, run: Run, task: Task | None, **changes: Any) -> None:
+        """Record a run's end and roll its cost into the task, in one transaction."""
+        changes.setdefault("ended_at", time.time())
+        with self.tx():
+            self._update("runs", "id", run.id, changes)
+            cost = float(changes.get("cost_usd") or 0.0)
+            if task is not None and cost:
+                self.conn.execute("UPDATE tasks SET cost_usd = cost_usd + ? WHERE id = ?",
+                                  (cost, task.id))
+                task.cost_usd += cost
+            events.append(self.conn, "run.end", issue=run.issue,
+                          task=task.ref if task else None, run=run.id,
+                          outcome=changes.get("outcome"), error=changes.get("error"),
+                          cost_usd=cost, commits=len(changes.get("commits") or []))
+        for k, v in changes.items():
+            setattr(run, k, v)
+
+    def cost_since(self, ts: float) -> float:
+        row = self.conn.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM runs WHERE started_at >= ?",
+                                (ts,)).fetchone()
+        return float(row[0])
+
+    def issue_cost(self, issue: int) -> float:
+        row = self.conn.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM runs WHERE issue = ?",
+                                (issue,)).fetchone()
+        return float(row[0])
+
+    def issue_run_count(self, issue: int) -> int:
+        row = self.conn.execute("SELECT COUNT(*) FROM runs WHERE issue = ? AND kind = 'work'",
+                                (issue,)).fetchone()
+        return int(row[0])
+
+    # -- cycles ----------------------------------------------------------------------------
+    def begin_cycle(self, started_at: float) -> int:
+        with self.tx():
+            row = self.conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM cycles").fetchone()
+            number = int(row[0])
+            self._insert("cycles", {"number": number, "started_at": started_at})
+        return number
+
+    def end_cycle(self, number: int, rung: str, actions: list[Any], sleep_s: float,
+                  error: str | None = None) -> None:
+        with self.tx():
+            self._update("cycles", "number", number,
+                         {"ended_at": time.time(), "rung": rung, "actions": actions,
+                          "sleep_s": sleep_s, "error": error})
+            if rung not in ("sleep", "busy"):
+                events.append(self.conn, "cycle", cycle=number, rung=rung, actions=actions,
+                              error=error)
+
+    def last_cycle(self) -> Cycle | None:
+        row = self.conn.execute("SELECT * FROM cycles WHERE ended_at IS NOT NULL "
+                                "ORDER BY number DESC LIMIT 1").fetchone()
+        return _decode(Cycle, row) if row else None
+
+    def recent_cycles(self, limit: int) -> list[Cycle]:
+        rows = self.conn.execute("SELECT * FROM cycles WHERE ended_at IS NOT NULL "
+                                 "ORDER BY number DESC LIMIT ?", (limit,))
+        return [_decode(Cycle, r) for r in rows]
+
+    # -- commands (slash commands and CLI requests) ----------------------------------------
+    def add_command(self, *, source: str, verb: str, issue: int | None, author: str = "",
+                    arg: str = "", text: str = "") -> bool:
+        """Queue a command once per source; returns False when that source was seen before."""
+        with self.tx():
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO commands (source, verb, issue, author, arg, text, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (source, verb, issue, author, arg, text, time.time()))
+            if cur.rowcount:
+                events.append(self.conn, "command.new", issue=issue, verb=verb, arg=arg,
+                              author=author, source=source)
+            return bool(cur.rowcount)
+
+    def pending_commands(self) -> list[Command]:
+        rows = self.conn.execute("SELECT * FROM commands WHERE applied_at IS NULL ORDER BY id")
+        return [_decode(Command, r) for r in rows]
+
+    def commands(self, issue: int | None = None) -> list[Command]:
+        if issue is None:
+            rows = self.conn.execute("SELECT * FROM commands ORDER BY id")
+        else:
+            rows = self.conn.execute("SELECT * FROM commands WHERE issue = ? ORDER BY id", (issue,))
+        return [_decode(Command, r) for r in rows]
+
+    def mark_command(self, command: Command, result: str) -> None:
+        with self.tx():
+            self._update("commands", "id", command.id, {"applied_at": time.time(), "result": result})
+            events.append(self.conn, "command.applied", issue=command.issue, verb=command.verb,
+                          arg=command.arg, result=result)
+
+    # -- the outbox: tracker writes decided in a state transaction, sent afterwards ----------
+    def enqueue(self, key: str, *, issue: int, kind: str, body: str,
+                replace: bool = False) -> bool:
+        """Queue a tracker write once per key (``replace`` re-arms it with a new body)."""
+        with self.tx():
+            if replace:
+                cur = self.conn.execute(
+                    "INSERT INTO outbox (key, issue, kind, body, created_at) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET body = excluded.body, sent_at = NULL, "
+                    "created_at = excluded.created_at WHERE outbox.body != excluded.body "
+                    "OR outbox.sent_at IS NULL",
+                    (key, issue, kind, body, time.time()))
+            else:
+                cur = self.conn.execute(
+                    "INSERT OR IGNORE INTO outbox (key, issue, kind, body, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)", (key, issue, kind, body, time.time()))
+            return bool(cur.rowcount)
+
+    def pending_writes(self) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT * FROM outbox WHERE sent_at IS NULL AND tries < ? "
+                                 "ORDER BY created_at, rowid", (MAX_WRITE_TRIES,)).fetchall()
+
+    def has_pending_writes(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM outbox WHERE sent_at IS NULL AND tries < ? "
+                                 "LIMIT 1", (MAX_WRITE_TRIES,)).fetchone() is not None
+
+    def mark_sent(self, key: str, *, issue: int, kind: str, ref: str, found: bool) -> None:
+        with self.tx():
+            self._update("outbox", "key", key, {"sent_at": time.time(), "ref": ref, "error": None})
+            events.append(self.conn, f"tracker.{kind}", issue=issue, key=key, ref=ref,
+                          found_existing=found)
+
+    def mark_failed(self, key: str, error: str) -> None:
+        with self.tx():
+            self.conn.execute("UPDATE outbox SET tries = tries + 1, error = ? WHERE key = ?",
+                              (error[:2000], key))
+
+    def iter_events(self, **kw: Any) -> Iterator[dict[str, Any]]:
+        yield from events.rows(self.conn, **kw)
