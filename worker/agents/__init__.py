@@ -1,0 +1,85 @@
+"""Agent adapters: each turns a prompt and a worktree into an ``AgentOutcome``.
+
+Adding a coding-agent CLI means adding a module here and a line in ``KINDS``.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from worker.proc import ProcResult, run_process
+from worker.spec import Spec
+
+
+@dataclass
+class AgentOutcome:
+    exit_code: int | None
+    how: str = "exited"          # exited | timed_out | stalled | killed | not_found
+    final_text: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    error: str = ""
+    rate_limited: bool = False
+    rate_limit_reset: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AgentContext:
+    spec: Spec
+    worktree: Path
+    env: dict[str, str]
+    prompt_file: Path
+    log: IO[bytes]
+    deadline: float
+    on_output: Callable[[], None]
+    on_start: Callable[[int], None]
+    should_stop: Callable[[], bool]
+    wrap: Callable[[Sequence[str]], list[str]] = lambda argv: list(argv)
+
+    def run(self, argv: Sequence[str], *, stdin_path: Path | None = None,
+            on_line: Callable[[str], None] | None = None) -> ProcResult:
+        """Run one agent process within what is left of the attempt's time."""
+        remaining = max(0.0, self.deadline - time.monotonic())
+        return run_process(self.wrap(argv), cwd=self.worktree, env=self.env, log=self.log,
+                           timeout=remaining, stall_timeout=self.spec.agent.stall_timeout,
+                           stdin_path=stdin_path, on_output=self.on_output, on_line=on_line,
+                           on_start=self.on_start, should_stop=self.should_stop)
+
+
+class Agent(Protocol):
+    def run(self, ctx: AgentContext) -> AgentOutcome: ...
+
+
+def _registry() -> dict[str, Callable[[], Agent]]:
+    from worker.agents.command import CommandAgent
+    from worker.agents.shell import ShellAgent
+    return {"shell": ShellAgent, "command": CommandAgent}
+
+
+KINDS: tuple[str, ...] = ("shell", "command")
+
+
+def get(kind: str) -> Agent:
+    registry = _registry()
+    if kind not in registry:
+        raise LookupError(f"agent kind {kind!r} is not available in this shiftctl "
+                          f"(available: {', '.join(sorted(registry))})")
+    return registry[kind]()
+
+
+def outcome_from_proc(proc: ProcResult, final_text: str | None = None) -> AgentOutcome:
+    error = ""
+    if proc.how == "not_found":
+        error = "agent command not found"
+    elif proc.how != "exited":
+        error = f"agent {proc.how.replace('_', ' ')}"
+    elif proc.exit_code:
+        error = f"agent exited with code {proc.exit_code}"
+    return AgentOutcome(exit_code=proc.exit_code, how=proc.how,
+                        final_text=proc.stdout if final_text is None else final_text,
+                        error=error)

@@ -1,0 +1,28 @@
+"""Quality checks: the configured commands, run in the worktree after the agent."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO, Any
+
+from worker.fsutil import tail
+from worker.proc import run_process
+from worker.spec import CheckSpec
+
+OUTPUT_TAIL = 4000
+
+
+def run_checks(checks: list[CheckSpec], *, worktree: Path, env: dict[str, str],
+               log: IO[bytes]) -> list[dict[str, Any]]:
+    results = []
+    for check in checks:
+        log.write(f"\n[shiftctl] check {check.name}: {check.run}\n".encode())
+        proc = run_process(["bash", "-c", "exec 2>&1\n" + check.run], cwd=worktree, env=env, log=log,
+                           timeout=check.timeout)
+        passed = proc.how == "exited" and proc.exit_code == 0
+        output = proc.stdout
+        if proc.how != "exited":
+            output += f"\n[check {proc.how.replace('_', ' ')} after {proc.duration:.0f}s]"
+        results.append({"name": check.name, "passed": passed, "exit_code": proc.exit_code,
+                        "output": tail(output, OUTPUT_TAIL),
+                        "duration_s": round(proc.duration, 3)})
+    return results

@@ -1,0 +1,91 @@
+"""Plain ``git`` subprocess calls, shared by the worker and the admin."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+IDENTITY = ("-c", "user.name=shiftctl", "-c", "user.email=shiftctl@localhost")
+
+
+class GitError(Exception):
+    def __init__(self, args: list[str], code: int, stderr: str) -> None:
+        self.args_ = args
+        self.code = code
+        self.stderr = stderr.strip()
+        super().__init__(f"git {' '.join(args)} failed ({code}): {self.stderr[-2000:]}")
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("GIT_TERMINAL_PROMPT", "0")
+    env["LC_ALL"] = "C"
+    return env
+
+
+def run(cwd: Path | str, *args: str, check: bool = True, timeout: float = 300,
+        env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(["git", *args], cwd=str(cwd), capture_output=True, text=True,
+                          timeout=timeout, env=env or _env(), input=input,
+                          errors="replace")
+    if check and proc.returncode != 0:
+        raise GitError(list(args), proc.returncode, proc.stderr or proc.stdout)
+    return proc
+
+
+def out(cwd: Path | str, *args: str, **kw: object) -> str:
+    return run(cwd, *args, **kw).stdout.strip()  # type: ignore[arg-type]
+
+
+def ok(cwd: Path | str, *args: str) -> bool:
+    return run(cwd, *args, check=False).returncode == 0
+
+
+def rev(cwd: Path | str, ref: str) -> str | None:
+    proc = run(cwd, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def branch_exists(cwd: Path | str, branch: str) -> bool:
+    return rev(cwd, f"refs/heads/{branch}") is not None
+
+
+def is_ancestor(cwd: Path | str, ancestor: str, descendant: str) -> bool:
+    return ok(cwd, "merge-base", "--is-ancestor", ancestor, descendant)
+
+
+def commits_between(cwd: Path | str, base: str, head: str = "HEAD") -> list[str]:
+    text = out(cwd, "rev-list", "--reverse", f"{base}..{head}")
+    return text.split() if text else []
+
+
+def files_between(cwd: Path | str, base: str, head: str = "HEAD") -> list[str]:
+    text = out(cwd, "diff", "--name-only", "--no-renames", base, head)
+    return [line for line in text.splitlines() if line]
+
+
+def is_worktree(path: Path) -> bool:
+    if not (path / ".git").exists():
+        return False
+    proc = run(path, "rev-parse", "--show-toplevel", check=False)
+    return proc.returncode == 0 and Path(proc.stdout.strip()).resolve() == path.resolve()
+
+
+def commit_all(worktree: Path, message: str) -> str | None:
+    """Commit whatever is left in the worktree; returns the new SHA or None if clean."""
+    run(worktree, "add", "-A")
+    if ok(worktree, "diff", "--cached", "--quiet"):
+        return None
+    run(worktree, *IDENTITY, "commit", "--no-verify", "-q", "-m", message)
+    return out(worktree, "rev-parse", "HEAD")
+
+
+def merge_in_progress(worktree: Path) -> bool:
+    return rev(worktree, "MERGE_HEAD") is not None
+
+
+def clean_reset(worktree: Path, ref: str = "HEAD") -> None:
+    if merge_in_progress(worktree):
+        run(worktree, "merge", "--abort", check=False)
+    run(worktree, "reset", "-q", "--hard", ref)
+    run(worktree, "clean", "-q", "-fdx")

@@ -1,0 +1,81 @@
+"""``spec.json``: everything a worker needs for one attempt, and nothing secret.
+
+The admin builds it; the worker only reads it. Environment *names* travel here, never
+values: the worker takes values from its own (already allowlisted) environment.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class AgentSpec:
+    profile: str
+    kind: str
+    argv: list[str] = field(default_factory=list)
+    model: str | None = None
+    max_turns: int | None = None
+    allowed_tools: list[str] = field(default_factory=list)
+    permission_mode: str | None = None
+    pass_env: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    sandbox: str = "none"
+    task_timeout: float = 3600
+    stall_timeout: float = 600
+    read_only: bool = False
+
+
+@dataclass
+class CheckSpec:
+    name: str
+    run: str
+    timeout: float = 900
+
+
+@dataclass
+class TaskSpec:
+    issue: int
+    key: str
+    title: str
+    body: str = ""
+
+
+@dataclass
+class Spec:
+    run_id: str
+    run_dir: str
+    repo: str
+    worktree: str
+    branch: str
+    base_ref: str
+    base_sha: str
+    task: TaskSpec
+    agent: AgentSpec
+    prompt_file: str
+    checks: list[CheckSpec] = field(default_factory=list)
+    keep_branch: bool = False
+    wake_file: str | None = None
+    heartbeat_s: float = 2.0
+    commit_message: str = ""
+
+    @property
+    def dir(self) -> Path:
+        return Path(self.run_dir)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Spec:
+        data = dict(data)
+        data["task"] = TaskSpec(**data["task"])
+        data["agent"] = AgentSpec(**data["agent"])
+        data["checks"] = [CheckSpec(**c) for c in data.get("checks", [])]
+        return cls(**data)
+
+    @classmethod
+    def load(cls, path: Path) -> Spec:
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
