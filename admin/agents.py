@@ -1,0 +1,35 @@
+"""Agent profiles as the admin sees them: which binary, and the worker's ``AgentSpec``."""
+from __future__ import annotations
+
+from admin.config import Config, Profile
+from worker.spec import AgentSpec
+
+EXECUTABLES = {"claude": "claude", "codex": "codex", "shell": "bash", "aider": "aider",
+               "gemini": "gemini", "opencode": "opencode"}
+
+
+def executable(profile: Profile) -> str:
+    """The program a profile starts (``argv[0]`` when the profile gives one)."""
+    if profile.argv:
+        return profile.argv[0]
+    return EXECUTABLES.get(profile.kind, profile.kind)
+
+
+def agent_spec(config: Config, profile: Profile, *, read_only: bool = False) -> AgentSpec:
+    w = config.workers
+    return AgentSpec(
+        profile=profile.name, kind=profile.kind, argv=list(profile.argv), model=profile.model,
+        max_turns=profile.max_turns, allowed_tools=list(profile.allowed_tools),
+        permission_mode=profile.permission_mode, pass_env=list(profile.pass_env),
+        env=dict(profile.env), sandbox=profile.sandbox or config.sandbox,
+        task_timeout=profile.task_timeout or w.task_timeout,
+        stall_timeout=profile.stall_timeout or w.stall_timeout, read_only=read_only)
+
+
+def worker_pass_env(config: Config) -> list[str]:
+    """What the worker process may inherit: what its agents need, never the tracker token."""
+    names: list[str] = ["PYTHONPATH"]
+    for prof in config.agents.profiles.values():
+        names += [n for n in prof.pass_env if n not in names]
+    token = config.tracker.github.token_env
+    return [n for n in names if n != token]

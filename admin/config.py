@@ -1,0 +1,456 @@
+"""``shiftctl.yaml``: found by walking up, validated at load, every error naming its key.
+
+The file is policy as code. Anything not given takes the default documented in the README
+(the ``DEFAULTS`` mapping below is the single source for those values).
+"""
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_NAME = "shiftctl.yaml"
+APPROVAL_POLICIES = ("auto", "always", "over_budget")
+TRACKER_KINDS = ("local", "github")
+SANDBOXES = ("none", "bwrap")
+BUILTIN_KINDS = ("claude", "codex", "shell", "command", "aider", "gemini", "opencode")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file, the key and the fix."""
+
+
+@dataclass(frozen=True)
+class GithubConfig:
+    repo: str = ""
+    token_env: str = "GITHUB_TOKEN"
+    api_url: str = "https://api.github.com"
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    kind: str = "local"
+    intake_label: str = "shiftctl"
+    allowed_authors: tuple[str, ...] = ()
+    github: GithubConfig = field(default_factory=GithubConfig)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    kind: str
+    argv: tuple[str, ...] = ()
+    model: str | None = None
+    max_turns: int | None = None
+    allowed_tools: tuple[str, ...] = ()
+    permission_mode: str | None = None
+    pass_env: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    fallback: str | None = None
+    sandbox: str | None = None
+    typical_cost_usd: float = 0.0
+    task_timeout: int | None = None
+    stall_timeout: int | None = None
+
+
+@dataclass(frozen=True)
+class AgentsConfig:
+    default: str
+    profiles: dict[str, Profile]
+
+    def profile(self, name: str | None) -> Profile:
+        return self.profiles[name or self.default]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    run: str
+    timeout: int = 900
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    kind: str = "checklist"
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    judge: str | None = None
+    forbidden_paths: tuple[str, ...] = (".github/workflows/", ".shiftctl/")
+    max_diff_lines: int = 5000
+
+
+@dataclass(frozen=True)
+class WorkersConfig:
+    max_concurrent: int = 4
+    max_attempts: int = 3
+    task_timeout: int = 3600
+    stall_timeout: int = 600
+    lease: int = 120
+    backoff_base: float = 10.0
+    backoff_cap: float = 300.0
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    usd_per_issue: float = 10.0
+    usd_per_day: float = 100.0
+
+
+@dataclass(frozen=True)
+class SleepConfig:
+    after_action: float = 5.0
+    busy: float = 300.0
+    idle: float = 1800.0
+    wake_check: float = 30.0
+
+
+@dataclass(frozen=True)
+class ApprovalConfig:
+    plans: str = "auto"
+    over_budget_usd: float = 5.0
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    max_depth: int = 2
+    max_tasks_per_issue: int = 50
+    max_runs_per_issue: int = 30
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    base_branch: str
+    tracker: TrackerConfig
+    agents: AgentsConfig
+    planner: PlannerConfig
+    review: ReviewConfig
+    checks: tuple[Check, ...]
+    workers: WorkersConfig
+    budget: BudgetConfig
+    sleep: SleepConfig
+    approval: ApprovalConfig
+    limits: LimitsConfig
+    sandbox: str = "none"
+    prompts_dir: str | None = None
+    source: Path | None = None
+
+    @property
+    def runtime(self) -> Path:
+        return self.root / ".shiftctl"
+
+
+DEFAULT_PROFILES: dict[str, dict[str, Any]] = {
+    "claude": {"kind": "claude", "model": "sonnet", "max_turns": 40,
+               "pass_env": ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"], "fallback": None},
+    "codex": {"kind": "codex", "pass_env": ["OPENAI_API_KEY", "OPENAI_BASE_URL"]},
+    "shell": {"kind": "shell"},
+}
+
+
+class _Reader:
+    """Reads one mapping of the YAML document, naming ``path.key`` in every error."""
+
+    def __init__(self, data: Any, path: str, source: str) -> None:
+        self.path = path
+        self.source = source
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise self.error(path, data, "a mapping")
+        self.data: dict[str, Any] = data
+        self.seen: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def error(self, key: str, value: Any, expected: str) -> ConfigError:
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        return ConfigError(f"{self.source}: {key}: {shown} is not valid (expected {expected})")
+
+    def raw(self, name: str, default: Any) -> Any:
+        self.seen.add(name)
+        return self.data.get(name, default)
+
+    def str(self, name: str, default: str | None, *, choices: tuple[str, ...] | None = None,
+            nullable: bool = False) -> Any:
+        value = self.raw(name, default)
+        if value is None and (nullable or default is None):
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(self.key(name), value,
+                             "one of " + ", ".join(choices) if choices else "a non-empty string")
+        if choices and value not in choices:
+            raise self.error(self.key(name), value, "one of " + ", ".join(choices))
+        return value
+
+    def int(self, name: str, default: int | None, lo: int, hi: int) -> Any:
+        value = self.raw(name, default)
+        if value is None and default is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise self.error(self.key(name), value, f"an integer {lo}..{hi}")
+        return value
+
+    def num(self, name: str, default: float, lo: float, hi: float) -> float:
+        value = self.raw(name, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+            raise self.error(self.key(name), value, f"a number {lo:g}..{hi:g}")
+        return float(value)
+
+    def strings(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        value = self.raw(name, list(default))
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.error(self.key(name), value, "a list of strings")
+        return tuple(value)
+
+    def mapping(self, name: str) -> _Reader:
+        return _Reader(self.raw(name, None), self.key(name), self.source)
+
+    def done(self) -> None:
+        for name in self.data:
+            if name not in self.seen:
+                hint = difflib.get_close_matches(str(name), sorted(self.seen), n=1)
+                extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+                raise ConfigError(f"{self.source}: {self.key(str(name))}: unknown key{extra}")
+
+
+def _profile(name: str, r: _Reader, kinds: tuple[str, ...]) -> Profile:
+    kind = r.str("kind", None, choices=kinds)
+    if kind is None:
+        raise ConfigError(f"{r.source}: {r.key('kind')}: missing (expected one of {', '.join(kinds)})")
+    argv = r.strings("argv")
+    if kind == "command" and not argv:
+        raise ConfigError(f"{r.source}: {r.key('argv')}: missing (a 'command' profile needs "
+                          "argv, e.g. [my-agent, --prompt-file, \"{prompt_file}\"])")
+    env_r = r.mapping("env")
+    env = []
+    for k, v in env_r.data.items():
+        env_r.seen.add(k)
+        if not isinstance(v, (str, int, float)) or isinstance(v, bool):
+            raise env_r.error(env_r.key(str(k)), v, "a string")
+        env.append((str(k), str(v)))
+    profile = Profile(
+        name=name, kind=kind, argv=argv,
+        model=r.str("model", None, nullable=True),
+        max_turns=r.int("max_turns", None, 1, 10_000),
+        allowed_tools=r.strings("allowed_tools"),
+        permission_mode=r.str("permission_mode", None, nullable=True),
+        pass_env=r.strings("pass_env"), env=tuple(env),
+        fallback=r.str("fallback", None, nullable=True),
+        sandbox=r.str("sandbox", None, choices=SANDBOXES, nullable=True),
+        typical_cost_usd=r.num("typical_cost_usd", 0.0, 0, 1e6),
+        task_timeout=r.int("task_timeout", None, 1, 7 * 86400),
+        stall_timeout=r.int("stall_timeout", None, 1, 7 * 86400),
+    )
+    r.done()
+    return profile
+
+
+def _agent_kinds() -> tuple[str, ...]:
+    from worker.agents import KINDS
+    return tuple(sorted(set(BUILTIN_KINDS) | set(KINDS)))
+
+
+def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
+    top = _Reader(data, "", source)
+
+    t = top.mapping("tracker")
+    g = t.mapping("github")
+    repo = g.raw("repo", "")
+    if repo and (not isinstance(repo, str) or repo.count("/") != 1):
+        raise g.error(g.key("repo"), repo, "owner/name")
+    github = GithubConfig(repo=repo or "", token_env=g.str("token_env", "GITHUB_TOKEN"),
+                          api_url=g.str("api_url", "https://api.github.com"))
+    g.done()
+    tracker = TrackerConfig(kind=t.str("kind", "local", choices=TRACKER_KINDS),
+                            intake_label=t.str("intake_label", "shiftctl"),
+                            allowed_authors=t.strings("allowed_authors"), github=github)
+    t.done()
+    if tracker.kind == "github" and not github.repo:
+        raise ConfigError(f"{source}: tracker.github.repo: missing (expected owner/name when "
+                          "tracker.kind is github)")
+
+    kinds = _agent_kinds()
+    a = top.mapping("agents")
+    p = a.mapping("profiles")
+    profiles: dict[str, Profile] = {}
+    raw_profiles = dict(DEFAULT_PROFILES)
+    raw_profiles.update(p.data)
+    for name, body in raw_profiles.items():
+        p.seen.add(name)
+        if not isinstance(name, str) or not name:
+            raise p.error(p.key(str(name)), name, "a profile name")
+        profiles[name] = _profile(name, _Reader(body, p.key(name), source), kinds)
+    p.done()
+    default = a.str("default", "claude")
+    a.done()
+    if default not in profiles:
+        raise ConfigError(f"{source}: agents.default: {default!r} is not a profile "
+                          f"(expected one of {', '.join(sorted(profiles))})")
+    for prof in profiles.values():
+        if prof.fallback and prof.fallback not in profiles:
+            raise ConfigError(f"{source}: agents.profiles.{prof.name}.fallback: {prof.fallback!r} "
+                              f"is not a profile (expected one of {', '.join(sorted(profiles))})")
+        if tracker.github.token_env in prof.pass_env:
+            raise ConfigError(f"{source}: agents.profiles.{prof.name}.pass_env: "
+                              f"{tracker.github.token_env!r} is the tracker token; agents must "
+                              "never receive tracker credentials")
+    agents = AgentsConfig(default=default, profiles=profiles)
+
+    pl = top.mapping("planner")
+    planner = PlannerConfig(kind=pl.str("kind", "checklist", choices=("checklist", "agent")),
+                            profile=pl.str("profile", None, nullable=True))
+    pl.done()
+    if planner.kind == "agent":
+        if not planner.profile or planner.profile not in profiles:
+            raise ConfigError(f"{source}: planner.profile: {planner.profile!r} is not a profile "
+                              f"(expected one of {', '.join(sorted(profiles))})")
+
+    rv = top.mapping("review")
+    review = ReviewConfig(judge=rv.str("judge", None, nullable=True),
+                          forbidden_paths=rv.strings("forbidden_paths",
+                                                     ReviewConfig.forbidden_paths),
+                          max_diff_lines=rv.int("max_diff_lines", 5000, 1, 10_000_000))
+    rv.done()
+    if review.judge and review.judge not in profiles:
+        raise ConfigError(f"{source}: review.judge: {review.judge!r} is not a profile "
+                          f"(expected one of {', '.join(sorted(profiles))})")
+
+    raw_checks = top.raw("checks", [])
+    if raw_checks is None:
+        raw_checks = []
+    if not isinstance(raw_checks, list):
+        raise top.error("checks", raw_checks, "a list of {name, run, timeout}")
+    checks = []
+    for i, item in enumerate(raw_checks):
+        c = _Reader(item, f"checks[{i}]", source)
+        checks.append(Check(name=c.str("name", None) or "", run=c.str("run", None) or "",
+                            timeout=c.int("timeout", 900, 1, 86400)))
+        if not checks[-1].name or not checks[-1].run:
+            raise ConfigError(f"{source}: checks[{i}]: needs both 'name' and 'run'")
+        c.done()
+
+    w = top.mapping("workers")
+    workers = WorkersConfig(max_concurrent=w.int("max_concurrent", 4, 1, 64),
+                            max_attempts=w.int("max_attempts", 3, 1, 100),
+                            task_timeout=w.int("task_timeout", 3600, 1, 7 * 86400),
+                            stall_timeout=w.int("stall_timeout", 600, 1, 7 * 86400),
+                            lease=w.int("lease", 120, 5, 86400),
+                            backoff_base=w.num("backoff_base", 10.0, 0, 86400),
+                            backoff_cap=w.num("backoff_cap", 300.0, 0, 86400))
+    w.done()
+    b = top.mapping("budget")
+    budget = BudgetConfig(usd_per_issue=b.num("usd_per_issue", 10.0, 0, 1e9),
+                          usd_per_day=b.num("usd_per_day", 100.0, 0, 1e9))
+    b.done()
+    s = top.mapping("sleep")
+    sleep = SleepConfig(after_action=s.num("after_action", 5.0, 0, 86400),
+                        busy=s.num("busy", 300.0, 0, 86400),
+                        idle=s.num("idle", 1800.0, 0, 86400),
+                        wake_check=s.num("wake_check", 30.0, 0.05, 86400))
+    s.done()
+    ap = top.mapping("approval")
+    approval = ApprovalConfig(plans=ap.str("plans", "auto", choices=APPROVAL_POLICIES),
+                              over_budget_usd=ap.num("over_budget_usd", 5.0, 0, 1e9))
+    ap.done()
+    lm = top.mapping("limits")
+    limits = LimitsConfig(max_depth=lm.int("max_depth", 2, 0, 10),
+                          max_tasks_per_issue=lm.int("max_tasks_per_issue", 50, 1, 10_000),
+                          max_runs_per_issue=lm.int("max_runs_per_issue", 30, 1, 100_000))
+    lm.done()
+
+    config = Config(
+        root=root, base_branch=top.str("base_branch", "main"), tracker=tracker, agents=agents,
+        planner=planner, review=review, checks=tuple(checks), workers=workers, budget=budget,
+        sleep=sleep, approval=approval, limits=limits,
+        sandbox=top.str("sandbox", "none", choices=SANDBOXES),
+        prompts_dir=top.str("prompts_dir", None, nullable=True),
+    )
+    top.done()
+    return config
+
+
+def find(start: Path | None = None) -> Path:
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        path = candidate / CONFIG_NAME
+        if path.is_file():
+            return path
+    raise ConfigError(f"no {CONFIG_NAME} in {here} or any parent directory "
+                      "(run 'shiftctl init' in your repository, or pass -C DIR)")
+
+
+def load(start: Path | None = None) -> Config:
+    path = find(start)
+    return load_file(path)
+
+
+def load_file(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where}: not valid YAML: "
+                          f"{getattr(exc, 'problem', None) or exc}") from exc
+    if data is None:
+        data = {}
+    return replace(parse(data, path.parent.resolve(), str(path.name)), source=path)
+
+
+def default_text(*, tracker: str = "local", author: str | None = None,
+                 base_branch: str = "main", repo: str = "owner/name") -> str:
+    """The commented ``shiftctl.yaml`` that ``init`` writes."""
+    author = author or os.environ.get("USER") or "me"
+    if tracker == "github":
+        tracker_block = (
+            "tracker:\n"
+            "  kind: github\n"
+            "  intake_label: shiftctl\n"
+            "  allowed_authors: []      # empty: users with write access to the repo\n"
+            "  github:\n"
+            f"    repo: {repo}\n"
+            "    token_env: GITHUB_TOKEN  # the name of the variable, never the token\n"
+            "    api_url: https://api.github.com\n")
+    else:
+        tracker_block = (
+            "tracker:\n"
+            "  kind: local              # issues live in .shiftctl/tracker.db\n"
+            "  intake_label: shiftctl\n"
+            f"  allowed_authors: [{author}]\n")
+    return f"""\
+# shiftctl policy: see the README's configuration reference for every key and default.
+base_branch: {base_branch}
+{tracker_block}agents:
+  default: claude
+  profiles:
+    claude: {{kind: claude, model: sonnet, max_turns: 40,
+             pass_env: [ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL]}}
+    shell: {{kind: shell}}   # runs the task's ```sh blocks; offline, deterministic
+planner: {{kind: checklist}}
+review: {{judge: null}}
+checks: []                 # e.g. [{{name: tests, run: "pytest -q", timeout: 900}}]
+workers: {{max_concurrent: 4, max_attempts: 3, task_timeout: 3600, stall_timeout: 600}}
+budget: {{usd_per_issue: 10, usd_per_day: 100}}
+sleep: {{after_action: 5, busy: 300, idle: 1800, wake_check: 30}}
+approval: {{plans: auto}}
+limits: {{max_depth: 2, max_tasks_per_issue: 50, max_runs_per_issue: 30}}
+"""

@@ -1,0 +1,109 @@
+"""One admin cycle: lock, load, walk the ladder, act on one rung, record, exit."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from admin import ladder
+from admin.config import Config
+from admin.dispatch import reap_children
+from admin.executor import execute
+from admin.lock import AdminLock
+from admin.paths import Paths
+from admin.requests import import_requests
+from admin.runtime import Runtime
+from admin.snapshot import Snapshot, observe
+from admin.sync import sync
+from admin.trackers import TrackerError, open_tracker
+from memory.db import StateError
+from memory.store import Store
+
+
+@dataclass
+class CycleResult:
+    cycle: int
+    rung: str
+    actions: list[str]
+    sleep_s: float
+    errors: list[str] = field(default_factory=list)
+    progressable: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"cycle": self.cycle, "rung": self.rung, "actions": self.actions,
+                               "sleep_s": self.sleep_s}
+        if self.errors:
+            out["errors"] = self.errors
+        return out
+
+
+def _last_cycle_number(paths: Paths) -> int:
+    try:
+        store = Store.open(paths.state_db, readonly=True)
+    except (StateError, Exception):
+        return 0
+    try:
+        last = store.last_cycle()
+        return last.number if last else 0
+    finally:
+        store.close()
+
+
+def run_cycle(config: Config, *, now: float | None = None) -> CycleResult:
+    paths = Paths(config.root)
+    paths.ensure()
+    lock = AdminLock(paths.lock)
+    if not lock.acquire():
+        return CycleResult(_last_cycle_number(paths), "busy", [], config.sleep.after_action)
+    try:
+        return _locked_cycle(config, paths, now)
+    finally:
+        lock.release()
+
+
+def _locked_cycle(config: Config, paths: Paths, now: float | None) -> CycleResult:
+    reap_children()
+    paths.wake.unlink(missing_ok=True)  # consumed: a wake during this cycle shows up at nap
+    started = time.time() if now is None else now
+    store = Store.open(paths.state_db)
+    tracker = None
+    try:
+        number = store.begin_cycle(started)
+        import_requests(paths, store)
+        problems: list[str] = []
+        try:
+            tracker = open_tracker(config)
+            sync(config, store, tracker)
+        except TrackerError as exc:
+            problems.append(f"tracker: {exc}")
+        snap = observe(config, paths, store, started, problems)
+        decision = ladder.decide(snap)  # a tracker that failed to open is a health problem
+        if decision.rung == "sleep" and store.has_pending_writes():
+            decision = ladder.Decision("unblock", (ladder.Action("flush"),))
+        if tracker is None:
+            actions, errors = [f"unhealthy: {p}" for p in problems], []
+        else:
+            actions, errors = execute(Runtime(config, paths, store, tracker, snap), decision)
+        failed = bool(errors) and not actions
+        sleep_s = ladder.sleep_hint(snap, decision, failed=failed)
+        streak = snap.unhealthy_streak + 1 if decision.rung == "health" or failed else 0
+        if streak != snap.unhealthy_streak:
+            store.put("unhealthy_streak", str(streak))
+        store.end_cycle(number, decision.rung, actions, sleep_s,
+                        "; ".join(errors)[:4000] if errors else None)
+        progress = ladder.progressable(snap) if decision.rung == "sleep" else True
+        return CycleResult(number, decision.rung, actions, sleep_s, errors, progress)
+    finally:
+        if tracker is not None:
+            tracker.close()
+        store.close()
+
+
+def snapshot_for(config: Config) -> Snapshot:
+    """A read-only look, as the next cycle would see it (for status and tests)."""
+    paths = Paths(config.root)
+    store = Store.open(paths.state_db, readonly=True)
+    try:
+        return observe(config, paths, store)
+    finally:
+        store.close()

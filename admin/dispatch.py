@@ -1,0 +1,120 @@
+"""Starting workers detached, and ending them: the admin's only process side effects."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from admin import faults
+from admin.agents import agent_spec, worker_pass_env
+from admin.briefing import work_prompt
+from admin.integration import ensure_integration
+from admin.ladder import Action
+from admin.paths import task_branch
+from admin.runtime import Runtime
+from admin.snapshot import proc_stat
+from memory.store import Run
+from worker.env import build_env
+from worker.fsutil import atomic_write, write_json
+from worker.proc import kill_groups
+from worker.spec import CheckSpec, Spec, TaskSpec
+
+
+def launch(spec_path: Path, env: dict[str, str], log_path: Path) -> tuple[int, str | None]:
+    """``python -m worker SPEC`` in its own session: restarting the loop never kills it.
+
+    ``-P`` keeps the target repository (the cwd) off ``sys.path``, so a repo that has its
+    own ``worker`` package cannot shadow ours.
+    """
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-P", "-m", "worker", str(spec_path)],
+                                cwd=str(spec_path.parent), env=env, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                close_fds=True)
+    stat = proc_stat(proc.pid)
+    return proc.pid, stat[1] if stat else None
+
+
+def reap_children() -> None:
+    """Collect exited workers of a long-lived admin (``shiftctl run``) so none stays a zombie."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def spawn(rt: Runtime, action: Action) -> str:
+    cfg, paths, store = rt.config, rt.paths, rt.store
+    task = rt.task(int(action.target or 0))
+    if task.state != "ready":
+        return f"skip {task.ref}: {task.state}"
+    issue = rt.issue(task.issue)
+    profile = cfg.agents.profiles[action.detail]
+    attempt = task.attempts + 1
+    run_id = f"{task.issue}-{task.key}-a{attempt}-{secrets.token_hex(3)}"
+    run_dir = paths.run_dir(run_id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    base_sha = ensure_integration(rt, issue)
+    previous = [r for r in store.runs(task_id=task.id) if r.kind == "work" and r.ended_at]
+    last = previous[-1] if previous else None
+    keep = bool(last and last.commits and not (last.error or "").startswith("merge conflict"))
+    prompt, prompt_hash, context_hash = work_prompt(rt, issue, task, attempt, previous,
+                                                    task_branch(task.issue, task.key))
+    prompt_file = run_dir / "prompt.md"
+    atomic_write(prompt_file, prompt)
+    spec = Spec(run_id=run_id, run_dir=str(run_dir), repo=str(cfg.root),
+                worktree=str(paths.task_worktree(task.issue, task.key)),
+                branch=task_branch(task.issue, task.key), base_ref=issue.branch or "",
+                base_sha=base_sha,
+                task=TaskSpec(issue=task.issue, key=task.key, title=task.title, body=task.body),
+                agent=agent_spec(cfg, profile), prompt_file=str(prompt_file),
+                checks=[CheckSpec(c.name, c.run, c.timeout) for c in cfg.checks],
+                keep_branch=keep, wake_file=str(paths.wake),
+                commit_message=f"shiftctl {task.ref}: {task.title}"[:200])
+    spec_path = run_dir / "spec.json"
+    write_json(spec_path, spec.to_dict())
+    run = Run(id=run_id, issue=task.issue, task_id=task.id, kind="work", attempt=attempt,
+              profile=profile.name, started_at=rt.now, run_dir=str(run_dir),
+              worktree=spec.worktree, branch=spec.branch, base_sha=base_sha,
+              prompt_hash=prompt_hash, context_hash=context_hash)
+    # Record first, then start: a crash in between leaves a run with no process, which the
+    # next cycle collects as crashed, never a worker the state db does not know about.
+    store.start_run(run, task, attempts=attempt)
+    faults.point("after_record_run")
+    env = build_env(os.environ, worker_pass_env(cfg))
+    pid, start = launch(spec_path, env, run_dir / "worker.log")
+    store.update_run(run_id, pid=pid, pgid=pid, pid_start=start)
+    return f"spawn {task.ref} attempt {attempt} on {profile.name} (run {run_id})"
+
+
+def _agent_pid(run: Run) -> int | None:
+    if not run.run_dir:
+        return None
+    try:
+        pid = json.loads((Path(run.run_dir) / "heartbeat").read_text()).get("agent_pid")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return int(pid) if isinstance(pid, int) else None
+
+
+def terminate(*runs: Run, grace: float = 5.0) -> None:
+    """SIGTERM each worker's process group (it stops its agent and reports), then SIGKILL
+    whatever is left, agents' own groups included."""
+    kill_groups([r.pgid for r in runs if r.pgid], grace=grace)
+    kill_groups([pid for r in runs if (pid := _agent_pid(r))], grace=0.5)
+
+
+def kill(rt: Runtime, action: Action) -> str:
+    rv = rt.run_view(str(action.target))
+    reason = action.detail
+    intended = "stopped" if reason == "kill switch" else (
+        "stalled" if reason.startswith("stalled") else "timed_out")
+    rt.store.update_run(rv.run.id, outcome=intended, error=f"killed by the admin: {reason}")
+    terminate(rv.run)
+    return f"kill {rv.run.id}: {reason}"

@@ -1,0 +1,19 @@
+"""Hidden markers on everything shiftctl writes, so a write is never made twice."""
+from __future__ import annotations
+
+import re
+
+_MARKER = re.compile(r"<!-- shiftctl:([a-z_]+):(\d+):([^ ]+) -->")
+
+
+def marker(kind: str, issue: int, key: str | int) -> str:
+    return f"<!-- shiftctl:{kind}:{issue}:{key} -->"
+
+
+def find(text: str) -> tuple[str, int, str] | None:
+    m = _MARKER.search(text or "")
+    return (m.group(1), int(m.group(2)), m.group(3)) if m else None
+
+
+def has_marker(text: str) -> bool:
+    return _MARKER.search(text or "") is not None

@@ -1,0 +1,57 @@
+"""The review rung: judge a finished task, then merge it or send it back with findings."""
+from __future__ import annotations
+
+from admin import integration
+from admin.collect import settle
+from admin.ladder import Action
+from admin.paths import task_branch
+from admin.review import Verdict, gather, verdict
+from admin.runtime import Runtime
+from memory.store import Run, Task
+from worker import git
+
+
+def _judge(rt: Runtime, task: Task, run: Run, facts_diff: str, v: Verdict) -> Verdict:
+    """The configured reviewer agent, when there is one (only sees work that passed)."""
+    if not rt.config.review.judge or not v.passed:
+        return v
+    from admin.judge import judge  # type: ignore[import-not-found]
+    return judge(rt, task, run, facts_diff)  # type: ignore[no-any-return]
+
+
+def review_task(rt: Runtime, action: Action) -> str:
+    task = rt.task(int(action.target or 0))
+    if task.state != "review":
+        return f"skip {task.ref}: {task.state}"
+    runs = [r for r in rt.store.runs(task_id=task.id) if r.kind == "work" and r.ended_at]
+    run = runs[-1]
+    root = rt.config.root
+    head = git.rev(root, f"refs/heads/{task_branch(task.issue, task.key)}")
+    base = run.base_sha or ""
+    if head is None or not base:
+        v = Verdict(False, ["the task branch or its base is missing"])
+    else:
+        facts = gather(root, base, head, run.checks)
+        v = verdict(facts, forbidden_paths=rt.config.review.forbidden_paths,
+                    max_diff_lines=rt.config.review.max_diff_lines)
+        if v.passed and rt.config.review.judge:
+            diff = git.out(root, "diff", "--no-color", "--stat", "-p", base, head)
+            v = _judge(rt, task, run, diff, v)
+    if v.passed:
+        merged, info = integration.merge_task(rt, task)
+        if not merged:
+            v = Verdict(False, [info])
+    if not v.passed:
+        reason = v.findings[0].splitlines()[0].rstrip(":")
+        first = reason if reason.startswith("merge conflict") else f"review: {reason}"
+        rt.store.update_run(run.id, findings=v.findings, outcome="rejected", error=first)
+        run.findings, run.outcome, run.error = v.findings, "rejected", first
+        return "reject " + settle(rt, task, run, "rejected", first)
+    issue = rt.issue(task.issue)
+    with rt.store.tx():
+        rt.outbox.comment(task.issue, "merged", task.key,
+                          f"Merged task **{task.key}** ({task.title}) into `{issue.branch}` "
+                          f"after {task.attempts} attempt(s), ${task.cost_usd:.2f}.")
+        rt.store.set_task_state(task, "done", None)
+    integration.publish(rt, issue)
+    return f"merge {task.ref} into {issue.branch}"

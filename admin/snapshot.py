@@ -1,0 +1,202 @@
+"""What one cycle knows: the state db, the processes, the files. Built once, then read-only.
+
+``Snapshot`` is plain data so the ladder can be tested without git, trackers or processes;
+``observe`` is the one place that gathers it from the machine.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from admin.config import Config
+from admin.paths import Paths
+from memory.store import Command, Issue, Run, Store, Task
+from worker import git
+
+ACTIVE_ISSUE_STATES = ("new", "planned", "active", "needs_human", "done")
+TASK_LOAD_STATES = ("planned", "active", "needs_human")
+MIN_FREE_BYTES = 200 * 1024 * 1024
+START_GRACE_S = 30.0
+
+
+@dataclass(frozen=True)
+class RunView:
+    run: Run
+    task: Task | None
+    alive: bool
+    age: float
+    heartbeat_age: float | None
+    output_age: float | None
+    has_result: bool
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    now: float
+    config: Config
+    issues: dict[int, Issue] = field(default_factory=dict)
+    tasks: tuple[Task, ...] = ()
+    runs: tuple[RunView, ...] = ()
+    commands: tuple[Command, ...] = ()
+    problems: tuple[str, ...] = ()
+    stopped: bool = False
+    spent_today: float = 0.0
+    issue_costs: dict[int, float] = field(default_factory=dict)
+    issue_runs: dict[int, int] = field(default_factory=dict)
+    cooldowns: dict[str, float] = field(default_factory=dict)
+    missing_agents: frozenset[str] = frozenset()
+    stale_worktrees: tuple[str, ...] = ()
+    checkpoint_due: bool = False
+    unhealthy_streak: int = 0
+
+    def tasks_of(self, issue: int) -> list[Task]:
+        return [t for t in self.tasks if t.issue == issue]
+
+    def running(self) -> list[RunView]:
+        return [r for r in self.runs if r.run.kind == "work"]
+
+
+def proc_stat(pid: int) -> tuple[str, str] | None:
+    """(state, start time) of a process from /proc, or None when it does not exist."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    rest = raw[raw.rfind(")") + 2:].split()
+    return rest[0], rest[19]
+
+
+def process_alive(pid: int | None, start: str | None) -> bool:
+    """True for a live (non-zombie) process that is the same one we started."""
+    if not pid:
+        return False
+    if not Path("/proc/self/stat").exists():  # not Linux: best effort
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    stat = proc_stat(pid)
+    if stat is None or stat[0] in ("Z", "X"):
+        return False
+    return start is None or stat[1] == start
+
+
+def read_heartbeat(run_dir: Path, now: float) -> tuple[float | None, float | None]:
+    """(seconds since the last beat, seconds since the agent's last output)."""
+    path = run_dir / "heartbeat"
+    try:
+        data = json.loads(path.read_text())
+        return now - float(data["ts"]), now - float(data.get("last_output") or data["ts"])
+    except FileNotFoundError:
+        return None, None
+    except (ValueError, KeyError, TypeError, OSError):
+        try:
+            age = now - path.stat().st_mtime
+        except OSError:
+            return None, None
+        return age, age
+
+
+def view_run(run: Run, task: Task | None, now: float) -> RunView:
+    run_dir = Path(run.run_dir) if run.run_dir else None
+    hb_age, out_age = read_heartbeat(run_dir, now) if run_dir else (None, None)
+    if run.pid:
+        alive = process_alive(run.pid, run.pid_start)
+    else:  # recorded, but the admin died before it wrote down the pid
+        alive = hb_age < START_GRACE_S if hb_age is not None else now - run.started_at < START_GRACE_S
+    return RunView(run=run, task=task, alive=alive,
+                   age=now - run.started_at, heartbeat_age=hb_age, output_age=out_age,
+                   has_result=bool(run_dir and (run_dir / "result.json").exists()))
+
+
+def _health(config: Config, paths: Paths) -> list[str]:
+    problems = []
+    proc = git.run(config.root, "rev-parse", "--git-dir", check=False)
+    if proc.returncode != 0:
+        problems.append(f"git: {config.root} is not a usable git repository")
+    elif git.rev(config.root, f"refs/heads/{config.base_branch}") is None:
+        problems.append(f"git: base branch {config.base_branch!r} does not exist "
+                        "(set base_branch in shiftctl.yaml)")
+    try:
+        free = shutil.disk_usage(paths.runtime).free
+        if free < MIN_FREE_BYTES:
+            problems.append(f"disk: only {free // (1024 * 1024)} MB free under {paths.runtime}")
+    except OSError as exc:
+        problems.append(f"disk: {exc}")
+    return problems
+
+
+def missing_agents(config: Config, profiles: set[str]) -> frozenset[str]:
+    from admin.agents import executable
+    missing = set()
+    for name in profiles:
+        prof = config.agents.profiles.get(name)
+        if prof is not None and shutil.which(executable(prof)) is None:
+            missing.add(name)
+    return frozenset(missing)
+
+
+def _stale_worktrees(store: Store, paths: Paths, issues: dict[int, Issue]) -> list[str]:
+    """Worktree directories whose task or issue is finished."""
+    try:
+        names = sorted(p.name for p in paths.worktrees.iterdir() if p.is_dir())
+    except FileNotFoundError:
+        return []
+    stale = []
+    for name in names:
+        if name.startswith("issue-"):
+            num = name[len("issue-"):]
+            issue = issues.get(int(num)) if num.isdigit() else None
+            if issue is None and num.isdigit():
+                row = store.issue(int(num))
+                if row is None or row.state in ("closed", "cancelled"):
+                    stale.append(name)
+            continue
+        task = store.task_by_ref(name)
+        if task is None or task.state in ("done", "cancelled"):
+            stale.append(name)
+    return stale
+
+
+def observe(config: Config, paths: Paths, store: Store, now: float | None = None,
+            extra_problems: list[str] | None = None) -> Snapshot:
+    now = time.time() if now is None else now
+    issues = {i.number: i for i in store.issues(ACTIVE_ISSUE_STATES)}
+    loaded = [n for n, i in issues.items() if i.state in TASK_LOAD_STATES]
+    tasks: list[Task] = []
+    for n in loaded:
+        tasks += store.tasks(issue=n)
+    by_id = {t.id: t for t in tasks}
+    runs = []
+    for run in store.open_runs():
+        task = by_id.get(run.task_id) if run.task_id else None
+        if task is None and run.task_id:
+            task = store.task(run.task_id)
+        runs.append(view_run(run, task, now))
+    day_start = now - (now % 86400)
+    cooldowns = {}
+    for row in store.conn.execute("SELECT key, value FROM kv WHERE key LIKE 'cooldown:%'"):
+        until = float(row[1])
+        if until > now:
+            cooldowns[row[0].split(":", 1)[1]] = until
+    needed = {t.profile or config.agents.default for t in tasks if t.state == "ready"}
+    last_checkpoint = float(store.get("last_checkpoint", "0") or 0)
+    problems = _health(config, paths) + list(extra_problems or [])
+    return Snapshot(
+        now=now, config=config, issues=issues, tasks=tuple(tasks), runs=tuple(runs),
+        commands=tuple(store.pending_commands()), problems=tuple(problems),
+        stopped=paths.stop.exists(), spent_today=store.cost_since(day_start),
+        issue_costs={n: store.issue_cost(n) for n in loaded},
+        issue_runs={n: store.issue_run_count(n) for n in loaded},
+        cooldowns=cooldowns, missing_agents=missing_agents(config, needed),
+        stale_worktrees=tuple(_stale_worktrees(store, paths, issues)),
+        checkpoint_due=now - last_checkpoint > 3600,
+        unhealthy_streak=int(store.get("unhealthy_streak", "0") or 0),
+    )

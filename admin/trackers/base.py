@@ -1,0 +1,141 @@
+"""The tracker interface: everything the admin may ask of an issue tracker.
+
+The cycle talks to a ``Tracker`` and never learns which one. ``sync`` is the only call an
+idle cycle makes; everything else happens when there is work.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class TrackerError(Exception):
+    """The tracker could not be reached or refused a request; the cycle retries later."""
+
+
+class RateLimited(TrackerError):
+    def __init__(self, message: str, reset_at: float | None = None) -> None:
+        super().__init__(message)
+        self.reset_at = reset_at
+
+
+@dataclass
+class Comment:
+    id: int
+    author: str
+    body: str
+    created_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "author": self.author, "body": self.body,
+                "created_at": self.created_at}
+
+
+@dataclass
+class TrackerIssue:
+    number: int
+    title: str
+    body: str
+    author: str
+    labels: list[str]
+    state: str  # open | closed
+    comments: list[Comment] = field(default_factory=list)
+    updated_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "title": self.title, "body": self.body,
+                "labels": list(self.labels), "author": self.author, "state": self.state,
+                "comments": [c.to_dict() for c in self.comments]}
+
+
+@dataclass
+class PullRequest:
+    number: int
+    title: str
+    head: str
+    base: str
+    state: str  # open | closed | merged
+    draft: bool
+    issue: int | None = None
+    body: str = ""
+    url: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "title": self.title, "head": self.head,
+                "base": self.base, "state": self.state, "draft": self.draft,
+                "issue": self.issue}
+
+
+@dataclass
+class Changes:
+    """What changed since a cursor: issues with their new comments, and pull requests."""
+    issues: list[TrackerIssue]
+    prs: list[PullRequest]
+    cursor: str | None
+
+
+class Tracker(abc.ABC):
+    kind: str = "?"
+    bot: str = "shiftctl"
+    requests: int = 0
+
+    @abc.abstractmethod
+    def sync(self, cursor: str | None) -> Changes:
+        """Issues and PRs changed since ``cursor`` (everything open when None)."""
+
+    @abc.abstractmethod
+    def get_issue(self, number: int) -> TrackerIssue: ...
+
+    @abc.abstractmethod
+    def find_comment(self, number: int, marker: str) -> Comment | None: ...
+
+    @abc.abstractmethod
+    def post_comment(self, number: int, body: str) -> Comment: ...
+
+    @abc.abstractmethod
+    def edit_comment(self, number: int, comment_id: int, body: str) -> None: ...
+
+    @abc.abstractmethod
+    def set_labels(self, number: int, add: tuple[str, ...] = (),
+                   remove: tuple[str, ...] = ()) -> None: ...
+
+    @abc.abstractmethod
+    def close_issue(self, number: int) -> None: ...
+
+    @abc.abstractmethod
+    def find_pr(self, head: str) -> PullRequest | None: ...
+
+    @abc.abstractmethod
+    def get_pr(self, number: int) -> PullRequest: ...
+
+    @abc.abstractmethod
+    def open_pr(self, *, head: str, base: str, title: str, body: str, draft: bool,
+                issue: int | None) -> PullRequest: ...
+
+    @abc.abstractmethod
+    def update_pr(self, number: int, *, body: str | None = None,
+                  draft: bool | None = None, title: str | None = None) -> None: ...
+
+    @abc.abstractmethod
+    def push(self, repo: Path, branch: str) -> None:
+        """Make ``branch`` of ``repo`` visible to the tracker (a no-op for the local one)."""
+
+    @abc.abstractmethod
+    def is_allowed(self, author: str) -> bool:
+        """May this author's issues and commands steer shiftctl?"""
+
+    @abc.abstractmethod
+    def critical_since(self, cursor: str | None, label: str) -> bool:
+        """Is there an open intake issue labelled ``priority:critical`` newer than cursor?"""
+
+    def check_access(self) -> list[str]:
+        """What the credentials cannot do that shiftctl needs (empty when all is well)."""
+        return []
+
+    def rate_status(self) -> dict[str, Any] | None:
+        return None
+
+    def close(self) -> None:
+        return None

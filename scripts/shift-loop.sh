@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The outer loop that supervisord runs: one `shiftctl cycle` process per cycle, then a nap.
+# A failing cycle never ends the loop; it naps a little and tries again.
+# Run it from the target repository (or set SHIFTCTL_REPO); SHIFTCTL names the CLI to use.
+set -u
+SHIFTCTL="${SHIFTCTL:-shiftctl}"
+if [ -n "${SHIFTCTL_REPO:-}" ]; then cd "$SHIFTCTL_REPO" || exit 1; fi
+fail_sleep=5
+while true; do
+  out=$($SHIFTCTL cycle --json 2>>.shiftctl/logs/cycle-errors.log)
+  code=$?
+  echo "$out"
+  sleep_s=$(printf '%s' "$out" | sed -n 's/.*"sleep_s": *\([0-9.]*\).*/\1/p')
+  if [ "$code" -ne 0 ] || [ -z "$sleep_s" ]; then
+    echo "cycle failed (exit $code); retrying in ${fail_sleep}s" >&2
+    sleep_s=$fail_sleep
+    fail_sleep=$(( fail_sleep < 300 ? fail_sleep * 2 : 300 ))
+  else
+    fail_sleep=5
+  fi
+  $SHIFTCTL nap "$sleep_s" >/dev/null 2>&1 || sleep "$sleep_s"
+done
