@@ -475,8 +475,11 @@ def demo(workdir: Path | None) -> None:
 @pass_ctx
 def supervise(ctx: Context, foreground: bool) -> None:
     """Run the loop under supervisord for this repository (autorestart, logs in .shiftctl/)."""
-    from admin.supervise import start_supervisord
-    click.echo(start_supervisord(ctx.config, foreground=foreground))
+    from admin.supervise import SupervisorError, start_supervisord
+    try:
+        click.echo(start_supervisord(ctx.config, foreground=foreground))
+    except SupervisorError as exc:
+        fail(str(exc))
 
 
 def main() -> None:

@@ -69,6 +69,9 @@ def collect(rt: Runtime, action: Action) -> str:
     rv = rt.run_view(str(action.target))
     run, task = rv.run, rv.task
     result, problem = _read_result(run)
+    if result is None:
+        from admin.dispatch import end_agent
+        end_agent(run)
     if result is not None:
         outcome, error = result.outcome, result.error
     elif "missing" in problem:

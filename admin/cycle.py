@@ -28,6 +28,7 @@ class CycleResult:
     sleep_s: float
     errors: list[str] = field(default_factory=list)
     progressable: bool = True
+    tracker_requests: int = 0
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"cycle": self.cycle, "rung": self.rung, "actions": self.actions,
@@ -92,7 +93,8 @@ def _locked_cycle(config: Config, paths: Paths, now: float | None) -> CycleResul
         store.end_cycle(number, decision.rung, actions, sleep_s,
                         "; ".join(errors)[:4000] if errors else None)
         progress = ladder.progressable(snap) if decision.rung == "sleep" else True
-        return CycleResult(number, decision.rung, actions, sleep_s, errors, progress)
+        return CycleResult(number, decision.rung, actions, sleep_s, errors, progress,
+                           tracker.requests if tracker is not None else 0)
     finally:
         if tracker is not None:
             tracker.close()

@@ -110,6 +110,13 @@ def terminate(*runs: Run, grace: float = 5.0) -> None:
     kill_groups([pid for r in runs if (pid := _agent_pid(r))], grace=0.5)
 
 
+def end_agent(run: Run) -> None:
+    """A worker that died without reporting may leave its agent running: end that too."""
+    pid = _agent_pid(run)
+    if pid:
+        kill_groups([pid], grace=0.5)
+
+
 def kill(rt: Runtime, action: Action) -> str:
     rv = rt.run_view(str(action.target))
     reason = action.detail

@@ -21,6 +21,7 @@ ACTIVE_ISSUE_STATES = ("new", "planned", "active", "needs_human", "done")
 TASK_LOAD_STATES = ("planned", "active", "needs_human")
 MIN_FREE_BYTES = 200 * 1024 * 1024
 START_GRACE_S = 30.0
+CHECKPOINT_EVERY_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,10 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         if until > now:
             cooldowns[row[0].split(":", 1)[1]] = until
     needed = {t.profile or config.agents.default for t in tasks if t.state == "ready"}
-    last_checkpoint = float(store.get("last_checkpoint", "0") or 0)
+    last_checkpoint = store.get("last_checkpoint")
+    if last_checkpoint is None:  # never checkpointed: count from the first cycle
+        first = store.conn.execute("SELECT started_at FROM cycles ORDER BY number LIMIT 1").fetchone()
+        last_checkpoint = first[0] if first else now
     problems = _health(config, paths) + list(extra_problems or [])
     return Snapshot(
         now=now, config=config, issues=issues, tasks=tuple(tasks), runs=tuple(runs),
@@ -197,6 +201,6 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         issue_runs={n: store.issue_run_count(n) for n in loaded},
         cooldowns=cooldowns, missing_agents=missing_agents(config, needed),
         stale_worktrees=tuple(_stale_worktrees(store, paths, issues)),
-        checkpoint_due=now - last_checkpoint > 3600,
+        checkpoint_due=now - float(last_checkpoint) > CHECKPOINT_EVERY_S,
         unhealthy_streak=int(store.get("unhealthy_streak", "0") or 0),
     )

@@ -1,14 +1,20 @@
 """Running the loop under supervisord for one target repository."""
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from admin.config import Config
 from admin.paths import Paths
+
+
+class SupervisorError(Exception):
+    pass
 
 
 def shared_file(name: str) -> Path:
@@ -37,9 +43,22 @@ def supervisord_argv(conf: Path, foreground: bool) -> list[str]:
     return argv
 
 
+def supervisorctl_argv() -> list[str]:
+    exe = shutil.which("supervisorctl")
+    argv = [exe] if exe else [sys.executable, "-m", "supervisor.supervisorctl"]
+    return argv + ["-c", str(shared_file("supervisord.conf"))]
+
+
+def socket_path(root: Path) -> str:
+    """A control socket path short enough for AF_UNIX, unique per repository."""
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+    return str(Path(tempfile.gettempdir()) / f"shiftctl-{digest}.sock")
+
+
 def supervisor_env(config: Config) -> dict[str, str]:
     env = dict(os.environ)
     env["SHIFTCTL_REPO"] = str(config.root)
+    env["SHIFTCTL_SOCK"] = socket_path(config.root)
     env["SHIFTCTL"] = cli_command()
     return env
 
@@ -52,6 +71,7 @@ def start_supervisord(config: Config, *, foreground: bool = False) -> str:
         os.execvpe(argv[0], argv, supervisor_env(config))
     proc = subprocess.run(argv, env=supervisor_env(config), capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"supervisord failed: {proc.stderr or proc.stdout}")
-    return (f"supervisord started for {config.root}; logs in .shiftctl/logs/, control with "
-            f"supervisorctl -c {conf} (with SHIFTCTL_REPO={config.root})")
+        raise SupervisorError(f"supervisord failed: {(proc.stderr or proc.stdout).strip()}")
+    return (f"supervisord started for {config.root}; logs in .shiftctl/logs/; control it with "
+            f"SHIFTCTL_REPO={config.root} SHIFTCTL_SOCK={socket_path(config.root)} "
+            f"supervisorctl -c {conf} status")

@@ -7,6 +7,7 @@ crashed admin.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -93,8 +94,9 @@ def _subtasks(value: Any) -> list[dict[str, str]]:
 def _number(value: Any, name: str) -> float:
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ResultError(f"{name}: expected a non-negative number")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
+            or not math.isfinite(value):
+        raise ResultError(f"{name}: expected a non-negative, finite number")
     return value
 
 
@@ -113,6 +115,8 @@ def from_dict(data: Any) -> Result:
         raise ResultError("exit_code: expected an integer")
     known = {f.name for f in fields(Result)}
     reset = data.get("rate_limit_reset")
+    if not isinstance(reset, (int, float)) or isinstance(reset, bool) or not math.isfinite(reset):
+        reset = None
     return Result(
         outcome=outcome, exit_code=exit_code,
         commits=_strings(data.get("commits"), "commits", 10_000),
@@ -132,8 +136,7 @@ def from_dict(data: Any) -> Result:
         agent_started_at=float(_number(data.get("agent_started_at"), "agent_started_at")),
         agent_ended_at=float(_number(data.get("agent_ended_at"), "agent_ended_at")),
         ended_at=float(_number(data.get("ended_at"), "ended_at")),
-        rate_limit_reset=float(reset) if isinstance(reset, (int, float))
-        and not isinstance(reset, bool) else None,
+        rate_limit_reset=float(reset) if reset is not None else None,
         extra={k: v for k, v in data.items() if k not in known and k != "extra"}
         | (data.get("extra") if isinstance(data.get("extra"), dict) else {}),
     )

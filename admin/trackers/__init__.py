@@ -14,7 +14,7 @@ def open_tracker(config: Config) -> Tracker:
     paths = Paths(config.root)
     if config.tracker.kind == "local":
         from admin.trackers.local import LocalTracker
-        paths.runtime.mkdir(parents=True, exist_ok=True)
+        paths.ensure()
         return LocalTracker(paths.tracker_db, config.root, config.tracker.allowed_authors)
     if config.tracker.kind == "github":
         try:

@@ -1,0 +1,34 @@
+"""``shiftctl demo`` runs end to end, offline, in under a minute."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from admin import config as config_mod
+from admin.status import collect_status
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_runs_the_whole_loop(tmp_path) -> None:
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-P", "-m", "admin.cli", "demo", "--dir",
+                           str(tmp_path / "d")], capture_output=True, text=True, timeout=120)
+    elapsed = time.monotonic() - t0
+    assert proc.returncode == 0, proc.stderr
+    assert elapsed < 60
+    out = proc.stdout
+    assert "Pull requests:" in out and "Where to look:" in out
+    repo = tmp_path / "d" / "demo-repo"
+    status = collect_status(config_mod.load(repo))
+    by_title = {i["title"]: i for i in status["issues"]}
+    assert set(by_title) == {"Add a slugify helper", "Make add() faster"}  # two were ignored
+    good, bad = by_title["Add a slugify helper"], by_title["Make add() faster"]
+    assert good["state"] == "done" and good["pr"] is not None
+    assert {t["state"] for t in good["tasks"]} == {"done"}
+    assert bad["state"] == "needs_human"
+    assert [t["state"] for t in bad["tasks"]] == ["needs_human", "cancelled"]
+    assert "(draft)" not in out.split("Pull requests:")[1].splitlines()[1]
