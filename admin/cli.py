@@ -1,10 +1,12 @@
 """The ``shiftctl`` command line: a thin layer, each command calls one library function."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +35,28 @@ class Context:
     def paths(self) -> Paths:
         return Paths(self.config.root)
 
-    def local_tracker(self) -> Any:
+    @contextlib.contextmanager
+    def local_tracker(self) -> Iterator[Any]:
+        """The local tracker, with its errors turned into clean CLI errors."""
         if self.config.tracker.kind != "local":
             raise click.ClickException(
                 f"this repository uses the {self.config.tracker.kind} tracker; 'issue' and 'pr' "
                 "commands work on the local tracker only (use the tracker itself)")
+        from admin.trackers.base import TrackerError
         from admin.trackers.local import LocalTracker
         self.paths.ensure()
-        return LocalTracker(self.paths.tracker_db, self.config.root,
-                            self.config.tracker.allowed_authors)
+        tracker = LocalTracker(self.paths.tracker_db, self.config.root,
+                               self.config.tracker.allowed_authors)
+        try:
+            yield tracker
+        except TrackerError as exc:
+            raise click.ClickException(str(exc)) from exc
+        finally:
+            tracker.close()
+
+    def wake(self) -> None:
+        from worker.fsutil import touch
+        touch(self.paths.wake)
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -122,11 +137,10 @@ def issue_new(ctx: Context, title: str, body: str | None, body_file: Any, labels
         fail("give --body or --body-file, not both")
     text = body if body is not None else (
         body_file.read().decode("utf-8", "replace") if body_file is not None else "")
-    tracker = ctx.local_tracker()
-    new = tracker.new_issue(title, text, list(labels), author or os.environ.get("USER") or "local")
-    tracker.close()
-    from worker.fsutil import touch
-    touch(ctx.paths.wake)
+    with ctx.local_tracker() as tracker:
+        new = tracker.new_issue(title, text, list(labels),
+                                author or os.environ.get("USER") or "local")
+    ctx.wake()
     if as_json:
         emit(new.to_dict())
     else:
@@ -139,9 +153,8 @@ def issue_new(ctx: Context, title: str, body: str | None, body_file: Any, labels
 @pass_ctx
 def issue_list(ctx: Context, state: str, as_json: bool) -> None:
     """List issues."""
-    tracker = ctx.local_tracker()
-    issues = tracker.list_issues(state)
-    tracker.close()
+    with ctx.local_tracker() as tracker:
+        issues = tracker.list_issues(state)
     if as_json:
         emit([{k: v for k, v in i.to_dict().items() if k != "comments"} for i in issues])
         return
@@ -155,14 +168,8 @@ def issue_list(ctx: Context, state: str, as_json: bool) -> None:
 @pass_ctx
 def issue_show(ctx: Context, number: int, as_json: bool) -> None:
     """Show an issue with its comments."""
-    from admin.trackers import TrackerError
-    tracker = ctx.local_tracker()
-    try:
+    with ctx.local_tracker() as tracker:
         found = tracker.get_issue(number)
-    except TrackerError as exc:
-        fail(str(exc))
-    finally:
-        tracker.close()
     if as_json:
         emit(found.to_dict())
         return
@@ -182,16 +189,9 @@ def issue_show(ctx: Context, number: int, as_json: bool) -> None:
 @pass_ctx
 def issue_comment(ctx: Context, number: int, text: str, author: str | None) -> None:
     """Comment on an issue (slash commands like /approve work here)."""
-    from admin.trackers import TrackerError
-    tracker = ctx.local_tracker()
-    try:
+    with ctx.local_tracker() as tracker:
         c = tracker.post_comment(number, text, author=author or os.environ.get("USER") or "local")
-    except TrackerError as exc:
-        fail(str(exc))
-    finally:
-        tracker.close()
-    from worker.fsutil import touch
-    touch(ctx.paths.wake)
+    ctx.wake()
     click.echo(f"comment {c.id} on #{number}")
 
 
@@ -200,9 +200,8 @@ def issue_comment(ctx: Context, number: int, text: str, author: str | None) -> N
 @pass_ctx
 def issue_close(ctx: Context, number: int) -> None:
     """Close an issue."""
-    tracker = ctx.local_tracker()
-    tracker.close_issue(number)
-    tracker.close()
+    with ctx.local_tracker() as tracker:
+        tracker.close_issue(number)
     click.echo(f"closed #{number}")
 
 
@@ -216,9 +215,8 @@ def pr() -> None:
 @pass_ctx
 def pr_list(ctx: Context, as_json: bool) -> None:
     """List pull requests."""
-    tracker = ctx.local_tracker()
-    prs = tracker.list_prs()
-    tracker.close()
+    with ctx.local_tracker() as tracker:
+        prs = tracker.list_prs()
     if as_json:
         emit([p.to_dict() for p in prs])
         return
@@ -233,15 +231,9 @@ def pr_list(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def pr_show(ctx: Context, number: int, as_json: bool) -> None:
     """Show a pull request and its diff stat."""
-    from admin.trackers import TrackerError
     from worker import git
-    tracker = ctx.local_tracker()
-    try:
+    with ctx.local_tracker() as tracker:
         p = tracker.get_pr(number)
-    except TrackerError as exc:
-        fail(str(exc))
-    finally:
-        tracker.close()
     if as_json:
         emit(p.to_dict() | {"body": p.body})
         return
@@ -255,16 +247,9 @@ def pr_show(ctx: Context, number: int, as_json: bool) -> None:
 @pass_ctx
 def pr_merge(ctx: Context, number: int) -> None:
     """Merge a ready pull request into its base branch (a real git merge)."""
-    from admin.trackers import TrackerError
-    tracker = ctx.local_tracker()
-    try:
+    with ctx.local_tracker() as tracker:
         sha = tracker.merge_pr(number)
-    except TrackerError as exc:
-        fail(str(exc))
-    finally:
-        tracker.close()
-    from worker.fsutil import touch
-    touch(ctx.paths.wake)
+    ctx.wake()
     click.echo(f"merged #{number} as {sha[:12]}")
 
 
@@ -299,8 +284,7 @@ def nap(ctx: Context, seconds: float) -> None:
 @pass_ctx
 def wake(ctx: Context) -> None:
     """Wake the loop now."""
-    from worker.fsutil import touch
-    touch(ctx.paths.wake)
+    ctx.wake()
 
 
 @cli.command()
