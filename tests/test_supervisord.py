@@ -44,7 +44,9 @@ def test_loop_survives_kill_9_and_the_running_worker_is_kept(project: Project,
         agents={"default": "slow", "profiles": {"slow": {
             "kind": "command", "argv": agent_argv("scripted.py"),
             "env": {"AGENT_SLEEP": "6", "AGENT_TICK": "0.5", "AGENT_SLEEP_ONCE": str(marker),
-                    "AGENT_WRITE": "out/{task}.txt:{task}"}}}},
+                    "AGENT_WRITE": "out/{task}.txt:{task}"}},
+            "fast": {"kind": "command", "argv": agent_argv("scripted.py"),
+                     "env": {"AGENT_WRITE": "out/{task}.txt:{task}"}}}},
         sleep={"after_action": 0, "busy": 2, "idle": 3, "wake_check": 0.5})
     out = project.cli("supervise")
     assert "supervisord started" in out.stdout
@@ -52,9 +54,9 @@ def test_loop_survives_kill_9_and_the_running_worker_is_kept(project: Project,
         wait_for(lambda: loop_pid(project) > 0, what="the loop to start")
         first_loop = loop_pid(project)
         n = int(project.cli("issue", "new", "Slow work", "--label", "shiftctl", "--body",
-                            "- [ ] slow one\n- [ ] (parallel) other\n").stdout.split()[0][1:])
+                            "- [ ] slow one\n- [ ] (parallel) other\n  agent: fast\n").stdout.split()[0][1:])
         wait_for(marker.exists, what="the agent to start")
-        run = next(r for r in project.runs(n) if r.pid)
+        run = next(r for r in project.runs(n) if r.pid and r.profile == "slow")
         os.kill(first_loop, signal.SIGKILL)
         wait_for(lambda: loop_pid(project) not in (0, first_loop), what="a restarted loop")
         assert process_alive(run.pid, run.pid_start), "the worker must survive the restart"
