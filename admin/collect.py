@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from admin import faults
 from admin.ladder import Action
 from admin.outcomes import after_run
 from admin.planner import PlanError, PlannedTask, validate
@@ -40,6 +41,7 @@ def settle(rt: Runtime, task: Task, run: Run, outcome: str, error: str, *,
         if run.ended_at is None:
             rt.store.finish_run(run, task, outcome=outcome, error=error or None,
                                 counted=int(step.counted), **(run_changes or {}))
+        faults.point("mid_state_change")
         if step.comment == "failed":
             tail = _failure_detail(run)
             rt.outbox.comment(task.issue, "failed", f"{task.key}:{task.attempts}",

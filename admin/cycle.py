@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from admin import ladder
+from admin import faults, ladder
 from admin.config import Config
 from admin.dispatch import reap_children
 from admin.executor import execute
@@ -66,7 +66,7 @@ def _locked_cycle(config: Config, paths: Paths, now: float | None) -> CycleResul
     reap_children()
     paths.wake.unlink(missing_ok=True)  # consumed: a wake during this cycle shows up at nap
     started = time.time() if now is None else now
-    store = Store.open(paths.state_db)
+    store = Store.open(paths.state_db, on_migration_step=faults.migration_step)
     tracker = None
     try:
         number = store.begin_cycle(started)
