@@ -41,7 +41,7 @@ class CycleResult:
 def _last_cycle_number(paths: Paths) -> int:
     try:
         store = Store.open(paths.state_db, readonly=True)
-    except (StateError, Exception):
+    except Exception:
         return 0
     try:
         last = store.last_cycle()
@@ -52,12 +52,20 @@ def _last_cycle_number(paths: Paths) -> int:
 
 def run_cycle(config: Config, *, now: float | None = None) -> CycleResult:
     paths = Paths(config.root)
-    paths.ensure()
+    try:
+        paths.ensure()
+    except OSError as exc:
+        return CycleResult(0, "error", [], max(config.sleep.after_action, 30.0),
+                           [f"cannot create {paths.runtime}: {exc}"])
     lock = AdminLock(paths.lock)
     if not lock.acquire():
         return CycleResult(_last_cycle_number(paths), "busy", [], config.sleep.after_action)
     try:
         return _locked_cycle(config, paths, now)
+    except Exception as exc:  # disk full, a corrupt db...: report, back off, never crash-loop
+        return CycleResult(_last_cycle_number(paths), "error", [],
+                           min(config.sleep.idle, max(config.sleep.after_action, 30.0)),
+                           [f"{type(exc).__name__}: {exc}"])
     finally:
         lock.release()
 
@@ -67,6 +75,7 @@ def _locked_cycle(config: Config, paths: Paths, now: float | None) -> CycleResul
     paths.wake.unlink(missing_ok=True)  # consumed: a wake during this cycle shows up at nap
     started = time.time() if now is None else now
     store = Store.open(paths.state_db, on_migration_step=faults.migration_step)
+    faults.disk_full(store.conn)
     tracker = None
     try:
         number = store.begin_cycle(started)

@@ -6,6 +6,7 @@ call costs one dictionary lookup.
 from __future__ import annotations
 
 import os
+import sqlite3
 
 EXIT_CODE = 86
 
@@ -28,6 +29,13 @@ def point(name: str) -> None:
     wanted = os.environ.get("SHIFTCTL_FAULT")
     if wanted and wanted == name:
         os._exit(EXIT_CODE)
+
+
+def disk_full(conn: sqlite3.Connection) -> None:
+    """``SHIFTCTL_FAULT=disk_full``: the state db cannot grow, as on a full disk (SQLITE_FULL)."""
+    if os.environ.get("SHIFTCTL_FAULT") == "disk_full":
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {int(pages)}")
 
 
 def migration_step(name: str, step: int) -> None:
