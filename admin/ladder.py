@@ -209,7 +209,7 @@ def assign(s: Snapshot) -> Decision | None:
         profile = _profile_for(s, t)
         if profile is None:
             continue  # every profile for it is cooling down: it waits, no attempt spent
-        if profile in s.missing_agents:
+        if profile in s.unusable:
             acts.append(Action("no_agent", t.id, profile))
             continue
         if free <= 0:
