@@ -16,7 +16,6 @@ from admin.runtime import Runtime
 from admin.snapshot import Snapshot, observe
 from admin.sync import sync
 from admin.trackers import TrackerError, open_tracker
-from memory.db import StateError
 from memory.store import Store
 
 

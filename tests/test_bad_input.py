@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Project, agent_argv
+from conftest import ROOT, Project
 
 ONE = "- [ ] go\n  ```sh\n  echo go > go.txt\n  ```\n"
 
@@ -80,17 +80,7 @@ def test_ten_thousand_item_checklist_is_refused_with_a_reason(project: Project) 
 
 
 def test_huge_result_is_a_failed_run(project: Project, tmp_path: Path) -> None:
-    once = tmp_path / "first"
-    project.configure(agents={"default": "slow", "profiles": {"slow": {
-        "kind": "command", "argv": agent_argv("scripted.py"),
-        "env": {"AGENT_SLEEP": "60", "AGENT_TICK": "0.5", "AGENT_SLEEP_ONCE": str(once),
-                "AGENT_WRITE": "x.txt:x"}}}})
-    n = project.file_issue("Huge", "- [ ] work\n")
-    while project.cycle().rung != "assign":
-        pass
-    run = project.runs(n)[0]
-    while not once.exists():
-        time.sleep(0.05)
+    n, run = project.start_slow_task(tmp_path / "first")
     from admin.dispatch import terminate
     terminate(run, grace=0.5)
     with open(Path(run.run_dir) / "result.json", "w") as fh:
@@ -103,16 +93,7 @@ def test_huge_result_is_a_failed_run(project: Project, tmp_path: Path) -> None:
 
 
 def test_worktree_deleted_under_a_running_worker(project: Project, tmp_path: Path) -> None:
-    once = tmp_path / "first"
-    project.configure(agents={"default": "slow", "profiles": {"slow": {
-        "kind": "command", "argv": agent_argv("scripted.py"),
-        "env": {"AGENT_SLEEP": "3", "AGENT_TICK": "0.2", "AGENT_SLEEP_ONCE": str(once),
-                "AGENT_WRITE": "x.txt:x"}}}})
-    n = project.file_issue("Vanishing", "- [ ] work\n")
-    while project.cycle().rung != "assign":
-        pass
-    while not once.exists():
-        time.sleep(0.05)
+    n, _ = project.start_slow_task(tmp_path / "first", sleep=3, tick=0.2)
     shutil.rmtree(project.root / ".shiftctl" / "worktrees" / f"{n}-t1")
     project.run()
     runs = project.runs(n)

@@ -55,18 +55,7 @@ def test_two_admins_started_together_never_dispatch_twice(project: Project) -> N
 
 def test_a_hung_worker_is_reclaimed_when_its_heartbeat_is_older_than_the_lease(
         project: Project, tmp_path) -> None:
-    once = tmp_path / "first"
-    project.configure(workers={"lease": 5}, agents={"default": "slow", "profiles": {"slow": {
-        "kind": "command", "argv": agent_argv("scripted.py"),
-        "env": {"AGENT_SLEEP": "120", "AGENT_TICK": "0.5", "AGENT_SLEEP_ONCE": str(once),
-                "AGENT_WRITE": "x.txt:x"}}}})
-    n = project.file_issue("Hangs", "- [ ] hang\n")
-    while project.cycle().rung != "assign":
-        pass
-    run = project.runs(n)[0]
-    deadline = time.monotonic() + 20
-    while not once.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    n, run = project.start_slow_task(tmp_path / "first", sleep=120, workers={"lease": 5})
     time.sleep(6)  # alive, beating, older than the lease: not reclaimed
     result = project.cycle()
     assert result.rung == "sleep", result
