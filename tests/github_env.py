@@ -38,6 +38,20 @@ class GithubWorld:
         return result, len(self.fake.since(mark))
 
 
+def github_tracker(gh: GithubWorld, kv: Any = None, **settings: Any) -> Any:
+    """A GithubTracker for the fake's repository, configured like a user would."""
+    import yaml
+
+    from admin.config import load
+    from admin.trackers import MemoryKV
+    from admin.trackers.github import GithubTracker
+    from conftest import BASE_CONFIG, merge
+    root = gh.bare.parent / "repo"
+    (root / "shiftctl.yaml").write_text(yaml.safe_dump(merge(BASE_CONFIG, {
+        "tracker": gh.tracker_settings(**settings)})))
+    return GithubTracker(load(root), kv if kv is not None else MemoryKV())
+
+
 def start_github(root: Path, work: Path, *, prefix: str = "") -> GithubWorld:
     """A fake GitHub for the repository at ``root``; ``origin`` becomes its bare remote."""
     remote = bare_repo.create(work / "remote.git", root)

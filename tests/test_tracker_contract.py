@@ -9,13 +9,11 @@ from typing import Any, Callable
 import pytest
 
 from admin import markers
-from admin.config import load
 from admin.paths import Paths
-from admin.trackers import MemoryKV, Tracker, TrackerError
-from admin.trackers.github import GithubTracker
+from admin.trackers import Tracker, TrackerError
 from admin.trackers.local import LocalTracker
-from conftest import BASE_CONFIG, git, make_repo, merge
-from github_env import BOT, GithubWorld
+from conftest import git, make_repo
+from github_env import BOT, GithubWorld, github_tracker
 
 
 @dataclass
@@ -42,13 +40,9 @@ def _local(tmp_path: Path) -> Harness:
 
 
 def _github(github: GithubWorld, tmp_path: Path) -> Harness:
-    root = github.bare.parent / "repo"
-    import yaml
-    (root / "shiftctl.yaml").write_text(yaml.safe_dump(merge(BASE_CONFIG, {
-        "tracker": github.tracker_settings()})))
-    t = GithubTracker(load(root), MemoryKV())
+    t = github_tracker(github)
     w = github.world
-    return Harness(t, root,
+    return Harness(t, t.root,
                    lambda title, body="", labels=("shiftctl",), author="alice":
                        w.file_issue(title, body, list(labels), author),
                    lambda n, text, author: w.comment(n, text, author),

@@ -307,16 +307,14 @@ class GithubTracker(Tracker):
         key = f"{CACHE}:label:{self.settings.repo}:{name}"
         if self.kv.get(key) or name not in LABEL_STYLE:
             return
-        try:
-            self.repo.get_label(name).name  # noqa: B018 - a GET: does it exist?
-        except GithubException as exc:
-            if exc.status != 404:
-                raise
+        status, _h, _b = self.client.requester.requestJson(
+            "GET", f"{self.repo_url}/labels/{quote(name, safe='')}")
+        if status == 404:
             color, description = LABEL_STYLE[name]
             try:
                 self.repo.create_label(name, color, description)
-            except GithubException as exc2:
-                if exc2.status != 422:  # created meanwhile
+            except GithubException as exc:
+                if exc.status != 422:  # 422: created meanwhile
                     raise
         self.kv.put(key, "1")
 

@@ -50,6 +50,15 @@ def route(method: str, pattern: str, permission: str | None) -> Callable[[Handle
     return deco
 
 
+BODY_LIMIT = 65_536  # GitHub refuses longer issue, comment and pull request bodies
+
+
+def _body(value: Any) -> str | None:
+    if value is not None and len(str(value)) > BODY_LIMIT:
+        raise Invalid(f"Validation Failed: body is too long (maximum is {BODY_LIMIT} characters)")
+    return None if value is None else str(value)
+
+
 def _since(value: str | None) -> float | None:
     if not value:
         return None
@@ -194,13 +203,13 @@ def list_comments(api: Api, call: Call) -> Reply:
 @route("POST", REPO + r"/issues/(?P<number>\d+)/comments", "issues=write")
 def create_comment(api: Api, call: Call) -> Reply:
     api.need_role(call.login, "read")
-    rec = api.world.comment(int(call.params["number"]), str(call.body["body"]), call.login)
+    rec = api.world.comment(int(call.params["number"]), str(_body(call.body["body"])), call.login)
     return 201, payloads.comment(api.urls, rec, api.user(rec.author))
 
 
 @route("PATCH", REPO + r"/issues/comments/(?P<cid>\d+)", "issues=write")
 def edit_comment(api: Api, call: Call) -> Reply:
-    rec = api.world.edit_comment(int(call.params["cid"]), str(call.body["body"]))
+    rec = api.world.edit_comment(int(call.params["cid"]), str(_body(call.body["body"])))
     return 200, payloads.comment(api.urls, rec, api.user(rec.author))
 
 
@@ -299,7 +308,7 @@ def create_pull(api: Api, call: Call) -> Reply:
     body = call.body or {}
     head = str(body["head"]).split(":", 1)[-1]
     item = api.world.open_pull(head, str(body["base"]), str(body.get("title", "")),
-                               body.get("body"), bool(body.get("draft", False)), call.login)
+                               _body(body.get("body")), bool(body.get("draft", False)), call.login)
     return 201, api.pull(item, call.login)
 
 
@@ -322,7 +331,7 @@ def edit_pull(api: Api, call: Call) -> Reply:
         if "title" in body:
             item.title = body["title"]
         if "body" in body:
-            item.body = body["body"]
+            item.body = _body(body["body"])
         if body.get("state") in ("open", "closed"):
             api.world.set_state(item.number, body["state"], call.login)
         api.world.touch(item)
