@@ -124,7 +124,8 @@ def repository(urls: Urls, owner: dict[str, Any], default_branch: str,
     body = urls.rewrite(example("full-repository"))
     body.update(name=urls.name, full_name=f"{urls.owner}/{urls.name}", owner=owner,
                 private=True, visibility="private", default_branch=default_branch,
-                permissions=permissions, url=urls.repo_api, html_url=urls.repo_web)
+                permissions=permissions, url=urls.repo_api, html_url=urls.repo_web,
+                has_discussions=False)
     for key in ("organization", "parent", "source", "template_repository"):
         body.pop(key, None)
     return body
