@@ -74,9 +74,8 @@ class GithubProject(Project):
     bot = BOT
 
     def configure(self, **extra: Any) -> GithubProject:
-        tracker = dict(self.gh.tracker_settings())
-        if "tracker" in extra:
-            tracker.update(extra.pop("tracker"))
+        from conftest import merge
+        tracker = merge(self.gh.tracker_settings(), extra.pop("tracker", {}))
         super().configure(tracker=tracker, **extra)
         return self
 

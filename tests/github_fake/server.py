@@ -5,6 +5,8 @@ Driven by the real PyGithub: tokens, ETags and ``If-None-Match`` (a 304 costs no
 classic token permissions, pagination with ``Link`` headers, and a GHE mode under
 ``/api/v3``. Every request and every response it produces is validated against the
 description; whatever does not match is recorded in ``problems`` and fails the test.
+Three kinds of answer GitHub gives on any endpoint are not looked up per endpoint (only
+their requests are checked): 304 Not Modified, rate-limit refusals, and permission 403s.
 """
 from __future__ import annotations
 
@@ -205,11 +207,13 @@ class FakeGitHub:
                     (fault.path_contains is None or fault.path_contains in full):
                 fault.hits += 1
                 extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+                self._check_request_only(method, path, query, headers, raw)
                 return fault.status, error(fault.message, fault.status), extra, login, False, path
         quota = self.quota(login)
         if quota.reset_at <= time.time():
             quota.used, quota.reset_at = 0, time.time() + 3600
         if quota.remaining <= 0:
+            self._check_request_only(method, path, query, headers, raw)
             return (403, error(f"API rate limit exceeded for user ID {self.world.uid(login)}.", 403),
                     {}, login, False, path)
         try:
@@ -238,9 +242,15 @@ class FakeGitHub:
             return 404, error(f"Not Found: {exc}", 404), {}, login, True, path
         except Invalid as exc:
             return 422, error(str(exc), 422), {}, login, True, path
-        except Forbidden as exc:
+        except Forbidden as exc:  # GitHub answers any endpoint so: not per-endpoint documented
             extra = {"X-Accepted-GitHub-Permissions": exc.accepted} if exc.accepted else {}
-            return 403, error(str(exc), 403), extra, login, True, path
+            self._check_request_only(method, path, query, headers, raw)
+            return 403, error(str(exc), 403), extra, login, False, path
+
+    def _check_request_only(self, method: str, path: str | None, query: list[tuple[str, str]],
+                            headers: dict[str, str], raw: bytes) -> None:
+        if self.validate and path is not None:
+            self.problems += spec.check(method, path, query, headers, raw)
 
     def _authorize(self, grant: Grant, permission: str | None) -> None:
         if grant.scopes is not None:
