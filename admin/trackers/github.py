@@ -287,20 +287,31 @@ class GithubTracker(Tracker):
     def set_labels(self, number: int, add: tuple[str, ...] = (),
                    remove: tuple[str, ...] = ()) -> None:
         """Idempotent: one read, then only the changes the issue needs."""
-        issue_url = f"{self.repo_url}/issues/{number}"
         with self._api(f"labels of #{number}"):
-            pages = self.client.get_pages(f"{issue_url}/labels", {"per_page": 100})
-            current = {str(x["name"]).lower() for x in pages.items}
+            current = {x.lower() for x in self._labels(number)}
             missing = [x for x in add if x.lower() not in current]
             gone = [x for x in remove if x.lower() in current and x not in add]
             for name in missing:
                 self._ensure_label(name)
             if missing:
-                self.client.requester.requestJsonAndCheck("POST", f"{issue_url}/labels",
-                                                          input={"labels": missing})
+                self._add_labels(number, missing)
             for name in gone:
-                self.client.requester.requestJsonAndCheck(
-                    "DELETE", f"{issue_url}/labels/{quote(name, safe='')}")
+                self._remove_label(number, name)
+
+    def _labels(self, number: int) -> list[str]:
+        pages = self.client.get_pages(f"{self.repo_url}/issues/{number}/labels", {"per_page": 100})
+        return [str(x["name"]) for x in pages.items]
+
+    def _add_labels(self, number: int, names: list[str]) -> list[str]:
+        """POST the documented ``{"labels": [...]}`` (PyGithub's ``add_to_labels`` sends a bare
+        list, which GitHub's OpenAPI description no longer allows); returns the issue's labels."""
+        _h, data = self.client.requester.requestJsonAndCheck(
+            "POST", f"{self.repo_url}/issues/{number}/labels", input={"labels": names})
+        return [str(x["name"]) for x in data or []]
+
+    def _remove_label(self, number: int, name: str) -> None:
+        self.client.requester.requestJsonAndCheck(
+            "DELETE", f"{self.repo_url}/issues/{number}/labels/{quote(name, safe='')}")
 
     def _ensure_label(self, name: str) -> None:
         """Create a label shiftctl uses, with its colour, once per repository."""

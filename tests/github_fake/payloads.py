@@ -94,7 +94,11 @@ def issue(urls: Urls, item: Any, author: dict[str, Any], labels: list[dict[str, 
         url=f"{urls.repo_api}/issues/{n}", html_url=f"{urls.repo_web}/issues/{n}",
         repository_url=urls.repo_api, labels_url=f"{urls.repo_api}/issues/{n}/labels{{/name}}",
         comments_url=f"{urls.repo_api}/issues/{n}/comments",
-        events_url=f"{urls.repo_api}/issues/{n}/events")
+        events_url=f"{urls.repo_api}/issues/{n}/events",
+        timeline_url=f"{urls.repo_api}/issues/{n}/timeline", performed_via_github_app=None,
+        reactions={"url": f"{urls.repo_api}/issues/{n}/reactions", "total_count": 0,
+                   "+1": 0, "-1": 0, "laugh": 0, "hooray": 0, "confused": 0, "heart": 0,
+                   "rocket": 0, "eyes": 0})
     body.pop("repository", None)
     if item.pull is None:
         body.pop("pull_request", None)
