@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from conftest import git
 from github_env import GithubProject
 
@@ -137,3 +139,24 @@ def test_status_shows_the_quota_and_the_loop_slows_when_it_runs_low(
     result = p.cycle()
     assert result.sleep_s > 60  # stretched beyond sleep.idle to make the quota last
     assert "quota low" in p.cli("status").stdout
+
+
+@pytest.mark.parametrize("fault", ["after_comment", "after_label", "after_open_pr"])
+def test_a_crash_between_writing_and_recording_never_writes_twice(
+        gh_project: GithubProject, fault: str) -> None:
+    import os
+    p = gh_project
+    n = p.file_issue("Crashy", ONE)
+    crashed = False
+    for _ in range(10):  # cycles until the fault point is reached once
+        out = p.cli("cycle", "--json", check=False, env={**os.environ, "SHIFTCTL_FAULT": fault})
+        if out.returncode == 86:
+            crashed = True
+            break
+        assert out.returncode == 0, out.stderr
+    assert crashed, f"{fault} was never reached"
+    p.run()
+    assert p.issue_state(n) == "done"
+    firsts = [c["body"].splitlines()[0] for c in p.issue(n)["comments"]]
+    assert len(firsts) == len(set(firsts)), firsts
+    assert len(p.prs()) == 1
