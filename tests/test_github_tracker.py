@@ -9,8 +9,20 @@ from admin import markers
 from admin.outbox import PR_BODY_LIMIT, Outbox
 from admin.trackers import MemoryKV, RateLimited
 from admin.trackers.gh_cursor import Cursor
+from admin.trackers.github import GithubTracker
 from conftest import git
 from github_env import GithubWorld, github_tracker, start_github
+
+
+def pushed_branch(t: GithubTracker, name: str) -> str:
+    """A branch with one commit, pushed to the fake's remote."""
+    git(t.root, "checkout", "-q", "-b", name)
+    (t.root / name.replace("/", "-")).write_text(name + "\n")
+    git(t.root, "add", "-A")
+    git(t.root, "commit", "-qm", name)
+    git(t.root, "checkout", "-q", "main")
+    t.push(t.root, name)
+    return name
 
 
 def paths(gh: GithubWorld, mark: int) -> list[str]:
@@ -140,12 +152,7 @@ def test_a_spent_quota_is_not_spent_further(github: GithubWorld) -> None:
 
 def test_an_existing_pull_request_is_reused(github: GithubWorld) -> None:
     t = github_tracker(github)
-    root = t.root
-    git(root, "checkout", "-q", "-b", "shiftctl/issue-1")
-    (root / "f").write_text("f\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "f")
-    t.push(root, "shiftctl/issue-1")
+    pushed_branch(t, "shiftctl/issue-1")
     first = t.open_pr(head="shiftctl/issue-1", base="main", title="T", body="b", draft=True,
                       issue=1)
     second = t.open_pr(head="shiftctl/issue-1", base="main", title="T", body="b", draft=True,
@@ -156,12 +163,7 @@ def test_an_existing_pull_request_is_reused(github: GithubWorld) -> None:
 def test_pull_request_bodies_stay_within_githubs_limit(github: GithubWorld, tmp_path) -> None:
     from memory.store import Store
     t = github_tracker(github)
-    root = t.root
-    git(root, "checkout", "-q", "-b", "shiftctl/issue-7")
-    (root / "g").write_text("g\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "g")
-    t.push(root, "shiftctl/issue-7")
+    pushed_branch(t, "shiftctl/issue-7")
     store = Store.open(tmp_path / "state.db")
     outbox = Outbox(store, t)
     pr, opened = outbox.pull_request(issue=7, head="shiftctl/issue-7", base="main", title="T",
@@ -184,11 +186,7 @@ def test_github_enterprise_lives_under_api_v3(tmp_path, monkeypatch) -> None:
         t = github_tracker(gh)
         assert [i.number for i in t.sync(None).issues] == [n]
         assert t.is_allowed("alice")
-        git(root, "checkout", "-q", "-b", "feat")
-        (root / "h").write_text("h\n")
-        git(root, "add", "-A")
-        git(root, "commit", "-qm", "h")
-        t.push(root, "feat")
+        pushed_branch(t, "feat")
         pr = t.open_pr(head="feat", base="main", title="F", body="b", draft=True, issue=n)
         t.update_pr(pr.number, draft=False)  # GraphQL at /api/graphql
         assert t.get_pr(pr.number).draft is False

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import base64
 import subprocess
-import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
+from github_fake import serve
 from github_fake.server import FakeGitHub
 
 
@@ -38,25 +37,11 @@ class GitHttp:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/{repo}"
 
     def start(self) -> GitHttp:
-        me = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _any(self) -> None:
-                me._handle(self)
-            do_GET = do_POST = _any
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self._httpd = serve.start(self._handle)
         return self
 
     def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+        serve.stop(self._httpd)
 
     def _login(self, header: str, write: bool) -> tuple[str | None, int]:
         kind, _, value = header.partition(" ")

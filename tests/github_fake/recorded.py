@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
+from github_fake import serve
 from github_fake.spec import ROOT
 
 SERVER_JS = ROOT / ".cache/node/github/node_modules/@octokit/fixtures-server/bin/server.js"
@@ -45,19 +44,7 @@ class Recorded:
     def start(self) -> Recorded:
         if not SERVER_JS.exists():
             raise RuntimeError(f"{SERVER_JS} is missing: run ./scripts/test.sh once")
-        me = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _any(self) -> None:
-                me._forward(self)
-            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _any
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.proxy = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.proxy.daemon_threads = True
-        threading.Thread(target=self.proxy.serve_forever, daemon=True).start()
+        self.proxy = serve.start(self._forward)
         port = _free_port()
         self.upstream = f"http://127.0.0.1:{port}"
         self.node = subprocess.Popen(
@@ -78,9 +65,7 @@ class Recorded:
         if self.node is not None:
             self.node.terminate()
             self.node.wait(timeout=10)
-        if self.proxy is not None:
-            self.proxy.shutdown()
-            self.proxy.server_close()
+        serve.stop(self.proxy)
 
     def load(self, scenario: str) -> str:
         """Arm a scenario; returns the base URL that plays api.github.com for it."""

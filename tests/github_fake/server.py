@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from github_fake import routes, spec
+from github_fake import routes, serve, spec
 from github_fake.payloads import Urls, error
 from github_fake.routes import Api, Call, Forbidden
 from github_fake.state import Invalid, NotFound, World
@@ -84,29 +83,13 @@ class FakeGitHub:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> FakeGitHub:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _any(self) -> None:
-                fake._handle(self)
-            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _any
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self._httpd = serve.start(self._handle, keep_alive=True)
         self.api = Api(self.world, Urls(self.base_url, self.web_url, self.world.owner,
                                         self.world.name))
         return self
 
     def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+        serve.stop(self._httpd)
 
     @property
     def web_url(self) -> str:
