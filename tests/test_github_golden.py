@@ -97,7 +97,7 @@ def compare(real: list[Any], fake: list[Any]) -> list[str]:
     import json
     assert [(v, s) for v, _u, s, _b in real] == [(v, s) for v, _u, s, _b in fake]
     out = []
-    for (verb, url, _s, rb), (_v, _u, _s2, fb) in zip(real, fake):
+    for (verb, url, _s, rb), (_v, _u, _s2, fb) in zip(real, fake, strict=True):
         if rb:
             out += [f"{verb} {url.split('?')[0].rsplit('/', 2)[-2:]}: {m}"
                     for m in missing_fields(json.loads(rb), json.loads(fb))]

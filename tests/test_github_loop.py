@@ -160,3 +160,33 @@ def test_a_crash_between_writing_and_recording_never_writes_twice(
     firsts = [c["body"].splitlines()[0] for c in p.issue(n)["comments"]]
     assert len(firsts) == len(set(firsts)), firsts
     assert len(p.prs()) == 1
+
+
+def test_a_spent_quota_makes_the_loop_sleep_until_the_reset(gh_project: GithubProject) -> None:
+    p = gh_project
+    p.cycle()
+    quota = p.gh.fake.quota("shiftbot")
+    quota.used, quota.reset_at = quota.limit, time.time() + 900
+    p.gh.world.comment(p.file_issue("News", ONE, labels=("bug",)), "hi", "alice")
+    result = p.cycle()
+    assert result.rung == "health" and 800 < result.sleep_s <= 905
+    assert "rate-limited" in p.cli("status").stdout
+    mark = p.gh.fake.mark()
+    assert p.cycle().sleep_s > 800  # and it does not keep knocking
+    assert len(p.gh.fake.since(mark)) <= 1
+
+
+def test_a_nap_checks_github_conditionally_and_wakes_for_a_critical_issue(
+        gh_project: GithubProject) -> None:
+    from admin.nap import nap
+    p = gh_project
+    p.configure(sleep={"idle": 60, "after_action": 0, "busy": 2, "wake_check": 0.2})
+    p.run()
+    mark = p.gh.fake.mark()
+    assert nap(p.config, 1.5, tick=0.05) == "time"
+    checks = p.gh.fake.since(mark)
+    assert len(checks) >= 3 and all(c.status == 304 for c in checks[1:])
+    p.file_issue("Fire", ONE, labels=("shiftctl", "priority:critical"), author="mallory")
+    assert nap(p.config, 1.0, tick=0.05) == "time"  # not from an allowed author
+    p.file_issue("Fire!", ONE, labels=("shiftctl", "priority:critical"))
+    assert nap(p.config, 5, tick=0.05) == "critical"

@@ -198,10 +198,11 @@ class Client:
     def _raise_for(self, status: int, headers: dict[str, Any], body: str) -> None:
         if status >= 400:
             try:
-                data = json.loads(body) if body else None
+                data = json.loads(body) if body else {}
             except ValueError:
                 data = {"message": body[:200]}
-            raise self.requester.createException(status, headers, data)
+            raise self.requester.createException(status, headers, data if isinstance(data, dict)
+                                                 else {"message": str(data)[:200]})
 
     def rate_status(self) -> dict[str, Any] | None:
         if self.rate.limit is None and self.rate.limited_until is None:

@@ -26,7 +26,7 @@ from admin.trackers import gh_push
 from admin.trackers.base import (Changes, Comment, KeyValue, PullRequest, Tracker, TrackerError,
                                  TrackerIssue)
 from admin.trackers.gh_client import Client, as_tracker_error
-from admin.trackers.gh_cursor import Cursor, next_since, parse_iso, wants_comments
+from admin.trackers.gh_cursor import Cursor, next_since, wants_comments
 
 PERMISSION_TTL_S = 3600.0
 WRITERS = ("admin", "maintain", "write")
@@ -129,7 +129,8 @@ class GithubTracker(Tracker):
             key = f"{CACHE}:bot:{self.settings.api_url}"
             self._bot = self.kv.get(key)
             if self._bot is None:
-                with self._api("who am I"):
+                with self._api("who the token belongs to (GET /user; with a GitHub App "
+                               "token, set tracker.github.bot to its NAME[bot] login)"):
                     self._bot = self.client.gh.get_user().login
                 self.kv.put(key, self._bot)
         return self._bot
@@ -363,9 +364,9 @@ class GithubTracker(Tracker):
                   title: str | None = None) -> None:
         pull = self.repo.get_pull(number)  # lazy
         with self._api(f"update pull request #{number}"):
-            changes = {k: v for k, v in (("title", title), ("body", body)) if v is not None}
-            if changes:
-                pull.edit(**changes)
+            if title is not None or body is not None:
+                pull.edit(**{k: v for k, v in (("title", title), ("body", body))  # type: ignore[arg-type]
+                             if v is not None})
             if draft is False:
                 pull.mark_ready_for_review()  # GraphQL: the REST API cannot undraft
             elif draft is True:
