@@ -28,11 +28,13 @@ def open_tracker(config: Config, kv: KeyValue | None = None) -> Tracker:
 def cached_kv(paths: Paths) -> MemoryKV:
     """A copy of the trackers' caches from the state db, for processes that must not write
     state (nap, doctor): they read what the cycle learned and forget what they learn."""
+    import sqlite3
+
     from memory.db import StateError
     from memory.store import Store
     try:
         store = Store.open(paths.state_db, readonly=True)
-    except (StateError, Exception):
+    except (StateError, sqlite3.Error):
         return MemoryKV()
     try:
         rows = store.conn.execute("SELECT key, value FROM kv WHERE key LIKE ?",

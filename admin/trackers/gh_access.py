@@ -15,7 +15,6 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from admin.trackers import gh_push
 from admin.trackers.base import TrackerError
 
 if TYPE_CHECKING:
@@ -65,8 +64,7 @@ def check_access(t: GithubTracker) -> list[str]:
     missing += _probe_issue_write(t)
     missing += _probe_pull_write(t, base)
     try:
-        gh_push.push(t.root, t.settings.remote, f"HEAD:{PROBE_REF}",
-                     api_url=t.settings.api_url, token=t._token, dry_run=True)
+        t.probe_push(f"HEAD:{PROBE_REF}")
     except TrackerError as exc:
         missing.append(f"Contents: write ({exc})")
     return missing

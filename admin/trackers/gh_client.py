@@ -183,19 +183,19 @@ class Client:
         status, hdrs, body = self.requester.requestJson("GET", url, params, headers)
         if status == 304:
             return Pages(304, etag, [], hdrs.get("date"))
-        self._raise_for(status, hdrs, body)
+        self.raise_for(status, hdrs, body)
         out = Pages(status, hdrs.get("etag"), list(json.loads(body or "[]")), hdrs.get("date"))
         nxt = parse_links(hdrs.get("link")).get("next")
         pages = 1
         while nxt and pages < max_pages:
             status, hdrs, body = self.requester.requestJson("GET", nxt)
-            self._raise_for(status, hdrs, body)
+            self.raise_for(status, hdrs, body)
             out.items += json.loads(body or "[]")
             nxt = parse_links(hdrs.get("link")).get("next")
             pages += 1
         return out
 
-    def _raise_for(self, status: int, headers: dict[str, Any], body: str) -> None:
+    def raise_for(self, status: int, headers: dict[str, Any], body: str) -> None:
         if status >= 400:
             try:
                 data = json.loads(body) if body else {}

@@ -202,7 +202,7 @@ class GithubTracker(Tracker):
                 "GET", f"{self.repo_url}/issues/{number}")
             if status == 404:
                 raise TrackerError(f"no issue #{number} in {self.settings.repo}")
-            self.client._raise_for(status, _h, body)
+            self.client.raise_for(status, _h, body)
             issue = _issue(json.loads(body))
         issue.comments = self._comments(number)
         return issue
@@ -375,6 +375,11 @@ class GithubTracker(Tracker):
     def push(self, repo: Path, branch: str) -> None:
         gh_push.push(repo, self.settings.remote, f"refs/heads/{branch}:refs/heads/{branch}",
                      api_url=self.settings.api_url, token=self._token)
+
+    def probe_push(self, refspec: str) -> None:
+        """``git push --dry-run``: may the token write to the remote? (raises if not)"""
+        gh_push.push(self.root, self.settings.remote, refspec, api_url=self.settings.api_url,
+                     token=self._token, dry_run=True)
 
     def check_access(self) -> list[str]:
         from admin.trackers.gh_access import check_access
