@@ -29,6 +29,10 @@ class GithubConfig:
     repo: str = ""
     token_env: str = "GITHUB_TOKEN"
     api_url: str = "https://api.github.com"
+    bot: str | None = None           # the token's login; None: asked once from GET /user
+    remote: str = "origin"           # the git remote that is the GitHub repository
+    write_interval: float = 1.0      # seconds between writes (GitHub's secondary limits)
+    max_retry_wait: float = 60.0     # longest Retry-After waited out inside one cycle
 
 
 @dataclass(frozen=True)
@@ -273,8 +277,14 @@ def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
     repo = g.raw("repo", "")
     if repo and (not isinstance(repo, str) or repo.count("/") != 1):
         raise g.error(g.key("repo"), repo, "owner/name")
+    api_url = g.str("api_url", "https://api.github.com")
+    if not api_url.startswith(("https://", "http://")):
+        raise g.error(g.key("api_url"), api_url, "an http(s) URL, e.g. https://github.example.com/api/v3")
     github = GithubConfig(repo=repo or "", token_env=g.str("token_env", "GITHUB_TOKEN"),
-                          api_url=g.str("api_url", "https://api.github.com"))
+                          api_url=api_url.rstrip("/"), bot=g.str("bot", None, nullable=True),
+                          remote=g.str("remote", "origin"),
+                          write_interval=g.num("write_interval", 1.0, 0, 60),
+                          max_retry_wait=g.num("max_retry_wait", 60.0, 0, 3600))
     g.done()
     tracker = TrackerConfig(kind=t.str("kind", "local", choices=TRACKER_KINDS),
                             intake_label=t.str("intake_label", "shiftctl"),
@@ -429,7 +439,8 @@ def default_text(*, tracker: str = "local", author: str | None = None,
             "  github:\n"
             f"    repo: {repo}\n"
             "    token_env: GITHUB_TOKEN  # the name of the variable, never the token\n"
-            "    api_url: https://api.github.com\n")
+            "    api_url: https://api.github.com   # GitHub Enterprise: https://HOST/api/v3\n"
+            "    remote: origin           # the git remote that is this GitHub repository\n")
     else:
         tracker_block = (
             "tracker:\n"

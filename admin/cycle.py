@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from admin import faults, ladder
+from admin import faults, ladder, quota
 from admin.config import Config
 from admin.dispatch import reap_children
 from admin.executor import execute
@@ -14,7 +14,7 @@ from admin.paths import Paths
 from admin.requests import import_requests
 from admin.runtime import Runtime
 from admin.snapshot import Snapshot, observe
-from admin.sync import sync
+from admin.sync import remember, sync
 from admin.trackers import TrackerError, open_tracker
 from memory.store import Store
 
@@ -81,7 +81,7 @@ def _locked_cycle(config: Config, paths: Paths, now: float | None) -> CycleResul
         import_requests(paths, store)
         problems: list[str] = []
         try:
-            tracker = open_tracker(config)
+            tracker = open_tracker(config, store)
             sync(config, store, tracker)
         except TrackerError as exc:
             problems.append(f"tracker: {exc}")
@@ -95,6 +95,8 @@ def _locked_cycle(config: Config, paths: Paths, now: float | None) -> CycleResul
             actions, errors = execute(Runtime(config, paths, store, tracker, snap), decision)
         failed = bool(errors) and not actions
         sleep_s = ladder.sleep_hint(snap, decision, failed=failed)
+        if tracker is not None:  # a quota running low stretches the nap
+            sleep_s = max(sleep_s, quota.pause(remember(store, tracker), time.time()))
         streak = snap.unhealthy_streak + 1 if decision.rung == "health" or failed else 0
         if streak != snap.unhealthy_streak:
             store.put("unhealthy_streak", str(streak))

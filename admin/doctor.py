@@ -54,8 +54,8 @@ def check(config: Config) -> list[Finding]:
         except StateError as exc:
             found.append(Finding("state db", "not migrated" in str(exc), str(exc)))
     try:
-        from admin.trackers import open_tracker
-        tracker = open_tracker(config)
+        from admin.trackers import cached_kv, open_tracker
+        tracker = open_tracker(config, cached_kv(paths))
         missing = tracker.check_access()
         found.append(Finding("tracker", not missing, f"{config.tracker.kind}: " + (
             "; ".join(missing) if missing else "reachable, access ok")))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from admin.config import Config
 from admin.paths import Paths
 from admin.snapshot import MIN_FREE_BYTES
-from admin.trackers import Tracker, TrackerError, open_tracker
+from admin.trackers import RateLimited, Tracker, TrackerError, cached_kv, open_tracker
 from memory.db import StateError
 from memory.store import Store
 
@@ -62,9 +62,11 @@ def nap(config: Config, seconds: float, *, tick: float = 0.25,
                 if not _healthy(config, paths):
                     return "unhealthy"
                 try:
-                    tracker = tracker or open_tracker(config)
+                    tracker = tracker or open_tracker(config, cached_kv(paths))
                     if tracker.critical_since(cursor, config.tracker.intake_label):
                         return "critical"
+                except RateLimited:
+                    pass  # waking would only spend more of the quota: keep sleeping
                 except TrackerError:
                     return "unhealthy"
             sleep(max(0.0, min(tick, end - now, next_check - now)))

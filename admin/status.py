@@ -5,6 +5,7 @@ import json
 import time
 from typing import Any
 
+from admin import quota
 from admin.config import Config
 from admin.paths import Paths
 from admin.snapshot import view_run
@@ -53,7 +54,11 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
                             "phase": phase})
         last = store.last_cycle()
         day_start = now - (now % 86400)
-        rate = store.get("tracker_rate")
+        raw_rate = store.get("tracker_rate")
+        try:
+            rate = json.loads(raw_rate) if raw_rate else None
+        except ValueError:
+            rate = None
         return {
             "issues": issues, "workers": workers, "prs": prs,
             "next_wake": (last.ended_at or last.started_at) + (last.sleep_s or 0) if last else None,
@@ -109,7 +114,7 @@ def render(status: dict[str, Any], now: float | None = None) -> str:
         lines.append(f"Last cycle {last['cycle']}: {last['rung']}; next wake "
                      f"{_ago(status.get('next_wake'), now)}. Spent today "
                      f"${status['spent_today_usd']:.2f} of ${status['budget']['usd_per_day']:.2f}.")
-    rate = (status.get("tracker") or {}).get("rate")
+    rate = quota.describe((status.get("tracker") or {}).get("rate"), now)
     if rate:
         lines.append(f"Tracker quota: {rate}")
     return "\n".join(lines)

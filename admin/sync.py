@@ -6,6 +6,8 @@ asked. Everything else on the tracker is ignored, whatever its text says.
 """
 from __future__ import annotations
 
+import json
+
 from admin import commands, markers
 from admin.config import Config
 from admin.trackers.base import Changes, Tracker, TrackerIssue
@@ -19,9 +21,21 @@ def priority(labels: list[str]) -> int:
     return max((PRIORITIES.get(label, 0) for label in labels), default=0)
 
 
+def labelled_by_allowed(tracker: Tracker, issue: TrackerIssue, label: str) -> bool:
+    """A label is a request only when an allowed person applied it (unknown: the author)."""
+    actor = tracker.label_actor(issue.number, label)
+    return actor is None or tracker.is_allowed(actor)
+
+
 def is_intent(config: Config, tracker: Tracker, issue: TrackerIssue) -> bool:
-    return (issue.state == "open" and config.tracker.intake_label in issue.labels
-            and tracker.is_allowed(issue.author))
+    label = config.tracker.intake_label
+    return (issue.state == "open" and label in issue.labels and tracker.is_allowed(issue.author)
+            and labelled_by_allowed(tracker, issue, label))
+
+
+def _approved(tracker: Tracker, issue: TrackerIssue, already: bool) -> int:
+    return int(already or (APPROVED_LABEL in issue.labels
+                           and labelled_by_allowed(tracker, issue, APPROVED_LABEL)))
 
 
 def _comments(store: Store, tracker: Tracker, ti: TrackerIssue) -> None:
@@ -56,20 +70,22 @@ def apply_changes(config: Config, store: Store, tracker: Tracker, changes: Chang
                 store.add_issue(Issue(number=ti.number, title=ti.title[:1000], body=ti.body,
                                       author=ti.author, labels=ti.labels, state="new",
                                       priority=priority(ti.labels),
-                                      approved=int(APPROVED_LABEL in ti.labels)))
+                                      approved=_approved(tracker, ti, False)))
             else:
                 store.update_issue(ti.number, title=ti.title[:1000], body=ti.body,
                                    labels=ti.labels, tracker_state=ti.state,
                                    priority=priority(ti.labels),
-                                   approved=int(bool(known.approved) or APPROVED_LABEL in ti.labels))
+                                   approved=_approved(tracker, ti, bool(known.approved)))
             touched += 1
             _comments(store, tracker, ti)
         for pr in changes.prs:
             issue = pr.issue
             owner = store.issue(issue) if issue else None
-            if owner is None or owner.branch != pr.head:
+            if owner is None or (pr.head and owner.branch != pr.head):
                 row = store.conn.execute("SELECT number FROM issues WHERE branch = ?",
-                                         (pr.head,)).fetchone()
+                                         (pr.head,)).fetchone() if pr.head else None
+                row = row or store.conn.execute("SELECT number FROM issues WHERE pr = ?",
+                                                (pr.number,)).fetchone()
                 owner = store.issue(row[0]) if row else None
             if owner is not None and (owner.pr in (None, pr.number)):
                 if owner.pr_state != pr.state or owner.pr != pr.number:
@@ -84,3 +100,15 @@ def apply_changes(config: Config, store: Store, tracker: Tracker, changes: Chang
 def sync(config: Config, store: Store, tracker: Tracker) -> int:
     changes = tracker.sync(store.get("tracker_cursor"))
     return apply_changes(config, store, tracker, changes)
+
+
+def remember(store: Store, tracker: Tracker) -> dict[str, object] | None:
+    """After the cycle's writes: keep the tracker's cursor (its own writes are not news)
+    and its quota (``status`` shows it; the cycle slows down by it). Returns the quota."""
+    cursor = tracker.cursor()
+    if cursor is not None and cursor != store.get("tracker_cursor"):
+        store.put("tracker_cursor", cursor)
+    rate = tracker.rate_status()
+    if rate is not None:
+        store.put("tracker_rate", json.dumps(rate))
+    return rate

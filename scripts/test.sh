@@ -14,4 +14,17 @@ fi
 if command -v bwrap >/dev/null 2>&1 && bwrap --ro-bind / / --dev /dev --proc /proc true 2>/dev/null; then
   export SHIFTCTL_REQUIRE_BWRAP=1
 fi
+
+# -- GitHub tracker tests: GitHub's OpenAPI description and recorded responses (npm, pinned) --
+# tests/github_fake validates every request and response of the fake GitHub against
+# @octokit/openapi; tests/test_github_golden.py replays real responses with fixtures-server.
+GITHUB_NPM=.cache/node/github
+if [ ! -f "$GITHUB_NPM/node_modules/@octokit/openapi/generated/api.github.com.json" ] ||
+   [ ! -f "$GITHUB_NPM/node_modules/@octokit/fixtures-server/bin/server.js" ]; then
+    mkdir -p "$GITHUB_NPM"
+    npm install --prefix "$GITHUB_NPM" --no-audit --no-fund --silent \
+        @octokit/openapi@23.0.2 @octokit/fixtures-server@8.1.7
+fi
+# -- end GitHub tracker tests --
+
 exec .venv/bin/python -m pytest -n 2 "$@"

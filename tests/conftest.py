@@ -78,6 +78,8 @@ def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 class Project:
     """A target repository with shiftctl set up, and helpers to drive it like a user."""
 
+    bot = "shiftctl"  # who shiftctl is on the tracker
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.settings: dict[str, Any] = {}
@@ -217,3 +219,7 @@ def _end_workers(p: Project) -> None:
     finally:
         s.close()
     terminate(*runs, grace=1.0)
+
+
+# The GitHub tracker's fixtures (a fake GitHub); imported last, as they build on the above.
+from github_env import any_project, gh_project, github  # noqa: E402,F401

@@ -33,7 +33,8 @@ def marker_counts(comments: list[dict]) -> dict[str, int]:
     return counts
 
 
-def test_three_task_issue_ends_as_one_ready_pr_with_every_commit(project: Project) -> None:
+def test_three_task_issue_ends_as_one_ready_pr_with_every_commit(any_project: Project) -> None:
+    project = any_project
     n = project.file_issue("Add three files", THREE_TASKS)
     project.run()
 
@@ -61,7 +62,7 @@ def test_three_task_issue_ends_as_one_ready_pr_with_every_commit(project: Projec
     assert git(project.root, "rev-parse", "main") == git(project.root, "rev-parse", "HEAD")
 
     issue = project.issue(n)
-    counts = marker_counts([c for c in issue["comments"] if c["author"] == "shiftctl"])
+    counts = marker_counts([c for c in issue["comments"] if c["author"] == project.bot])
     expected = {f"<!-- shiftctl:plan:{n}:1 -->", f"<!-- shiftctl:pr:{n}:{pr['number']} -->",
                 f"<!-- shiftctl:done:{n}:1 -->"} | {
         f"<!-- shiftctl:merged:{n}:{k} -->" for k in ("t1", "t2", "t3")}

@@ -23,6 +23,19 @@ def _env() -> dict[str, str]:
     return env
 
 
+def config_env(settings: dict[str, str], base: dict[str, str] | None = None) -> dict[str, str]:
+    """git's environment plus config given through ``GIT_CONFIG_COUNT`` (git 2.31+): for
+    settings that must appear neither in argv (visible in /proc) nor in a config file."""
+    env = _env() if base is None else dict(base)
+    n = int(env.get("GIT_CONFIG_COUNT") or 0)
+    for key, value in settings.items():
+        env[f"GIT_CONFIG_KEY_{n}"] = key
+        env[f"GIT_CONFIG_VALUE_{n}"] = value
+        n += 1
+    env["GIT_CONFIG_COUNT"] = str(n)
+    return env
+
+
 def run(cwd: Path | str, *args: str, check: bool = True, timeout: float = 300,
         env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(["git", *args], cwd=str(cwd), capture_output=True, text=True,

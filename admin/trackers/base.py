@@ -8,7 +8,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 
 class TrackerError(Exception):
@@ -76,6 +76,29 @@ class Changes:
     cursor: str | None
 
 
+class KeyValue(Protocol):
+    """Where a tracker keeps small caches between cycles (bot login, permissions, labels).
+
+    In the cycle this is the state store (its ``kv`` table: the admin holds the lock);
+    elsewhere (nap, doctor) a ``MemoryKV``, so nothing but the admin ever writes state.
+    """
+
+    def get(self, key: str, default: str | None = None) -> str | None: ...
+
+    def put(self, key: str, value: str) -> None: ...
+
+
+class MemoryKV:
+    def __init__(self, initial: dict[str, str] | None = None) -> None:
+        self.data = dict(initial or {})
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return self.data.get(key, default)
+
+    def put(self, key: str, value: str) -> None:
+        self.data[key] = value
+
+
 class Tracker(abc.ABC):
     kind: str = "?"
     bot: str = "shiftctl"
@@ -130,11 +153,23 @@ class Tracker(abc.ABC):
     def critical_since(self, cursor: str | None, label: str) -> bool:
         """Is there an open intake issue labelled ``priority:critical`` newer than cursor?"""
 
+    def label_actor(self, number: int, label: str) -> str | None:
+        """Who last added ``label`` to the issue; None when the tracker does not record it
+        (then the issue's author counts). A label is a request only from an allowed person."""
+        return None
+
+    def cursor(self) -> str | None:
+        """The sync cursor to keep after this cycle's own writes, so the next ``sync`` does
+        not take them for news (None: keep the one ``sync`` returned)."""
+        return None
+
     def check_access(self) -> list[str]:
         """What the credentials cannot do that shiftctl needs (empty when all is well)."""
         return []
 
     def rate_status(self) -> dict[str, Any] | None:
+        """The request quota as last seen (``limit``, ``remaining``, ``reset_at``,
+        ``requests`` made by this process, ``limited_until``), or None without a quota."""
         return None
 
     def close(self) -> None:
