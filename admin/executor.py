@@ -42,6 +42,7 @@ HANDLERS: dict[str, str] = {
     "kill": "admin.dispatch:kill",
     "close_issue": "admin.lifecycle:close_issue",
     "pr_closed": "admin.lifecycle:pr_closed",
+    "closed_on_tracker": "admin.lifecycle:closed_on_tracker",
     "cancel_issue": "admin.lifecycle:cancel_issue_action",
     "remove_worktree": "admin.maintenance:remove_worktree",
     "checkpoint": "admin.maintenance:checkpoint",

@@ -186,10 +186,10 @@ def test_dependents_are_transitive() -> None:
 
 def test_every_verb_the_ladder_can_emit_has_a_handler() -> None:
     import inspect
+    import re
 
     from admin import executor
     source = inspect.getsource(ladder)
-    import re
     verbs = set(re.findall(r'Action\("([a-z_]+)"', source))
     assert verbs, "no verbs found"
     for verb in verbs | {"repair", "flush"}:
