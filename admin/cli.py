@@ -356,6 +356,7 @@ def events(ctx: Context, as_json: bool, follow: bool, issue_number: int | None, 
                     click.echo(f"{ev['id']:>6} {when} {ev['kind']:<18} {where:<8} {data[:160]}")
             if not follow:
                 return
+            sys.stdout.flush()  # a follower reads line by line through a pipe
             time.sleep(1.0)
             batch = rows(store.conn, issue=issue_number, after_id=last)
     except KeyboardInterrupt:

@@ -264,11 +264,6 @@ def _profile(name: str, r: _Reader, kinds: tuple[str, ...]) -> Profile:
     return profile
 
 
-def _agent_kinds() -> tuple[str, ...]:
-    from worker.agents import KINDS
-    return tuple(sorted(set(BUILTIN_KINDS) | set(KINDS)))
-
-
 def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
     top = _Reader(data, "", source)
 
@@ -294,7 +289,7 @@ def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
         raise ConfigError(f"{source}: tracker.github.repo: missing (expected owner/name when "
                           "tracker.kind is github)")
 
-    kinds = _agent_kinds()
+    kinds = BUILTIN_KINDS
     a = top.mapping("agents")
     p = a.mapping("profiles")
     profiles: dict[str, Profile] = {}

@@ -1,13 +1,13 @@
 """One admin cycle: lock, load, walk the ladder, act on one rung, record, exit."""
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from admin import faults, ladder, quota
 from admin.config import Config
-from admin.dispatch import reap_children
 from admin.executor import execute
 from admin.lock import AdminLock
 from admin.paths import Paths
@@ -35,6 +35,17 @@ class CycleResult:
         if self.errors:
             out["errors"] = self.errors
         return out
+
+
+def reap_children() -> None:
+    """Collect exited workers of a long-lived admin (``shiftctl run``) so none stays a zombie."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def _last_cycle_number(paths: Paths) -> int:

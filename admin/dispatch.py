@@ -38,17 +38,6 @@ def launch(spec_path: Path, env: dict[str, str], log_path: Path) -> tuple[int, s
     return proc.pid, stat[1] if stat else None
 
 
-def reap_children() -> None:
-    """Collect exited workers of a long-lived admin (``shiftctl run``) so none stays a zombie."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
 def spawn(rt: Runtime, action: Action) -> str:
     cfg, paths, store = rt.config, rt.paths, rt.store
     task = rt.task(int(action.target or 0))

@@ -1,10 +1,10 @@
 """Carries out a decision: one handler per verb, each failure contained to its action."""
 from __future__ import annotations
 
+import importlib
 import traceback
 from collections.abc import Callable
 
-from admin import collect, commands, dispatch, intake, lifecycle, maintenance, review_step
 from admin.ladder import Action, Decision
 from admin.runtime import Runtime
 from admin.trackers.base import TrackerError
@@ -17,38 +17,44 @@ def _repair(rt: Runtime, action: Action) -> str:
     return f"unhealthy: {action.detail}"
 
 
-HANDLERS: dict[str, Handler] = {
-    "repair": _repair,
-    "flush": lambda rt, action: "send pending tracker writes",
-    "collect": collect.collect,
-    "reclaim": collect.reclaim,
-    "command": commands.apply,
-    "activate": lifecycle.activate,
-    "promote": lifecycle.promote,
-    "cancel_task": lifecycle.cancel_task,
-    "orphan": lifecycle.orphan,
-    "publish": lifecycle.publish,
-    "finish": lifecycle.finish,
-    "stuck": lifecycle.stuck,
-    "over_budget": lifecycle.over_budget,
-    "plan": intake.plan,
-    "review": review_step.review_task,
-    "spawn": dispatch.spawn,
-    "no_agent": lifecycle.no_agent,
-    "run_cap": lifecycle.run_cap,
-    "kill": dispatch.kill,
-    "close_issue": lifecycle.close_issue,
-    "pr_closed": lifecycle.pr_closed,
-    "cancel_issue": lifecycle.cancel_issue_action,
-    "remove_worktree": maintenance.remove_worktree,
-    "checkpoint": maintenance.checkpoint,
+def _flush(rt: Runtime, action: Action) -> str:
+    return "send pending tracker writes"
+
+
+# verb -> "module:function"; modules load on first use, so an idle cycle imports none of them
+HANDLERS: dict[str, str] = {
+    "collect": "admin.collect:collect",
+    "reclaim": "admin.collect:reclaim",
+    "command": "admin.commands:apply",
+    "activate": "admin.lifecycle:activate",
+    "promote": "admin.lifecycle:promote",
+    "cancel_task": "admin.lifecycle:cancel_task",
+    "orphan": "admin.lifecycle:orphan",
+    "publish": "admin.lifecycle:publish",
+    "finish": "admin.lifecycle:finish",
+    "stuck": "admin.lifecycle:stuck",
+    "over_budget": "admin.lifecycle:over_budget",
+    "plan": "admin.intake:plan",
+    "review": "admin.review_step:review_task",
+    "spawn": "admin.dispatch:spawn",
+    "no_agent": "admin.lifecycle:no_agent",
+    "run_cap": "admin.lifecycle:run_cap",
+    "kill": "admin.dispatch:kill",
+    "close_issue": "admin.lifecycle:close_issue",
+    "pr_closed": "admin.lifecycle:pr_closed",
+    "closed_on_tracker": "admin.lifecycle:closed_on_tracker",
+    "cancel_issue": "admin.lifecycle:cancel_issue_action",
+    "remove_worktree": "admin.maintenance:remove_worktree",
+    "checkpoint": "admin.maintenance:checkpoint",
 }
+BUILTIN: dict[str, Handler] = {"repair": _repair, "flush": _flush}
 
 
-TASK_VERBS = {"spawn", "review", "promote", "cancel_task", "orphan", "no_agent", "run_cap"}
-ISSUE_VERBS = {"plan", "finish", "publish", "stuck", "over_budget", "activate", "close_issue",
-               "pr_closed", "cancel_issue"}
-GIVE_UP_AFTER = 5
+def handler(verb: str) -> Handler:
+    if verb in BUILTIN:
+        return BUILTIN[verb]
+    module, _, name = HANDLERS[verb].partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
 
 def _give_up(rt: Runtime, action: Action, error: str) -> str | None:
@@ -91,7 +97,7 @@ def execute(rt: Runtime, decision: Decision) -> tuple[list[str], list[str]]:
     errors: list[str] = []
     for action in decision.actions:
         try:
-            done.append(HANDLERS[action.verb](rt, action))
+            done.append(handler(action.verb)(rt, action))
             continue
         except TrackerError as exc:
             error = f"tracker: {exc}"

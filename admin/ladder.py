@@ -272,6 +272,8 @@ def maintenance(s: Snapshot) -> Decision | None:
         elif issue.tracker_state == "closed" and issue.state in ("new", "planned", "active",
                                                                 "needs_human"):
             acts.append(Action("cancel_issue", issue.number, "closed on the tracker"))
+        elif issue.tracker_state == "closed" and issue.state == "done":
+            acts.append(Action("closed_on_tracker", issue.number))
     for name in s.stale_worktrees:
         acts.append(Action("remove_worktree", name))
     if s.checkpoint_due and not s.runs:

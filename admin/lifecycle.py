@@ -122,6 +122,15 @@ def close_issue(rt: Runtime, action: Action) -> str:
     return f"close #{issue.number}"
 
 
+def closed_on_tracker(rt: Runtime, action: Action) -> str:
+    """A person closed a finished issue without merging: shiftctl's part is over."""
+    issue = rt.issue(int(action.target or 0))
+    with rt.store.tx():
+        rt.store.set_issue_state(issue.number, "closed", "closed on the tracker")
+        rt.outbox.label(issue.number, "closed")
+    return f"closed #{issue.number} (closed on the tracker; PR #{issue.pr} left as it is)"
+
+
 def pr_closed(rt: Runtime, action: Action) -> str:
     issue = rt.issue(int(action.target or 0))
     _needs_human(rt, issue.number, f"PR #{issue.pr} was closed without merging", "pr_closed",

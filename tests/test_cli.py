@@ -147,3 +147,32 @@ def test_kill_switch_ends_workers_and_holds_dispatch(project: Project, tmp_path)
 @pytest.mark.parametrize("args", [["nap", "0.1"], ["wake"]])
 def test_small_commands_run(project: Project, args) -> None:
     project.cli(*args)
+
+
+def test_events_follow_prints_new_events_as_they_happen(project: Project) -> None:
+    import queue
+    import threading
+
+    project.cycle()
+    follower = subprocess.Popen([sys.executable, "-P", "-m", "admin.cli", "-C",
+                                 str(project.root), "events", "--follow", "--json"],
+                                stdout=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in follower.stdout], daemon=True).start()
+    try:
+        time.sleep(1.0)
+        n = project.file_issue("Followed", "- [ ] a\n  ```sh\n  echo a > a\n  ```\n")
+        project.run()
+        seen: list[dict] = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any(
+                e["kind"] == "issue.state" and e["data"]["new"] == "done" for e in seen):
+            try:
+                seen.append(json.loads(lines.get(timeout=0.5)))
+            except queue.Empty:
+                pass
+        assert any(e["kind"] == "issue.new" and e["issue"] == n for e in seen)
+        assert any(e["kind"] == "issue.state" and e["data"]["new"] == "done" for e in seen)
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)

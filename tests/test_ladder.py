@@ -182,3 +182,15 @@ def test_after_run_kinds_of_retry() -> None:
 def test_dependents_are_transitive() -> None:
     graph = {"a": [], "b": ["a"], "c": ["b"], "d": [], "e": ["c", "d"]}
     assert dependents(graph, "a") == ["b", "c", "e"]
+
+
+def test_every_verb_the_ladder_can_emit_has_a_handler() -> None:
+    import inspect
+    import re
+
+    from admin import executor
+    source = inspect.getsource(ladder)
+    verbs = set(re.findall(r'Action\("([a-z_]+)"', source))
+    assert verbs, "no verbs found"
+    for verb in verbs | {"repair", "flush"}:
+        assert callable(executor.handler(verb)), verb
