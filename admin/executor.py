@@ -4,7 +4,8 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 
-from admin import collect, commands, dispatch, intake, lifecycle, maintenance, review_step
+from admin import (collect, commands, dispatch, intake, lifecycle, maintenance, remember,
+                   review_step)
 from admin.ladder import Action, Decision
 from admin.runtime import Runtime
 from admin.trackers.base import TrackerError
@@ -42,6 +43,7 @@ HANDLERS: dict[str, Handler] = {
     "cancel_issue": lifecycle.cancel_issue_action,
     "remove_worktree": maintenance.remove_worktree,
     "checkpoint": maintenance.checkpoint,
+    "distil": remember.distil,
 }
 
 

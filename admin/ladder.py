@@ -248,6 +248,8 @@ def maintenance(s: Snapshot) -> Decision | None:
             acts.append(Action("cancel_issue", issue.number, "closed on the tracker"))
     for name in s.stale_worktrees:
         acts.append(Action("remove_worktree", name))
+    if s.memory_due:
+        acts.append(Action("distil"))
     if s.checkpoint_due and not s.runs:
         acts.append(Action("checkpoint"))
     return Decision("maintenance", tuple(acts)) if acts else None
