@@ -101,17 +101,19 @@ def add(conn: sqlite3.Connection, text: str, *, source: str, kind: str = "human"
     """A lesson a person (or an agent) states; re-adding a retired one brings it back."""
     key = key_for(kind, text)
     with transaction(conn):
-        lesson_id, created = upsert(conn, key=key, kind=kind, text=text,
-                                    terms=" ".join(fts.terms(text)), source=source)
-        if created:
+        row = conn.execute("SELECT id FROM lessons WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            lesson_id, _ = upsert(conn, key=key, kind=kind, text=text,
+                                  terms=" ".join(fts.terms(text)), source=source)
             return lesson_id, "added"
-        lesson = get(conn, lesson_id)
-        if lesson is not None and not lesson.active and kind == "human":
+        lesson = get(conn, int(row["id"]))
+        assert lesson is not None
+        if not lesson.active and kind == "human":
             conn.execute("UPDATE lessons SET retired_at = NULL, retired_reason = NULL, "
-                         "updated_at = ? WHERE id = ?", (time.time(), lesson_id))
-            events.append(conn, "lesson.revive", lesson=lesson_id, source=source)
-            return lesson_id, "revived"
-    return lesson_id, "exists"
+                         "updated_at = ? WHERE id = ?", (time.time(), lesson.id))
+            events.append(conn, "lesson.revive", lesson=lesson.id, source=source)
+            return lesson.id, "revived"
+    return lesson.id, "exists"
 
 
 def retire(conn: sqlite3.Connection, lesson_id: int, reason: str) -> str:
