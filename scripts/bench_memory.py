@@ -150,11 +150,12 @@ def run_sequence(workdir: Path, *, memory: bool, issues: int = 10, backoff: floa
 
 def report(runs: list[Sequence]) -> str:
     lines = [f"{'memory':<8} {'issues':>6} {'1st-try ok':>10} {'attempts':>8} {'cost $':>9} "
-             f"{'wall s':>7}  attempts per issue"]
+             f"{'$/run':>8} {'wall s':>7}  attempts per issue"]
     for seq in runs:
+        per_run = seq.cost_usd / seq.attempts if seq.attempts else 0.0
         lines.append(f"{'on' if seq.memory else 'off':<8} {len(seq.issues):>6} "
                      f"{seq.first_attempt_successes:>7}/{len(seq.issues):<2} {seq.attempts:>8} "
-                     f"{seq.cost_usd:>9.4f} {seq.seconds:>7.1f}  "
+                     f"{seq.cost_usd:>9.4f} {per_run:>8.5f} {seq.seconds:>7.1f}  "
                      + " ".join(str(i.attempts) for i in seq.issues))
     for seq in runs:
         for lesson in seq.lessons:
