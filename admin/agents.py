@@ -15,13 +15,17 @@ def executable(profile: Profile) -> str:
     return EXECUTABLES.get(profile.kind, profile.kind)
 
 
+def sandbox_of(config: Config, profile: Profile) -> str:
+    return profile.sandbox or config.sandbox
+
+
 def agent_spec(config: Config, profile: Profile, *, read_only: bool = False) -> AgentSpec:
     w = config.workers
     return AgentSpec(
         profile=profile.name, kind=profile.kind, argv=list(profile.argv), model=profile.model,
         max_turns=profile.max_turns, allowed_tools=list(profile.allowed_tools),
         permission_mode=profile.permission_mode, pass_env=list(profile.pass_env),
-        env=dict(profile.env), sandbox=profile.sandbox or config.sandbox,
+        env=dict(profile.env), sandbox=sandbox_of(config, profile),
         task_timeout=profile.task_timeout or w.task_timeout,
         stall_timeout=profile.stall_timeout or w.stall_timeout, read_only=read_only)
 

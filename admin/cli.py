@@ -269,6 +269,8 @@ def cycle(ctx: Context, as_json: bool) -> None:
             click.echo(f"  {a}")
     for e in result.errors:
         click.echo(f"error: {e}", err=True)
+    if result.rung == "error":
+        sys.exit(1)  # the loop script backs off on a failed cycle
 
 
 @cli.command()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from admin import remember
+from admin import faults, remember
 from admin.ladder import Action
 from admin.outcomes import after_run
 from admin.planner import PlanError, PlannedTask, validate
@@ -45,6 +45,7 @@ def settle(rt: Runtime, task: Task, run: Run, outcome: str, error: str, *,
             rt.store.finish_run(run, task, outcome=outcome, error=error or None,
                                 counted=int(step.counted), **(run_changes or {}))
         remember.record_end(rt, task, run, learnings)
+        faults.point("mid_state_change")
         if step.comment == "failed":
             tail = _failure_detail(run)
             rt.outbox.comment(task.issue, "failed", f"{task.key}:{task.attempts}",

@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from admin import ladder
+from admin import faults, ladder
 from admin.config import Config
 from admin.dispatch import reap_children
 from admin.executor import execute
@@ -16,7 +16,6 @@ from admin.runtime import Runtime
 from admin.snapshot import Snapshot, observe
 from admin.sync import sync
 from admin.trackers import TrackerError, open_tracker
-from memory.db import StateError
 from memory.store import Store
 
 
@@ -41,7 +40,7 @@ class CycleResult:
 def _last_cycle_number(paths: Paths) -> int:
     try:
         store = Store.open(paths.state_db, readonly=True)
-    except (StateError, Exception):
+    except Exception:
         return 0
     try:
         last = store.last_cycle()
@@ -52,12 +51,20 @@ def _last_cycle_number(paths: Paths) -> int:
 
 def run_cycle(config: Config, *, now: float | None = None) -> CycleResult:
     paths = Paths(config.root)
-    paths.ensure()
+    try:
+        paths.ensure()
+    except OSError as exc:
+        return CycleResult(0, "error", [], max(config.sleep.after_action, 30.0),
+                           [f"cannot create {paths.runtime}: {exc}"])
     lock = AdminLock(paths.lock)
     if not lock.acquire():
         return CycleResult(_last_cycle_number(paths), "busy", [], config.sleep.after_action)
     try:
         return _locked_cycle(config, paths, now)
+    except Exception as exc:  # disk full, a corrupt db...: report, back off, never crash-loop
+        return CycleResult(_last_cycle_number(paths), "error", [],
+                           min(config.sleep.idle, max(config.sleep.after_action, 30.0)),
+                           [f"{type(exc).__name__}: {exc}"])
     finally:
         lock.release()
 
@@ -66,7 +73,8 @@ def _locked_cycle(config: Config, paths: Paths, now: float | None) -> CycleResul
     reap_children()
     paths.wake.unlink(missing_ok=True)  # consumed: a wake during this cycle shows up at nap
     started = time.time() if now is None else now
-    store = Store.open(paths.state_db)
+    store = Store.open(paths.state_db, on_migration_step=faults.migration_step)
+    faults.disk_full(store.conn)
     tracker = None
     try:
         number = store.begin_cycle(started)

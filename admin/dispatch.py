@@ -90,6 +90,7 @@ def spawn(rt: Runtime, action: Action) -> str:
     faults.point("after_record_run")
     env = build_env(os.environ, worker_pass_env(cfg))
     pid, start = launch(spec_path, env, run_dir / "worker.log")
+    faults.point("after_launch")
     store.update_run(run_id, pid=pid, pgid=pid, pid_start=start)
     return f"spawn {task.ref} attempt {attempt} on {profile.name} (run {run_id})"
 

@@ -6,7 +6,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 
-from admin.agents import executable
+from admin.agents import executable, sandbox_of
 from admin.config import Config
 from admin.paths import Paths
 from memory.db import StateError, sqlite_version
@@ -72,6 +72,16 @@ def check(config: Config) -> list[Finding]:
         found.append(Finding(f"agent {name}", where is not None,
                              f"{prof.kind}: {where}" if where else
                              f"{prof.kind}: {exe!r} not found on PATH", required=name in used))
+    from worker import sandbox
+    why = sandbox.probe()
+    sandboxed = sorted(n for n, p in config.agents.profiles.items()
+                       if sandbox_of(config, p) == "bwrap")
+    if sandboxed:
+        found.append(Finding("sandbox", why is None, "bwrap works" if why is None else
+                             f"{why}; profiles {', '.join(sandboxed)} will refuse to start"))
+    else:
+        found.append(Finding("sandbox", True, "bwrap available (no profile uses it)" if why is None
+                             else f"not available: {why}", required=False))
     has_sup = shutil.which("supervisord") is not None or \
         importlib.util.find_spec("supervisor") is not None
     found.append(Finding("supervisor", has_sup, "supervisord available" if has_sup else

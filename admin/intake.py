@@ -1,7 +1,7 @@
 """Intake: an intent issue becomes a plan, a plan comment and queued tasks."""
 from __future__ import annotations
 
-from admin.integration import ensure_integration
+from admin.integration import ensure_integration, set_aside_stale_branches
 from admin.ladder import Action
 from admin.planner import PlanError, PlannedTask, checklist_plan, plan_summary, validate
 from admin.runtime import Runtime
@@ -55,6 +55,8 @@ def plan(rt: Runtime, action: Action) -> str:
                                      plan_version=version)
             rt.outbox.label(issue.number, "needs_human")
         return f"plan #{issue.number}: failed ({exc})"
+    if issue.plan_version == 0:
+        set_aside_stale_branches(rt, issue)
     ensure_integration(rt, issue)
     policy = cfg.approval.plans
     cost = estimate(rt, tasks)

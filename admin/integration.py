@@ -7,6 +7,7 @@ markers (see ``outbox``).
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 from admin import faults
@@ -31,6 +32,35 @@ def ensure_integration(rt: Runtime, issue: Issue) -> str:
         issue.branch = branch
     assert sha is not None
     return sha
+
+
+def set_aside_stale_branches(rt: Runtime, issue: Issue) -> list[str]:
+    """Before an issue's first plan: branches named for it that this state db never made.
+
+    They come from an earlier life of ``.shiftctl/`` (deleted, or a local tracker that
+    numbers from 1 again). An integration branch with an open PR on the tracker is this
+    issue's own work and is kept; anything else with commits of its own is renamed out of the
+    way, never deleted.
+    """
+    root, n = rt.config.root, issue.number
+    names = git.out(root, "for-each-ref", "--format=%(refname:short)",
+                    f"refs/heads/{issue_branch(n)}", f"refs/heads/shiftctl/{n}-*").split()
+    if not names:
+        return []
+    pr = rt.tracker.find_pr(issue_branch(n))
+    if pr is not None and pr.state == "open":
+        return []
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    base = f"refs/heads/{rt.config.base_branch}"
+    moved = []
+    for name in names:
+        if not git.commits_between(root, base, f"refs/heads/{name}"):
+            continue  # holds nothing the base does not: safe to reuse
+        target = f"shiftctl/stale/{stamp}/{name.removeprefix('shiftctl/')}"
+        git.run(root, "branch", "-m", name, target)
+        moved.append(target)
+    rt.store.event("git.stale_branches", issue=n, moved=moved)
+    return moved
 
 
 def integration_worktree(rt: Runtime, issue: int) -> Path:

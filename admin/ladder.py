@@ -134,8 +134,7 @@ def unblock(s: Snapshot) -> Decision | None:
             acts.append(Action("finish", issue.number))
         elif settled == "stuck":
             acts.append(Action("stuck", issue.number))
-        elif s.issue_costs.get(issue.number, 0.0) >= s.config.budget.usd_per_issue and \
-                any(t.state in ("ready", "retry", "pending") for t in keyed.values()):
+        elif issue_out_of_budget(s, issue.number):
             acts.append(Action("over_budget", issue.number))
     return Decision("unblock", tuple(acts)) if acts else None
 
@@ -166,6 +165,33 @@ def _profile_for(s: Snapshot, task: Task) -> str | None:
     return None
 
 
+def typical_cost(s: Snapshot, profile: str | None) -> float:
+    prof = s.config.agents.profiles.get(profile or s.config.agents.default)
+    return prof.typical_cost_usd if prof else 0.0
+
+
+def issue_budget_left(s: Snapshot, issue: int) -> float:
+    return s.config.budget.usd_per_issue - s.issue_costs.get(issue, 0.0)
+
+
+def day_budget_blocks(s: Snapshot, typical: float, spent: float | None = None) -> bool:
+    """Would a run of this typical cost overrun today's budget?"""
+    spent = s.spent_today if spent is None else spent
+    return spent >= s.config.budget.usd_per_day or spent + typical > s.config.budget.usd_per_day
+
+
+def issue_out_of_budget(s: Snapshot, issue: int) -> bool:
+    """No run of this issue can start within its budget (checked when none is running)."""
+    if any(rv.run.issue == issue for rv in s.runs):
+        return False
+    waiting = [t for t in s.tasks_of(issue) if t.state in ("ready", "retry")]
+    if not waiting:
+        return False
+    left = issue_budget_left(s, issue)
+    return left <= 0 or min(typical_cost(s, _profile_for(s, t) or t.profile)
+                            for t in waiting) > left
+
+
 def assign(s: Snapshot) -> Decision | None:
     if s.stopped:
         return None
@@ -183,17 +209,17 @@ def assign(s: Snapshot) -> Decision | None:
         profile = _profile_for(s, t)
         if profile is None:
             continue  # every profile for it is cooling down: it waits, no attempt spent
-        if profile in s.missing_agents:
+        if profile in s.unusable:
             acts.append(Action("no_agent", t.id, profile))
             continue
         if free <= 0:
             continue
-        typical = s.config.agents.profiles[profile].typical_cost_usd
-        if spent + typical > s.config.budget.usd_per_day or spent >= s.config.budget.usd_per_day:
-            continue
-        issue_left = s.config.budget.usd_per_issue - s.issue_costs.get(t.issue, 0.0)
+        typical = typical_cost(s, profile)
+        if day_budget_blocks(s, typical, spent):
+            continue  # today's budget is spent: it waits for tomorrow, no attempt spent
+        issue_left = issue_budget_left(s, t.issue)
         if issue_left <= 0 or typical > issue_left:
-            continue
+            continue  # the unblock rung hands the issue to a human
         if s.issue_runs.get(t.issue, 0) >= s.config.limits.max_runs_per_issue:
             acts.append(Action("run_cap", t.id, t.ref))
             continue
@@ -308,8 +334,9 @@ def progressable(s: Snapshot) -> bool:
         if issue is None or issue.state != "active":
             continue
         if t.state in ("ready", "review", "retry", "running"):
-            if t.state == "ready" and s.stopped:
-                continue
+            if t.state == "ready" and (s.stopped or day_budget_blocks(
+                    s, typical_cost(s, _profile_for(s, t) or t.profile))):
+                continue  # waits for a person (stop) or for tomorrow's budget
             return True
         if t.state == "pending" and deps_state(t, keyed_by_issue[t.issue]) != "failed":
             return True

@@ -91,12 +91,10 @@ def run_cap(rt: Runtime, action: Action) -> str:
 def no_agent(rt: Runtime, action: Action) -> str:
     task = rt.task(int(action.target or 0))
     profile = rt.config.agents.profiles[action.detail]
-    from admin.agents import executable
-    reason = (f"agent CLI {executable(profile)!r} for profile {profile.name!r} is not "
-              "installed or not on PATH")
+    reason = rt.snapshot.unusable.get(profile.name, f"profile {profile.name!r} cannot start")
     with rt.store.tx():
         rt.outbox.comment(task.issue, "no_agent", f"{task.key}:{profile.name}",
-                          f"Task **{task.key}** cannot start: {reason}. Install it (see "
+                          f"Task **{task.key}** cannot start: {reason}. Fix that (see "
                           f"`shiftctl doctor`) and reply `/retry {task.key}`.")
         rt.store.set_task_state(task, "needs_human", reason)
     return f"needs_human {task.ref}: {reason}"

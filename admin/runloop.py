@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from admin import config as config_mod
+from admin.config import ConfigError
 from admin.cycle import CycleResult, run_cycle
 from admin.nap import nap
 
@@ -22,12 +23,19 @@ def run_loop(root: Path, *, until_idle: bool = False, max_cycles: int | None = N
     n = 0
     failing = 0
     while True:
-        cfg = config_mod.load(root)  # edits to shiftctl.yaml apply from the next cycle
         try:
-            last = run_cycle(cfg)
-        except Exception as exc:  # a failing cycle never ends the loop
-            last = CycleResult(0, "error", [], cfg.sleep.after_action,
-                               [f"{type(exc).__name__}: {exc}"])
+            cfg = config_mod.load(root)  # edits to shiftctl.yaml apply from the next cycle
+        except ConfigError as exc:  # a broken policy file waits for a person, it never spins
+            last = CycleResult(0, "error", [], min(300.0, 5.0 * 2 ** failing), [str(exc)])
+            failing += 1
+            n += 1
+            if on_cycle:
+                on_cycle(last)
+            if until_idle or (max_cycles is not None and n >= max_cycles):
+                return last
+            time.sleep(last.sleep_s)
+            continue
+        last = run_cycle(cfg)  # never raises: a failing cycle is reported, not fatal
         n += 1
         if on_cycle:
             on_cycle(last)

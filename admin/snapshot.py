@@ -50,7 +50,7 @@ class Snapshot:
     issue_costs: dict[int, float] = field(default_factory=dict)
     issue_runs: dict[int, int] = field(default_factory=dict)
     cooldowns: dict[str, float] = field(default_factory=dict)
-    missing_agents: frozenset[str] = frozenset()
+    unusable: dict[str, str] = field(default_factory=dict)  # profile -> why it cannot start
     stale_worktrees: tuple[str, ...] = ()
     checkpoint_due: bool = False
     memory_due: bool = False
@@ -136,14 +136,21 @@ def _health(config: Config, paths: Paths) -> list[str]:
     return problems
 
 
-def missing_agents(config: Config, profiles: set[str]) -> frozenset[str]:
-    from admin.agents import executable
-    missing = set()
+def unusable_profiles(config: Config, profiles: set[str]) -> dict[str, str]:
+    """Profiles that cannot start here, and why: a missing CLI, or a sandbox that cannot run."""
+    from admin.agents import executable, sandbox_of
+    from worker import sandbox
+    out = {}
     for name in profiles:
         prof = config.agents.profiles.get(name)
-        if prof is not None and shutil.which(executable(prof)) is None:
-            missing.add(name)
-    return frozenset(missing)
+        if prof is None:
+            continue
+        if shutil.which(executable(prof)) is None:
+            out[name] = (f"agent CLI {executable(prof)!r} for profile {name!r} is not installed "
+                         "or not on PATH")
+        elif sandbox_of(config, prof) == "bwrap" and (why := sandbox.probe()):
+            out[name] = f"profile {name!r} requires sandbox bwrap, but {why}"
+    return out
 
 
 def _stale_worktrees(store: Store, paths: Paths, issues: dict[int, Issue]) -> list[str]:
@@ -201,7 +208,7 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         stopped=paths.stop.exists(), spent_today=store.cost_since(day_start),
         issue_costs={n: store.issue_cost(n) for n in loaded},
         issue_runs={n: store.issue_run_count(n) for n in loaded},
-        cooldowns=cooldowns, missing_agents=missing_agents(config, needed),
+        cooldowns=cooldowns, unusable=unusable_profiles(config, needed),
         stale_worktrees=tuple(_stale_worktrees(store, paths, issues)),
         checkpoint_due=now - float(last_checkpoint) > CHECKPOINT_EVERY_S,
         memory_due=config.memory.enabled and distil.due(store.conn,

@@ -57,7 +57,8 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLITE_FULL and friends may have rolled back already
+            conn.execute("ROLLBACK")
         raise
     else:
         conn.execute("COMMIT")

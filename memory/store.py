@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -164,14 +164,15 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: Path, *, readonly: bool = False) -> Store:
+    def open(cls, path: Path, *, readonly: bool = False,
+             on_migration_step: Callable[[str, int], None] | None = None) -> Store:
         conn = connect(path, readonly=readonly)
         try:
             if readonly:
                 if pending(conn):
                     raise StateError(f"{path}: not migrated yet (run a cycle first)")
             else:
-                migrate(conn)
+                migrate(conn, on_step=on_migration_step)
         except Exception:
             conn.close()
             raise

@@ -7,6 +7,7 @@ SHIFTCTL="${SHIFTCTL:-shiftctl}"
 if [ -n "${SHIFTCTL_REPO:-}" ]; then cd "$SHIFTCTL_REPO" || exit 1; fi
 fail_sleep=5
 while true; do
+  mkdir -p .shiftctl/logs  # also after someone deleted .shiftctl/
   out=$($SHIFTCTL cycle --json 2>>.shiftctl/logs/cycle-errors.log)
   code=$?
   echo "$out"

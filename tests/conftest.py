@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,15 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
                           text=True).stdout.strip()
+
+
+def wait_for(predicate: Any, timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def agent_argv(name: str, *extra: str) -> list[str]:
@@ -147,6 +157,22 @@ class Project:
             return s.runs(issue=issue) if issue is not None else s.runs()
         finally:
             s.close()
+
+    def start_slow_task(self, marker: Path, *, sleep: float = 60, tick: float | None = 0.5,
+                        **config: Any) -> tuple[int, Any]:
+        """One task whose first agent sleeps (later attempts finish at once); returns
+        (issue, run) once that first agent is running. ``marker`` holds the agent's pid."""
+        env = {"AGENT_SLEEP": str(sleep), "AGENT_SLEEP_ONCE": str(marker),
+               "AGENT_WRITE": "x.txt:x"}
+        if tick:
+            env["AGENT_TICK"] = str(tick)
+        self.configure(agents={"default": "slow", "profiles": {"slow": {
+            "kind": "command", "argv": agent_argv("scripted.py"), "env": env}}}, **config)
+        n = self.file_issue("Slow", "- [ ] slow work\n")
+        while self.cycle().rung != "assign":
+            pass
+        wait_for(marker.exists, what="the agent to start")
+        return n, self.runs(n)[0]
 
     def cli(self, *args: str, check: bool = True, input: str | None = None,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

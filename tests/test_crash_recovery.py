@@ -3,33 +3,15 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 from admin.snapshot import process_alive
-from conftest import Project, agent_argv
-
-
-def wait_for(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
+from conftest import Project, wait_for
 
 
 def test_sigkilled_worker_is_recorded_as_crashed_and_retried(project: Project, tmp_path) -> None:
     once = tmp_path / "first-attempt"
-    project.configure(agents={"default": "slow", "profiles": {"slow": {
-        "kind": "command", "argv": agent_argv("scripted.py"),
-        "env": {"AGENT_SLEEP": "60", "AGENT_SLEEP_ONCE": str(once),
-                "AGENT_WRITE": "done.txt:done"}}}})
-    n = project.file_issue("Slow", "- [ ] slow work\n")
-    while project.cycle().rung != "assign":
-        pass
-    run = project.runs(n)[0]
-    wait_for(once.exists)
+    n, run = project.start_slow_task(once, tick=None)  # a silent agent
     agent_pid = int(once.read_text())
     os.kill(run.pid, signal.SIGKILL)  # the worker only, as an OOM killer would
     wait_for(lambda: not process_alive(run.pid, run.pid_start))
@@ -52,16 +34,7 @@ def test_sigkilled_worker_is_recorded_as_crashed_and_retried(project: Project, t
 
 
 def test_corrupt_result_is_a_failed_run_not_a_crashed_admin(project: Project, tmp_path) -> None:
-    once = tmp_path / "first"
-    project.configure(agents={"default": "slow", "profiles": {"slow": {
-        "kind": "command", "argv": agent_argv("scripted.py"),
-        "env": {"AGENT_SLEEP": "60", "AGENT_TICK": "0.5", "AGENT_SLEEP_ONCE": str(once),
-                "AGENT_WRITE": "x.txt:x"}}}})
-    n = project.file_issue("Corrupt", "- [ ] work\n")
-    while project.cycle().rung != "assign":
-        pass
-    run = project.runs(n)[0]
-    wait_for(once.exists)
+    n, run = project.start_slow_task(tmp_path / "first")
     from admin.dispatch import terminate
     terminate(run, grace=0.5)
     (Path(run.run_dir) / "result.json").write_text('{"outcome": "succ')  # partial write

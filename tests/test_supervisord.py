@@ -5,25 +5,15 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from admin.snapshot import process_alive
 from admin.supervise import supervisor_env, supervisorctl_argv
-from conftest import Project, agent_argv
+from conftest import Project, agent_argv, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def ctl(project: Project, *args: str) -> str:

@@ -15,7 +15,8 @@ from worker.spec import AgentSpec, CheckSpec, Spec, TaskSpec
 
 def run_worker(tmp_path: Path, *, kind: str = "command", argv=(), env=None, body: str = "",
                checks=(), stall: float = 30, timeout: float = 60, keep: bool = False,
-               name: str = "run1", repo: Path | None = None, worker_env=None) -> dict:
+               name: str = "run1", repo: Path | None = None, worker_env=None,
+               sandbox_kind: str = "none") -> dict:
     repo = repo or make_repo(tmp_path / "repo")
     run_dir = tmp_path / "runs" / name
     run_dir.mkdir(parents=True)
@@ -26,7 +27,8 @@ def run_worker(tmp_path: Path, *, kind: str = "command", argv=(), env=None, body
                 base_ref="main", base_sha=git(repo, "rev-parse", "main"),
                 task=TaskSpec(issue=1, key="t1", title="demo task", body=body),
                 agent=AgentSpec(profile="p", kind=kind, argv=list(argv), env=dict(env or {}),
-                                task_timeout=timeout, stall_timeout=stall),
+                                task_timeout=timeout, stall_timeout=stall,
+                                sandbox=sandbox_kind),
                 prompt_file=str(prompt), checks=[CheckSpec(*c) for c in checks],
                 keep_branch=keep, wake_file=str(tmp_path / "wake"), heartbeat_s=0.2)
     (run_dir / "spec.json").write_text(json.dumps(spec.to_dict()))

@@ -1,6 +1,7 @@
 """Quality checks: the configured commands, run in the worktree after the agent."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -12,12 +13,14 @@ OUTPUT_TAIL = 4000
 
 
 def run_checks(checks: list[CheckSpec], *, worktree: Path, env: dict[str, str],
-               log: IO[bytes]) -> list[dict[str, Any]]:
+               log: IO[bytes], wrap: Callable[[Sequence[str]], list[str]] = list
+               ) -> list[dict[str, Any]]:
+    """Run in the agent's sandbox when it has one: checks execute the agent's code."""
     results = []
     for check in checks:
         log.write(f"\n[shiftctl] check {check.name}: {check.run}\n".encode())
-        proc = run_process(["bash", "-c", "exec 2>&1\n" + check.run], cwd=worktree, env=env, log=log,
-                           timeout=check.timeout)
+        proc = run_process(wrap(["bash", "-c", "exec 2>&1\n" + check.run]), cwd=worktree,
+                           env=env, log=log, timeout=check.timeout)
         passed = proc.how == "exited" and proc.exit_code == 0
         output = proc.stdout
         if proc.how != "exited":

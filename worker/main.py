@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from worker import agents, git
+from worker import agents, git, sandbox
 from worker.agents import AgentContext, AgentOutcome
 from worker.checks import run_checks
 from worker.env import build_env
@@ -135,6 +135,8 @@ class Attempt:
             base = prepare_worktree(spec)
             wt = Path(spec.worktree)
             env = build_env(os.environ, spec.agent.pass_env, spec.agent.env)
+            wrap = sandbox.wrapper(spec.agent.sandbox, wt,  # refuses rather than runs bare
+                                   read_only=[Path(spec.repo) / ".git", spec.dir])
             self.heartbeat.set("agent")
             with open(spec.dir / "agent.log", "ab") as log:
                 ctx = AgentContext(spec=spec, worktree=wt, env=env,
@@ -142,7 +144,7 @@ class Attempt:
                                    deadline=time.monotonic() + spec.agent.task_timeout,
                                    on_output=self.heartbeat.output,
                                    on_start=self._agent_started,
-                                   should_stop=lambda: self.stopping)
+                                   should_stop=lambda: self.stopping, wrap=wrap)
                 agent = agents.get(spec.agent.kind).run(ctx)
                 res.agent_ended_at = time.time()
                 res.agent_started_at = res.agent_started_at or res.agent_ended_at
@@ -158,7 +160,8 @@ class Attempt:
                 res.outcome, res.error = decide(agent, block, block_error, res.commits)
                 if res.outcome == "succeeded" and spec.checks and not self.stopping:
                     self.heartbeat.set("checks")
-                    res.checks = run_checks(spec.checks, worktree=wt, env=env, log=log)
+                    res.checks = run_checks(spec.checks, worktree=wt, env=env, log=log,
+                                            wrap=wrap)
             res.exit_code = agent.exit_code
             res.tokens_in = agent.tokens_in + (block.tokens_in if block else 0)
             res.tokens_out = agent.tokens_out + (block.tokens_out if block else 0)

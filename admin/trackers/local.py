@@ -39,6 +39,9 @@ SCHEMA = [
         created_at TEXT NOT NULL, updated_at TEXT NOT NULL, seq INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS prs_seq ON prs(seq)",
     "CREATE INDEX IF NOT EXISTS prs_head ON prs(head)",
+    """CREATE TABLE IF NOT EXISTS label_events (
+        id INTEGER PRIMARY KEY, issue INTEGER NOT NULL, label TEXT NOT NULL,
+        action TEXT NOT NULL, created_at TEXT NOT NULL)""",
 ]
 
 
@@ -162,12 +165,22 @@ class LocalTracker(Tracker):
                                     (number,)).fetchone()
             if row is None:
                 raise TrackerError(f"no issue #{number}")
-            labels = [x for x in json.loads(row[0]) if x not in remove]
+            old = json.loads(row[0])
+            labels = [x for x in old if x not in remove]
             labels += [x for x in add if x not in labels]
-            if labels == json.loads(row[0]):
+            if labels == old:
                 return
             self.conn.execute("UPDATE issues SET labels = ? WHERE number = ?",
                               (json.dumps(labels), number))
+            now = _iso()  # the issue's timeline, like GitHub's labeled/unlabeled events
+            for label in labels:
+                if label not in old:
+                    self.conn.execute("INSERT INTO label_events (issue, label, action, created_at) "
+                                      "VALUES (?, ?, 'added', ?)", (number, label, now))
+            for label in old:
+                if label not in labels:
+                    self.conn.execute("INSERT INTO label_events (issue, label, action, created_at) "
+                                      "VALUES (?, ?, 'removed', ?)", (number, label, now))
             self._touch_issue(number)
 
     def close_issue(self, number: int) -> None:
@@ -244,6 +257,10 @@ class LocalTracker(Tracker):
         else:
             rows = self._q("SELECT * FROM issues WHERE state = ? ORDER BY number", (state,))
         return [self._issue(r) for r in rows]
+
+    def label_history(self, number: int) -> list[tuple[str, str]]:
+        return [(r["action"], r["label"]) for r in self._q(
+            "SELECT action, label FROM label_events WHERE issue = ? ORDER BY id", (number,))]
 
     def list_prs(self, state: str | None = None) -> list[PullRequest]:
         if state in (None, "all"):

@@ -1,0 +1,69 @@
+"""``sandbox: bwrap``: the agent (and the checks that run its code) see a read-only system,
+a writable worktree and a private /tmp. The worker itself stays outside and commits there.
+
+Where bubblewrap cannot run, a sandboxed profile refuses to start; it never silently runs
+unsandboxed.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+BWRAP = "bwrap"
+
+
+@lru_cache(maxsize=1)
+def probe() -> str | None:
+    """None when bwrap works here, else why not."""
+    exe = shutil.which(BWRAP)
+    if exe is None:
+        return "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    try:
+        proc = subprocess.run([exe, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                               "--unshare-pid", "--die-with-parent", "true"],
+                              capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap cannot run: {exc}"
+    if proc.returncode != 0:
+        return f"bwrap cannot run here: {(proc.stderr or proc.stdout).strip()[:300]}"
+    return None
+
+
+def bwrap_argv(argv: Sequence[str], worktree: Path, read_only: Sequence[Path] = ()) -> list[str]:
+    """``read_only`` paths are bound again after the private /tmp, so they stay visible
+    (the main repository's ``.git``, the run directory with the prompt) but not writable."""
+    wt = str(worktree.resolve())
+    ro: list[str] = []
+    for path in read_only:
+        if path.exists():
+            p = str(path.resolve())
+            ro += ["--ro-bind", p, p]
+    return [BWRAP, "--ro-bind", "/", "/",
+            "--tmpfs", "/tmp",           # before any bind below /tmp
+            "--dev", "/dev", "--proc", "/proc",
+            *ro,
+            "--bind", wt, wt,
+            "--setenv", "TMPDIR", "/tmp",
+            "--unshare-pid", "--die-with-parent", "--new-session",
+            "--chdir", wt, "--", *argv]
+
+
+def wrapper(kind: str, worktree: Path, read_only: Sequence[Path] = ()
+            ) -> Callable[[Sequence[str]], list[str]]:
+    """The argv transform for a sandbox kind; raises ``SandboxError`` if it cannot run."""
+    if kind in ("", "none"):
+        return lambda argv: list(argv)
+    if kind != "bwrap":
+        raise SandboxError(f"unknown sandbox {kind!r}")
+    why = probe()
+    if why:
+        raise SandboxError(f"sandbox bwrap is required by this profile but {why}; "
+                           "refusing to run the agent unsandboxed")
+    return lambda argv: bwrap_argv(argv, worktree, read_only)
+
+
+class SandboxError(RuntimeError):
+    pass
