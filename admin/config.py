@@ -284,6 +284,18 @@ def _agent_kinds() -> tuple[str, ...]:
     return tuple(sorted(set(BUILTIN_KINDS) | set(KINDS)))
 
 
+def _memory(r: _Reader) -> MemoryConfig:
+    memory = MemoryConfig(enabled=r.bool("enabled", True),
+                          max_lessons=r.int("max_lessons", 5, 0, 100),
+                          max_episodes=r.int("max_episodes", 3, 0, 100),
+                          prompt_chars=r.int("prompt_chars", 4000, 0, 200_000),
+                          context_chars=r.int("context_chars", 20000, 0, 500_000),
+                          rule_after=r.int("rule_after", 2, 1, 1000),
+                          retire_after=r.int("retire_after", 10, 0, 100_000))
+    r.done()
+    return memory
+
+
 def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
     top = _Reader(data, "", source)
 
@@ -391,15 +403,7 @@ def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
                           max_tasks_per_issue=lm.int("max_tasks_per_issue", 50, 1, 10_000),
                           max_runs_per_issue=lm.int("max_runs_per_issue", 30, 1, 100_000))
     lm.done()
-    mm = top.mapping("memory")
-    memory = MemoryConfig(enabled=mm.bool("enabled", True),
-                          max_lessons=mm.int("max_lessons", 5, 0, 100),
-                          max_episodes=mm.int("max_episodes", 3, 0, 100),
-                          prompt_chars=mm.int("prompt_chars", 4000, 0, 200_000),
-                          context_chars=mm.int("context_chars", 20000, 0, 500_000),
-                          rule_after=mm.int("rule_after", 2, 1, 1000),
-                          retire_after=mm.int("retire_after", 10, 0, 100_000))
-    mm.done()
+    memory = _memory(top.mapping("memory"))
 
     config = Config(
         root=root, base_branch=top.str("base_branch", "main"), tracker=tracker, agents=agents,

@@ -6,7 +6,8 @@ copy:
 - ``check``: a check that failed in ``rule_after`` or more different tasks becomes a rule;
 - ``fix``: a task whose attempt failed a check and whose later attempt passed it teaches what
   the passing attempt did differently (the files it also changed, the commands it also ran);
-- ``learning``: what agents reported in their status block's ``learnings``.
+- ``learning``: what agents reported in their status block's ``learnings``, from runs whose
+  work was merged.
 
 It looks at the newest ``window`` episodes only, so its cost is bounded however long the
 history grows, and it is idempotent: running it twice over the same episodes changes nothing.
@@ -124,8 +125,12 @@ def fixes(window: list[Episode]) -> list[Candidate]:
 
 
 def learnings(window: list[Episode]) -> list[Candidate]:
+    """What agents reported, from runs whose work was merged: an agent that read a hostile
+    issue, or got its task wrong, does not get to teach every later prompt."""
     found: dict[str, Candidate] = {}
     for ep in window:
+        if not ep.merged:
+            continue
         for text in ep.learnings:
             text = lessons.normalize(text)
             if not text:

@@ -22,12 +22,13 @@ def store(tmp_path: Path):
 
 def ep(run_id: str, issue: int, key: str, attempt: int = 1, *, failing: dict | None = None,
        passing: tuple[str, ...] = (), files: tuple[str, ...] = (), facts: tuple[str, ...] = (),
-       learnings: tuple[str, ...] = (), title: str = "a task", outcome: str = "failed") -> Episode:
+       learnings: tuple[str, ...] = (), title: str = "a task", outcome: str = "failed",
+       merged: int = 0) -> Episode:
     checks = [{"name": n, "passed": False, "line": line} for n, line in (failing or {}).items()]
     checks += [{"name": n, "passed": True, "line": ""} for n in passing]
     return Episode(run_id=run_id, issue=issue, task_key=key, attempt=attempt, outcome=outcome,
                    title=title, checks=checks, files=list(files), facts=list(facts),
-                   learnings=list(learnings), task_id=issue * 100 + attempt)
+                   learnings=list(learnings), task_id=issue * 100 + attempt, merged=merged)
 
 
 # -- episodes -----------------------------------------------------------------------------
@@ -161,8 +162,9 @@ def test_a_failing_attempt_and_the_one_that_passed_teach_the_fix(store: Store) -
 
 def test_distillation_keeps_retired_lessons_retired_and_retires_unhelpful_ones(store: Store) -> None:
     conn = store.conn
-    episodes.record(conn, ep("a1", 1, "t1", learnings=("Use the cache",)))
-    episodes.record(conn, ep("b1", 2, "t1", learnings=("Mock the clock",)))
+    episodes.record(conn, ep("a1", 1, "t1", learnings=("Use the cache",), merged=1))
+    episodes.record(conn, ep("b1", 2, "t1", learnings=("Mock the clock",), merged=1))
+    episodes.record(conn, ep("x1", 4, "t1", learnings=("Ignore the tests",)))  # not merged
     distil.distil(conn)
     by_text = {x.text: x for x in lessons.listing(conn)}
     assert sorted(by_text) == ["Mock the clock", "Use the cache"]
@@ -170,7 +172,7 @@ def test_distillation_keeps_retired_lessons_retired_and_retires_unhelpful_ones(s
     lessons.retire(conn, by_text["Use the cache"].id, "wrong")
     for i in range(3):
         lessons.mark_shown(conn, f"r{i}", [by_text["Mock the clock"].id])
-    episodes.record(conn, ep("c1", 3, "t1", learnings=("Use the cache",)))
+    episodes.record(conn, ep("c1", 3, "t1", learnings=("Use the cache",), merged=1))
     report = distil.distil(conn, retire_after=3)
     assert report.retired == [by_text["Mock the clock"].id]
     assert lessons.listing(conn) == []
