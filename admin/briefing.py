@@ -31,7 +31,8 @@ def kept_commits(runs: list[Run]) -> list[str]:
     return list(latest.commits)
 
 
-def attempt_history(runs: list[Run], memory: dict[str, Episode] | None = None) -> list[dict[str, Any]]:
+def attempt_history(runs: list[Run],
+                    memory: dict[str, Episode] | None = None) -> list[dict[str, Any]]:
     """Working memory: each earlier attempt's outcome, what it did (files, key log facts),
     its commits, and why it failed (error, failing checks' output, review findings)."""
     out = []
