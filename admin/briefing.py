@@ -1,15 +1,40 @@
-"""What a worker is told: the task, the issue as fenced data, and what earlier attempts did."""
+"""What a worker is told: the task, the issue as fenced data, what earlier attempts did, and
+what memory holds that is relevant (conventions, lessons, similar tasks)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from admin.prompts import digest, render
+from admin.recall import recall
 from admin.runtime import Runtime
+from memory import episodes
+from memory.episodes import Episode
 from memory.store import Issue, Run, Task
 
+MAX_FACTS_PER_ATTEMPT = 12
 
-def attempt_history(runs: list[Run]) -> list[dict[str, Any]]:
-    """Working memory: each earlier attempt's outcome, error, kept commits and findings."""
+
+class Briefing(NamedTuple):
+    text: str
+    prompt_hash: str
+    context_hash: str
+    lesson_ids: list[int]
+
+
+def kept_commits(runs: list[Run]) -> list[str]:
+    """The commits the task branch still holds: those of the latest attempt that made any,
+    unless that attempt's work conflicted with the integration branch (then the next attempt
+    starts from the integration head)."""
+    latest = next((r for r in reversed(runs) if r.commits), None)
+    if latest is None or (latest.error or "").startswith("merge conflict"):
+        return []
+    return list(latest.commits)
+
+
+def attempt_history(runs: list[Run],
+                    memory: dict[str, Episode] | None = None) -> list[dict[str, Any]]:
+    """Working memory: each earlier attempt's outcome, what it did (files, key log facts),
+    its commits, and why it failed (error, failing checks' output, review findings)."""
     out = []
     for r in runs:
         findings = list(r.findings)
@@ -17,9 +42,12 @@ def attempt_history(runs: list[Run]) -> list[dict[str, Any]]:
             if not check.get("passed") and not any(f"'{check.get('name')}'" in f for f in findings):
                 findings.append(f"check '{check.get('name')}' failed:\n"
                                 f"{(check.get('output') or '').strip()[-2500:]}")
+        ep = (memory or {}).get(r.id)
         out.append({"attempt": r.attempt, "outcome": r.outcome or "unknown",
                     "summary": r.summary or "", "error": r.error or "",
-                    "commits": [c[:10] for c in r.commits], "findings": findings})
+                    "commits": [c[:10] for c in r.commits], "findings": findings,
+                    "files": list(r.files_changed[:20]),
+                    "facts": list(ep.facts[-MAX_FACTS_PER_ATTEMPT:]) if ep else []})
     return out
 
 
@@ -29,16 +57,17 @@ def answers(rt: Runtime, task: Task) -> list[str]:
 
 
 def work_prompt(rt: Runtime, issue: Issue, task: Task, attempt: int, previous: list[Run],
-                branch: str) -> tuple[str, str, str]:
-    """(prompt, prompt hash, context hash)."""
-    context_files: list[dict[str, str]] = []
-    lessons: list[dict[str, Any]] = []
-    episodes: list[dict[str, Any]] = []
+                branch: str) -> Briefing:
+    """The prompt, its hash, the context hash (SOP files plus the lessons shown) and the ids
+    of the lessons shown (counted when the run is recorded)."""
+    found = recall(rt.config, rt.store, issue, task)
+    memory = {ep.run_id: ep for ep in episodes.of_task(rt.store.conn, task.id)}
     text = render(rt.config, "work.md.j2", issue=issue, task=task, branch=branch,
                   attempt=attempt, max_attempts=rt.config.workers.max_attempts,
-                  checks=rt.config.checks, previous=attempt_history(previous),
-                  answers=answers(rt, task), context_files=context_files, lessons=lessons,
-                  episodes=episodes)
-    context = "\n".join([f"{f['name']}\n{f['text']}" for f in context_files]
-                        + [str(lesson.get("text", "")) for lesson in lessons])
-    return text, digest(text), digest(context)
+                  checks=rt.config.checks, previous=attempt_history(previous, memory),
+                  kept=[c[:10] for c in kept_commits(previous)],
+                  answers=answers(rt, task), context_files=found.context_files,
+                  lessons=found.lessons, episodes=found.episodes)
+    context = "\n".join([f"{f['name']}\n{f['text']}" for f in found.context_files]
+                        + [str(lesson.get("text", "")) for lesson in found.lessons])
+    return Briefing(text, digest(text), digest(context), found.lesson_ids)

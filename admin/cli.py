@@ -401,6 +401,116 @@ def cancel(ctx: Context, issue_number: int) -> None:
     click.echo(f"cancellation of #{issue_number} queued; the loop applies it on its next cycle")
 
 
+# -- memory ----------------------------------------------------------------------------------
+@cli.group()
+def memory() -> None:
+    """Lessons and episodes: what shiftctl remembers between runs."""
+
+
+@memory.command("list")
+@click.option("--episodes", "show_episodes", is_flag=True, help="List episodes (runs), not lessons.")
+@click.option("--all", "show_all", is_flag=True, help="Include retired lessons.")
+@click.option("--limit", type=int, default=50, show_default=True, help="How many episodes.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def memory_list(ctx: Context, show_episodes: bool, show_all: bool, limit: int,
+                as_json: bool) -> None:
+    """List lessons, the most effective first (or the latest episodes)."""
+    from admin import memory_view as mv
+    from memory import episodes, lessons
+    with mv.reading(ctx.paths) as store:
+        if store is None:
+            items: list[Any] = []
+        elif show_episodes:
+            items = episodes.recent(store.conn, limit)[::-1]
+        else:
+            items = lessons.listing(store.conn, include_retired=show_all)
+    if as_json:
+        emit([mv.as_json(i) for i in items])
+        return
+    for item in items:
+        click.echo(mv.episode_line(item) if show_episodes else mv.lesson_line(item))
+
+
+@memory.command("search")
+@click.argument("query")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def memory_search(ctx: Context, query: str, limit: int, as_json: bool) -> None:
+    """Full-text search over lessons and episodes."""
+    from admin import memory_view as mv
+    from memory import episodes, lessons
+    with mv.reading(ctx.paths) as store:
+        found_lessons = lessons.search(store.conn, query, limit) if store else []
+        found_episodes = episodes.search(store.conn, query, limit) if store else []
+    if as_json:
+        emit({"lessons": [mv.as_json(x) for x in found_lessons],
+              "episodes": [mv.as_json(x) for x in found_episodes]})
+        return
+    for lesson in found_lessons:
+        click.echo(mv.lesson_line(lesson))
+    for ep in found_episodes:
+        click.echo(mv.episode_line(ep))
+    if not found_lessons and not found_episodes:
+        click.echo(f"nothing in memory matches {query!r}")
+
+
+@memory.command("show")
+@click.argument("ref", metavar="ID")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def memory_show(ctx: Context, ref: str, as_json: bool) -> None:
+    """Show a lesson (ID is its number) or an episode (eN, e.g. e12)."""
+    from admin import memory_view as mv
+    from memory.episodes import Episode
+    try:
+        mv.parse_id(ref)
+    except ValueError as exc:
+        fail(str(exc))
+    with mv.reading(ctx.paths) as store:
+        item = mv.find(store, ref) if store else None
+    if item is None:
+        fail(f"no {mv.parse_id(ref)[0]} {ref} in memory")
+    if as_json:
+        emit(mv.as_json(item))
+    else:
+        click.echo(mv.episode_detail(item) if isinstance(item, Episode) else mv.lesson_detail(item))
+
+
+def _memory_request(ctx: Context, verb: str, **kw: str) -> None:
+    from admin.lesson_requests import request
+    result = request(ctx.paths, verb, **kw)
+    if result is None:
+        click.echo("queued: a cycle is running; it applies this on its next cycle")
+    elif result.startswith(("refused", "no lesson", "unknown")):
+        fail(result)
+    else:
+        click.echo(result)
+
+
+@memory.command("add")
+@click.argument("text")
+@pass_ctx
+def memory_add(ctx: Context, text: str) -> None:
+    """Add a lesson that every worker prompt may carry."""
+    from memory.lessons import MAX_TEXT, normalize
+    if not normalize(text):
+        fail("a lesson needs some text")
+    if len(normalize(text)) > MAX_TEXT:
+        fail(f"a lesson is at most {MAX_TEXT} characters (this one has {len(normalize(text))})")
+    _memory_request(ctx, "memory_add", text=text)
+
+
+@memory.command("retire")
+@click.argument("lesson_id", metavar="ID", type=int)
+@click.option("--reason", default="", help="Why (kept with the lesson).")
+@pass_ctx
+def memory_retire(ctx: Context, lesson_id: int, reason: str) -> None:
+    """Retire a lesson: it stays on record but is no longer shown."""
+    _memory_request(ctx, "memory_retire", arg=str(lesson_id), text=reason)
+
+
 @cli.command()
 @pass_ctx
 def stop(ctx: Context) -> None:

@@ -5,9 +5,10 @@ are one transaction: a crash leaves either all of them or none.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from admin import faults
+from admin import faults, remember
 from admin.ladder import Action
 from admin.outcomes import after_run
 from admin.planner import PlanError, PlannedTask, validate
@@ -28,8 +29,10 @@ def _read_result(run: Run) -> tuple[Result | None, str]:
 
 
 def settle(rt: Runtime, task: Task, run: Run, outcome: str, error: str, *,
-           question: str = "", run_changes: dict | None = None) -> str:
-    """Record the run's end, the task's next state and its status comment: one transaction."""
+           question: str = "", run_changes: dict | None = None,
+           learnings: Sequence[str] = ()) -> str:
+    """Record the run's end (and its episode), the task's next state and its status comment:
+    one transaction."""
     cfg = rt.config
     step = after_run(outcome, attempts=task.attempts, max_attempts=cfg.workers.max_attempts,
                      now=rt.now, error=error, question=question,
@@ -41,6 +44,7 @@ def settle(rt: Runtime, task: Task, run: Run, outcome: str, error: str, *,
         if run.ended_at is None:
             rt.store.finish_run(run, task, outcome=outcome, error=error or None,
                                 counted=int(step.counted), **(run_changes or {}))
+        remember.record_end(rt, task, run, learnings)
         faults.point("mid_state_change")
         if step.comment == "failed":
             tail = _failure_detail(run)
@@ -92,8 +96,11 @@ def collect(rt: Runtime, action: Action) -> str:
                    "tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
                    "cost_usd": result.cost_usd, "summary": result.summary or None,
                    "question": result.question or None}
+    learnings = result.learnings if result is not None else []
     if task is None or task.state != "running":
-        rt.store.finish_run(run, task, outcome=outcome, error=error or None, **changes)
+        with rt.store.tx():
+            rt.store.finish_run(run, task, outcome=outcome, error=error or None, **changes)
+            remember.record_end(rt, task, run, learnings)
         return f"collect {run.id}: {outcome} (task no longer running)"
     if outcome == "rate_limited":
         until = (result.rate_limit_reset if result and result.rate_limit_reset
@@ -107,7 +114,8 @@ def collect(rt: Runtime, action: Action) -> str:
         if refused:
             outcome, error = "failed", refused
     return "collect " + settle(rt, task, run, outcome, error,
-                               question=result.question if result else "", run_changes=changes)
+                               question=result.question if result else "", run_changes=changes,
+                               learnings=learnings)
 
 
 def reclaim(rt: Runtime, action: Action) -> str:
@@ -117,7 +125,10 @@ def reclaim(rt: Runtime, action: Action) -> str:
     terminate(rv.run)
     rv.run.outcome = None
     if rv.task is None or rv.task.state != "running":
-        rt.store.finish_run(rv.run, rv.task, outcome="crashed", error=f"lease expired: {action.detail}")
+        with rt.store.tx():
+            rt.store.finish_run(rv.run, rv.task, outcome="crashed",
+                                error=f"lease expired: {action.detail}")
+            remember.record_end(rt, rv.task, rv.run)
         return f"reclaim {rv.run.id}"
     return "reclaim " + settle(rt, rv.task, rv.run, "crashed", f"lease expired: {action.detail}")
 

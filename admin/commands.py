@@ -1,4 +1,5 @@
-"""Human commands: ``/approve``, ``/retry TASK``, ``/cancel``, ``/replan`` and answers.
+"""Human commands: ``/approve``, ``/retry TASK``, ``/cancel``, ``/replan``, answers, and
+``memory add|retire`` from the CLI.
 
 They arrive as comments from allowed authors (via sync) or from the CLI (as request files,
 see ``requests``); both end up as rows of the ``commands`` table, applied here one by one
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from admin import lesson_requests
 from admin.ladder import Action
 from admin.outcomes import dependents
 from admin.runtime import Runtime
@@ -121,6 +123,8 @@ def apply(rt: Runtime, action: Action) -> str:
             result = cancel_issue(rt, issue.number, f"cancelled by {cmd.author}")
     elif cmd.verb == "replan":
         result = _replan(rt, cmd)
+    elif cmd.verb in lesson_requests.VERBS:
+        result = lesson_requests.apply(rt.store, cmd)
     else:
         result = f"unknown command {cmd.verb!r}"
     rt.store.mark_command(cmd, result)

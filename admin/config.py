@@ -129,6 +129,18 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
+class MemoryConfig:
+    """Episodic and procedural memory in worker prompts (DESIGN §8)."""
+    enabled: bool = True
+    max_lessons: int = 5
+    max_episodes: int = 3
+    prompt_chars: int = 4000
+    context_chars: int = 20000
+    rule_after: int = 2
+    retire_after: int = 10
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     base_branch: str
@@ -142,6 +154,7 @@ class Config:
     sleep: SleepConfig
     approval: ApprovalConfig
     limits: LimitsConfig
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
     sandbox: str = "none"
     prompts_dir: str | None = None
     source: Path | None = None
@@ -205,6 +218,12 @@ class _Reader:
             raise self.error(self.key(name), value, f"an integer {lo}..{hi}")
         return value
 
+    def bool(self, name: str, default: bool) -> bool:
+        value = self.raw(name, default)
+        if not isinstance(value, bool):
+            raise self.error(self.key(name), value, "true or false")
+        return value
+
     def num(self, name: str, default: float, lo: float, hi: float) -> float:
         value = self.raw(name, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
@@ -262,6 +281,18 @@ def _profile(name: str, r: _Reader, kinds: tuple[str, ...]) -> Profile:
     )
     r.done()
     return profile
+
+
+def _memory(r: _Reader) -> MemoryConfig:
+    memory = MemoryConfig(enabled=r.bool("enabled", True),
+                          max_lessons=r.int("max_lessons", 5, 0, 100),
+                          max_episodes=r.int("max_episodes", 3, 0, 100),
+                          prompt_chars=r.int("prompt_chars", 4000, 0, 200_000),
+                          context_chars=r.int("context_chars", 20000, 0, 500_000),
+                          rule_after=r.int("rule_after", 2, 1, 1000),
+                          retire_after=r.int("retire_after", 10, 0, 100_000))
+    r.done()
+    return memory
 
 
 def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
@@ -377,11 +408,12 @@ def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
                           max_tasks_per_issue=lm.int("max_tasks_per_issue", 50, 1, 10_000),
                           max_runs_per_issue=lm.int("max_runs_per_issue", 30, 1, 100_000))
     lm.done()
+    memory = _memory(top.mapping("memory"))
 
     config = Config(
         root=root, base_branch=top.str("base_branch", "main"), tracker=tracker, agents=agents,
         planner=planner, review=review, checks=tuple(checks), workers=workers, budget=budget,
-        sleep=sleep, approval=approval, limits=limits,
+        sleep=sleep, approval=approval, limits=limits, memory=memory,
         sandbox=top.str("sandbox", "none", choices=SANDBOXES),
         prompts_dir=top.str("prompts_dir", None, nullable=True),
     )
@@ -459,4 +491,5 @@ budget: {{usd_per_issue: 10, usd_per_day: 100}}
 sleep: {{after_action: 5, busy: 300, idle: 1800, wake_check: 30}}
 approval: {{plans: auto}}
 limits: {{max_depth: 2, max_tasks_per_issue: 50, max_runs_per_issue: 30}}
+memory: {{enabled: true, max_lessons: 5, max_episodes: 3, prompt_chars: 4000}}
 """

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from admin import faults
 from admin.agents import agent_spec, worker_pass_env
-from admin.briefing import work_prompt
+from admin.briefing import kept_commits, work_prompt
 from admin.integration import ensure_integration
 from admin.ladder import Action
 from admin.paths import task_branch
 from admin.runtime import Runtime
 from admin.snapshot import proc_stat
+from memory import lessons
 from memory.store import Run
 from worker.env import build_env
 from worker.fsutil import atomic_write, write_json
@@ -51,12 +52,10 @@ def spawn(rt: Runtime, action: Action) -> str:
     run_dir.mkdir(parents=True, exist_ok=True)
     base_sha = ensure_integration(rt, issue)
     previous = [r for r in store.runs(task_id=task.id) if r.kind == "work" and r.ended_at]
-    last = previous[-1] if previous else None
-    keep = bool(last and last.commits and not (last.error or "").startswith("merge conflict"))
-    prompt, prompt_hash, context_hash = work_prompt(rt, issue, task, attempt, previous,
-                                                    task_branch(task.issue, task.key))
+    keep = bool(kept_commits(previous))
+    brief = work_prompt(rt, issue, task, attempt, previous, task_branch(task.issue, task.key))
     prompt_file = run_dir / "prompt.md"
-    atomic_write(prompt_file, prompt)
+    atomic_write(prompt_file, brief.text)
     spec = Spec(run_id=run_id, run_dir=str(run_dir), repo=str(cfg.root),
                 worktree=str(paths.task_worktree(task.issue, task.key)),
                 branch=task_branch(task.issue, task.key), base_ref=issue.branch or "",
@@ -71,10 +70,12 @@ def spawn(rt: Runtime, action: Action) -> str:
     run = Run(id=run_id, issue=task.issue, task_id=task.id, kind="work", attempt=attempt,
               profile=profile.name, started_at=rt.now, run_dir=str(run_dir),
               worktree=spec.worktree, branch=spec.branch, base_sha=base_sha,
-              prompt_hash=prompt_hash, context_hash=context_hash)
+              prompt_hash=brief.prompt_hash, context_hash=brief.context_hash)
     # Record first, then start: a crash in between leaves a run with no process, which the
     # next cycle collects as crashed, never a worker the state db does not know about.
-    store.start_run(run, task, attempts=attempt)
+    with store.tx():
+        store.start_run(run, task, attempts=attempt)
+        lessons.mark_shown(store.conn, run_id, brief.lesson_ids)
     faults.point("after_record_run")
     env = build_env(os.environ, worker_pass_env(cfg))
     pid, start = launch(spec_path, env, run_dir / "worker.log")

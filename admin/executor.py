@@ -46,6 +46,7 @@ HANDLERS: dict[str, str] = {
     "cancel_issue": "admin.lifecycle:cancel_issue_action",
     "remove_worktree": "admin.maintenance:remove_worktree",
     "checkpoint": "admin.maintenance:checkpoint",
+    "distil": "admin.remember:distil",
 }
 BUILTIN: dict[str, Handler] = {"repair": _repair, "flush": _flush}
 

@@ -276,6 +276,8 @@ def maintenance(s: Snapshot) -> Decision | None:
             acts.append(Action("closed_on_tracker", issue.number))
     for name in s.stale_worktrees:
         acts.append(Action("remove_worktree", name))
+    if s.memory_due:
+        acts.append(Action("distil"))
     if s.checkpoint_due and not s.runs:
         acts.append(Action("checkpoint"))
     return Decision("maintenance", tuple(acts)) if acts else None

@@ -1,7 +1,7 @@
 """The review rung: judge a finished task, then merge it or send it back with findings."""
 from __future__ import annotations
 
-from admin import integration
+from admin import integration, remember
 from admin.collect import settle
 from admin.ladder import Action
 from admin.paths import task_branch
@@ -44,14 +44,16 @@ def review_task(rt: Runtime, action: Action) -> str:
     if not v.passed:
         reason = v.findings[0].splitlines()[0].rstrip(":")
         first = reason if reason.startswith("merge conflict") else f"review: {reason}"
-        rt.store.update_run(run.id, findings=v.findings, outcome="rejected", error=first)
-        run.findings, run.outcome, run.error = v.findings, "rejected", first
-        return "reject " + settle(rt, task, run, "rejected", first)
+        with rt.store.tx():  # the verdict, the episode and the task's next state: one change
+            rt.store.update_run(run.id, findings=v.findings, outcome="rejected", error=first)
+            run.findings, run.outcome, run.error = v.findings, "rejected", first
+            return "reject " + settle(rt, task, run, "rejected", first)
     issue = rt.issue(task.issue)
     with rt.store.tx():
         rt.outbox.comment(task.issue, "merged", task.key,
                           f"Merged task **{task.key}** ({task.title}) into `{issue.branch}` "
                           f"after {task.attempts} attempt(s), ${task.cost_usd:.2f}.")
         rt.store.set_task_state(task, "done", None)
+        remember.record_merge(rt, run)
     integration.publish(rt, issue)
     return f"merge {task.ref} into {issue.branch}"

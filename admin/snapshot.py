@@ -14,6 +14,7 @@ from pathlib import Path
 
 from admin.config import Config
 from admin.paths import Paths
+from memory import distil
 from memory.store import Command, Issue, Run, Store, Task
 from worker import git
 
@@ -52,6 +53,7 @@ class Snapshot:
     unusable: dict[str, str] = field(default_factory=dict)  # profile -> why it cannot start
     stale_worktrees: tuple[str, ...] = ()
     checkpoint_due: bool = False
+    memory_due: bool = False
     unhealthy_streak: int = 0
 
     def tasks_of(self, issue: int) -> list[Task]:
@@ -209,5 +211,7 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         cooldowns=cooldowns, unusable=unusable_profiles(config, needed),
         stale_worktrees=tuple(_stale_worktrees(store, paths, issues)),
         checkpoint_due=now - float(last_checkpoint) > CHECKPOINT_EVERY_S,
+        memory_due=config.memory.enabled and distil.due(store.conn,
+                                                        store.get(distil.DISTILLED_KEY)),
         unhealthy_streak=int(store.get("unhealthy_streak", "0") or 0),
     )

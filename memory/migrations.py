@@ -22,6 +22,21 @@ class Migration:
     steps: Sequence[Step]
 
 
+def _backfill_episodes(conn: sqlite3.Connection) -> None:
+    """Runs that ended before memory existed become episodes too (without their log facts)."""
+    conn.execute(
+        "INSERT INTO episodes (run_id, seq, issue, task_id, task_key, title, body, paths, attempt, "
+        "profile, outcome, summary, error, failures, files, checks, cost_usd, tokens_in, "
+        "tokens_out, started_at, ended_at, created_at, updated_at) "
+        "SELECT r.id, ROW_NUMBER() OVER (ORDER BY r.ended_at, r.id), r.issue, r.task_id, "
+        "COALESCE(t.key, ''), COALESCE(t.title, ''), substr(COALESCE(t.body, ''), 1, 2000), "
+        "COALESCE(t.paths, '[]'), r.attempt, r.profile, COALESCE(r.outcome, 'unknown'), "
+        "COALESCE(r.summary, ''), COALESCE(r.error, ''), r.findings, r.files_changed, '[]', "
+        "r.cost_usd, r.tokens_in, r.tokens_out, r.started_at, r.ended_at, r.ended_at, r.ended_at "
+        "FROM runs r LEFT JOIN tasks t ON t.id = r.task_id "
+        "WHERE r.ended_at IS NOT NULL AND r.kind = 'work'")
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_core", [
         """CREATE TABLE issues (
@@ -152,6 +167,100 @@ MIGRATIONS: list[Migration] = [
         )""",
         "CREATE INDEX outbox_pending ON outbox(created_at) WHERE sent_at IS NULL",
         "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ]),
+    Migration("0002_memory", [
+        # episodic memory: one row per finished run; ``seq`` grows on every insert or update,
+        # so "new episodes since the last distillation" is one comparison
+        """CREATE TABLE episodes (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL UNIQUE,
+            seq INTEGER NOT NULL DEFAULT 0,
+            issue INTEGER NOT NULL,
+            task_id INTEGER,
+            task_key TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL DEFAULT '',
+            body TEXT NOT NULL DEFAULT '',
+            paths TEXT NOT NULL DEFAULT '[]',
+            attempt INTEGER NOT NULL DEFAULT 1,
+            profile TEXT,
+            outcome TEXT NOT NULL,
+            merged INTEGER NOT NULL DEFAULT 0,
+            summary TEXT NOT NULL DEFAULT '',
+            error TEXT NOT NULL DEFAULT '',
+            failures TEXT NOT NULL DEFAULT '[]',
+            files TEXT NOT NULL DEFAULT '[]',
+            checks TEXT NOT NULL DEFAULT '[]',
+            facts TEXT NOT NULL DEFAULT '[]',
+            learnings TEXT NOT NULL DEFAULT '[]',
+            cost_usd REAL NOT NULL DEFAULT 0,
+            tokens_in INTEGER NOT NULL DEFAULT 0,
+            tokens_out INTEGER NOT NULL DEFAULT 0,
+            started_at REAL,
+            ended_at REAL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        "CREATE INDEX episodes_task ON episodes(task_id)",
+        "CREATE INDEX episodes_seq ON episodes(seq)",
+        """CREATE VIRTUAL TABLE episodes_fts USING fts5(
+            title, body, summary, failures, files, facts,
+            content='episodes', content_rowid='id', tokenize='porter unicode61')""",
+        """CREATE TRIGGER episodes_ai AFTER INSERT ON episodes BEGIN
+            INSERT INTO episodes_fts (rowid, title, body, summary, failures, files, facts)
+            VALUES (new.id, new.title, new.body, new.summary, new.failures, new.files, new.facts);
+        END""",
+        """CREATE TRIGGER episodes_ad AFTER DELETE ON episodes BEGIN
+            INSERT INTO episodes_fts (episodes_fts, rowid, title, body, summary, failures, files,
+                                      facts)
+            VALUES ('delete', old.id, old.title, old.body, old.summary, old.failures, old.files,
+                    old.facts);
+        END""",
+        """CREATE TRIGGER episodes_au AFTER UPDATE OF title, body, summary, failures, files, facts
+        ON episodes BEGIN
+            INSERT INTO episodes_fts (episodes_fts, rowid, title, body, summary, failures, files,
+                                      facts)
+            VALUES ('delete', old.id, old.title, old.body, old.summary, old.failures, old.files,
+                    old.facts);
+            INSERT INTO episodes_fts (rowid, title, body, summary, failures, files, facts)
+            VALUES (new.id, new.title, new.body, new.summary, new.failures, new.files, new.facts);
+        END""",
+        # procedural memory: lessons, with how often each was shown and how often that run's
+        # work was then merged
+        """CREATE TABLE lessons (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            text TEXT NOT NULL,
+            terms TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT '',
+            evidence INTEGER NOT NULL DEFAULT 1,
+            shown INTEGER NOT NULL DEFAULT 0,
+            helped INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            retired_at REAL,
+            retired_reason TEXT
+        )""",
+        """CREATE VIRTUAL TABLE lessons_fts USING fts5(
+            text, terms, content='lessons', content_rowid='id', tokenize='porter unicode61')""",
+        """CREATE TRIGGER lessons_ai AFTER INSERT ON lessons BEGIN
+            INSERT INTO lessons_fts (rowid, text, terms) VALUES (new.id, new.text, new.terms);
+        END""",
+        """CREATE TRIGGER lessons_ad AFTER DELETE ON lessons BEGIN
+            INSERT INTO lessons_fts (lessons_fts, rowid, text, terms)
+            VALUES ('delete', old.id, old.text, old.terms);
+        END""",
+        """CREATE TRIGGER lessons_au AFTER UPDATE OF text, terms ON lessons BEGIN
+            INSERT INTO lessons_fts (lessons_fts, rowid, text, terms)
+            VALUES ('delete', old.id, old.text, old.terms);
+            INSERT INTO lessons_fts (rowid, text, terms) VALUES (new.id, new.text, new.terms);
+        END""",
+        """CREATE TABLE lesson_shows (
+            run_id TEXT NOT NULL,
+            lesson_id INTEGER NOT NULL REFERENCES lessons(id),
+            PRIMARY KEY (run_id, lesson_id)
+        )""",
+        _backfill_episodes,
     ]),
 ]
 

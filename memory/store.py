@@ -25,7 +25,7 @@ TASK_FAILED = ("needs_human", "cancelled")
 MAX_WRITE_TRIES = 20
 
 _JSON_FIELDS = {"labels", "success_criteria", "depends_on", "paths", "commits", "files_changed",
-                "checks", "findings", "actions"}
+                "checks", "findings", "actions", "failures", "files", "facts", "learnings"}
 
 
 def _decode(cls: type, row: sqlite3.Row) -> Any:

@@ -2,6 +2,9 @@
 
 argv: PROMPT_FILE WORKTREE. Behaviour (all optional):
   AGENT_WRITE=path:text[,path:text]  write files
+  AGENT_WRITE_IF=needle=>path:text    ... this one only when the prompt mentions needle
+  AGENT_LEARN=text                   report this in the status block's learnings
+  AGENT_BILL=usd_per_mtok            report tokens_in (prompt chars / 4) and what they cost
   AGENT_COMMIT=1                     commit them itself
   AGENT_SLEEP=seconds                sleep before finishing (printing nothing)
   AGENT_SLEEP_ONCE=path              ... only when path does not exist yet (writes its pid)
@@ -34,7 +37,11 @@ if os.environ.get("AGENT_DUMP_ENV"):
     Path(os.environ["AGENT_DUMP_ENV"]).write_text(
         json.dumps(dict(os.environ)) + "\n" + Path("/proc/self/environ").read_bytes()
         .decode("utf-8", "replace"))
-for spec in filter(None, os.environ.get("AGENT_WRITE", "").split(",")):
+writes = list(filter(None, os.environ.get("AGENT_WRITE", "").split(",")))
+needle, _, conditional = os.environ.get("AGENT_WRITE_IF", "").partition("=>")
+if needle and needle in prompt:  # a known mistake, avoided only when the prompt warns
+    writes.append(conditional)
+for spec in writes:
     rel, _, text = spec.partition(":")
     target = worktree / rel.replace("{task}", task.split()[0])
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -56,6 +63,15 @@ if os.environ.get("AGENT_COMMIT"):
 if os.environ.get("AGENT_LOG"):
     with open(os.environ["AGENT_LOG"], "a") as fh:
         fh.write(json.dumps({"task": task, "start": start, "end": time.time()}) + "\n")
-if os.environ.get("AGENT_STATUS"):
-    print("All done.\n\n```shiftctl\n" + os.environ["AGENT_STATUS"] + "\n```")
+status = os.environ.get("AGENT_STATUS", "")  # printed as given: it may be malformed on purpose
+if os.environ.get("AGENT_LEARN") or os.environ.get("AGENT_BILL"):
+    block = json.loads(status) if status else {"status": "done", "summary": f"did {task}"}
+    if os.environ.get("AGENT_LEARN"):
+        block["learnings"] = [os.environ["AGENT_LEARN"]]
+    if os.environ.get("AGENT_BILL"):
+        block["tokens_in"] = len(prompt) // 4
+        block["cost_usd"] = round(block["tokens_in"] * float(os.environ["AGENT_BILL"]) / 1e6, 6)
+    status = json.dumps(block)
+if status:
+    print("All done.\n\n```shiftctl\n" + status + "\n```")
 sys.exit(int(os.environ.get("AGENT_EXIT", "0")))

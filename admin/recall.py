@@ -1,0 +1,109 @@
+"""What a worker's prompt gets from outside its own task: the repo's conventions, lessons and
+similar earlier tasks, each within its size budget (``memory.*`` in shiftctl.yaml)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from admin.config import Config
+from memory import episodes, lessons
+from memory.store import Issue, Store, Task
+
+SOP_FILES = ("AGENTS.md", "CLAUDE.md", "CONTRIBUTING.md")
+CONTEXT_DIR = ".shiftctl/context"
+MAX_LESSON_CHARS = 500
+MAX_EPISODE_CHARS = 600
+TRUNCATED = "\n[... cut to fit memory.context_chars ...]"
+
+
+@dataclass
+class Recall:
+    context_files: list[dict[str, str]] = field(default_factory=list)
+    lessons: list[dict[str, Any]] = field(default_factory=list)
+    episodes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def lesson_ids(self) -> list[int]:
+        return [int(lesson["id"]) for lesson in self.lessons]
+
+
+def _read_prefix(path: Path, chars: int) -> tuple[str, bool]:
+    """At most ``chars`` characters of a file (never the whole of a huge one); (text, cut)."""
+    with open(path, "rb") as fh:
+        data = fh.read(chars * 4 + 4)
+    text = data.decode("utf-8", "replace")
+    return (text[:chars], True) if len(text) > chars else (text, False)
+
+
+def context_files(root: Path, budget: int) -> list[dict[str, str]]:
+    """The repo's SOP files, in a fixed order, until ``budget`` characters are used."""
+    candidates = [root / name for name in SOP_FILES]
+    try:
+        candidates += sorted(p for p in (root / CONTEXT_DIR).iterdir() if p.suffix == ".md")
+    except OSError:
+        pass
+    out = []
+    left = budget
+    for path in candidates:
+        if left <= 0:
+            break
+        try:
+            if not path.is_file():
+                continue
+            text, cut = _read_prefix(path, left)
+        except OSError:
+            continue
+        text = text.strip()
+        if not text:
+            continue
+        left -= len(text)
+        out.append({"name": str(path.relative_to(root)), "text": text + (TRUNCATED if cut else "")})
+    return out
+
+
+def task_text(issue: Issue, task: Task) -> str:
+    """What a task is about, for matching it against memory."""
+    return "\n".join([task.title, task.body, " ".join(task.paths), issue.title])
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def episode_view(ep: episodes.Episode) -> dict[str, Any]:
+    """The episode's fields, and ``line``: the whole of it as one bounded line of text."""
+    outcome = "merged" if ep.merged else ep.outcome
+    parts = [f"{ep.title} (attempt {ep.attempt}, {outcome})"]
+    if ep.summary:
+        parts.append(f"summary: {_shorten(' '.join(ep.summary.split()), 200)}")
+    if ep.failures:
+        parts.append("failed: " + _shorten("; ".join(ep.failures[:3]), 250))
+    if ep.files:
+        parts.append("changed: " + _shorten(", ".join(ep.files[:8]), 150))
+    return {"id": ep.id, "title": ep.title, "outcome": outcome, "attempt": ep.attempt,
+            "summary": ep.summary, "failures": ep.failures[:3], "files": ep.files[:8],
+            "line": _shorten(" — ".join(parts), MAX_EPISODE_CHARS)}
+
+
+def recall(config: Config, store: Store, issue: Issue, task: Task) -> Recall:
+    """Conventions always; lessons and episodes when memory is on, most relevant first."""
+    out = Recall(context_files=context_files(config.root, config.memory.context_chars))
+    mem = config.memory
+    if not mem.enabled:
+        return out
+    text = task_text(issue, task)
+    left = mem.prompt_chars
+    for lesson in lessons.rank(store.conn, text, mem.max_lessons):
+        shown = _shorten(lesson.text, MAX_LESSON_CHARS)
+        if len(shown) > left:
+            break
+        left -= len(shown)
+        out.lessons.append({"id": lesson.id, "text": shown})
+    for ep in episodes.similar(store.conn, text, limit=mem.max_episodes, exclude_task=task.id):
+        view = episode_view(ep)
+        if len(view["line"]) > left:
+            break
+        left -= len(view["line"])
+        out.episodes.append(view)
+    return out
