@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from github_fake import serve
+import loopback
 from github_fake.server import FakeGitHub
 
 
@@ -37,11 +37,11 @@ class GitHttp:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/{repo}"
 
     def start(self) -> GitHttp:
-        self._httpd = serve.start(self._handle)
+        self._httpd = loopback.start(self._handle)
         return self
 
     def stop(self) -> None:
-        serve.stop(self._httpd)
+        loopback.stop(self._httpd)
 
     def _login(self, header: str, write: bool) -> tuple[str | None, int]:
         kind, _, value = header.partition(" ")

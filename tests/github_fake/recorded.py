@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from github_fake import serve
+import loopback
 from github_fake.spec import ROOT
 
 SERVER_JS = ROOT / ".cache/node/github/node_modules/@octokit/fixtures-server/bin/server.js"
@@ -44,7 +44,7 @@ class Recorded:
     def start(self) -> Recorded:
         if not SERVER_JS.exists():
             raise RuntimeError(f"{SERVER_JS} is missing: run ./scripts/test.sh once")
-        self.proxy = serve.start(self._forward)
+        self.proxy = loopback.start(self._forward)
         port = _free_port()
         self.upstream = f"http://127.0.0.1:{port}"
         self.node = subprocess.Popen(
@@ -65,7 +65,7 @@ class Recorded:
         if self.node is not None:
             self.node.terminate()
             self.node.wait(timeout=10)
-        serve.stop(self.proxy)
+        loopback.stop(self.proxy)
 
     def load(self, scenario: str) -> str:
         """Arm a scenario; returns the base URL that plays api.github.com for it."""

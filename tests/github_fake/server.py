@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from github_fake import routes, serve, spec
+import loopback
+from github_fake import routes, spec
 from github_fake.payloads import Urls, error
 from github_fake.routes import Api, Call, Forbidden
 from github_fake.state import Invalid, NotFound, World
@@ -83,13 +84,13 @@ class FakeGitHub:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> FakeGitHub:
-        self._httpd = serve.start(self._handle, keep_alive=True)
+        self._httpd = loopback.start(self._handle, keep_alive=True)
         self.api = Api(self.world, Urls(self.base_url, self.web_url, self.world.owner,
                                         self.world.name))
         return self
 
     def stop(self) -> None:
-        serve.stop(self._httpd)
+        loopback.stop(self._httpd)
 
     @property
     def web_url(self) -> str:

@@ -1,4 +1,5 @@
-"""A threaded HTTP server on 127.0.0.1 whose every request goes to one function."""
+"""A threaded HTTP server on 127.0.0.1 whose every request goes to one function (the fakes of
+GitHub and of the model APIs share it)."""
 from __future__ import annotations
 
 import threading
