@@ -13,11 +13,12 @@ from typing import Any
 
 import yaml
 
+from worker.agents import KINDS as BUILTIN_KINDS
+
 CONFIG_NAME = "shiftctl.yaml"
 APPROVAL_POLICIES = ("auto", "always", "over_budget")
 TRACKER_KINDS = ("local", "github")
 SANDBOXES = ("none", "bwrap")
-BUILTIN_KINDS = ("claude", "codex", "shell", "command", "aider", "gemini", "opencode")
 
 
 class ConfigError(Exception):
@@ -99,6 +100,7 @@ class WorkersConfig:
     lease: int = 120
     backoff_base: float = 10.0
     backoff_cap: float = 300.0
+    cooldown: float = 300.0          # a rate-limited profile rests this long (no reset given)
 
 
 @dataclass(frozen=True)
@@ -387,7 +389,8 @@ def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
                             stall_timeout=w.int("stall_timeout", 600, 1, 7 * 86400),
                             lease=w.int("lease", 120, 5, 86400),
                             backoff_base=w.num("backoff_base", 10.0, 0, 86400),
-                            backoff_cap=w.num("backoff_cap", 300.0, 0, 86400))
+                            backoff_cap=w.num("backoff_cap", 300.0, 0, 86400),
+                            cooldown=w.num("cooldown", 300.0, 0, 86400))
     w.done()
     b = top.mapping("budget")
     budget = BudgetConfig(usd_per_issue=b.num("usd_per_issue", 10.0, 0, 1e9),

@@ -131,6 +131,8 @@ class Run:
     findings: list[str] = field(default_factory=list)
     prompt_hash: str | None = None
     context_hash: str | None = None
+    subject: str | None = None   # judge: the work run it reviews; plan: the plan version
+    verdict: str | None = None   # judge: pass | fail
 
 
 @dataclass
@@ -322,6 +324,12 @@ class Store:
         rows = self.conn.execute("SELECT * FROM runs WHERE ended_at IS NULL ORDER BY started_at")
         return [_decode(Run, r) for r in rows]
 
+    def runs_of(self, kind: str, subject: str) -> list[Run]:
+        """The planner's or reviewer's runs about one plan version or one work run."""
+        rows = self.conn.execute("SELECT * FROM runs WHERE kind = ? AND subject = ? "
+                                 "ORDER BY started_at", (kind, subject))
+        return [_decode(Run, r) for r in rows]
+
     def runs(self, task_id: int | None = None, issue: int | None = None) -> list[Run]:
         if task_id is not None:
             rows = self.conn.execute("SELECT * FROM runs WHERE task_id = ? ORDER BY started_at",
@@ -334,13 +342,16 @@ class Store:
         return [_decode(Run, r) for r in rows]
 
     def start_run(self, run: Run, task: Task | None, **task_changes: Any) -> None:
-        values = {f.name: getattr(run, f.name) for f in fields(Run)}
+        """Record a run; a work run also moves its task to ``running`` (a reviewer's run
+        leaves its task in ``review``)."""
+        values = {f.name: getattr(run, f.name) for f in fields(Run)
+                  if getattr(run, f.name) is not None}  # unset columns stay NULL
         with self.tx():
             self._insert("runs", values)
             events.append(self.conn, "run.start", issue=run.issue,
                           task=task.ref if task else None, run=run.id, run_kind=run.kind,
                           attempt=run.attempt, profile=run.profile, pid=run.pid)
-            if task is not None:
+            if task is not None and run.kind == "work":
                 self.set_task_state(task, "running", None, **task_changes)
 
     def update_run(self, run_id: str, **changes: Any) -> None:

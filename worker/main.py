@@ -1,21 +1,28 @@
-"""One task attempt: worktree, agent, leftover commit, checks, ``result.json``."""
+"""One task attempt: worktree, agent, leftover commit, checks, ``result.json``.
+
+A read-only run (the agent planner, the reviewer) gets a detached checkout instead, commits
+nothing, runs no checks, and reports the agent's final message as its answer.
+"""
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import threading
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from worker import agents, git, sandbox
 from worker.agents import AgentContext, AgentOutcome
 from worker.checks import run_checks
 from worker.env import build_env
 from worker.fsutil import atomic_write, touch
-from worker.result import Result, ResultError, StatusBlock, parse_status_block, write
+from worker.result import (MAX_ANSWER, Result, ResultError, StatusBlock, parse_status_block,
+                           write)
 from worker.spec import Spec
 
 
@@ -72,7 +79,6 @@ def prepare_worktree(spec: Spec) -> str:
             git.run(wt, "checkout", "-q", "-f", "-B", spec.branch, spec.base_sha)
     else:
         if wt.exists():
-            import shutil
             shutil.rmtree(wt)
         wt.parent.mkdir(parents=True, exist_ok=True)
         if keep:
@@ -88,15 +94,40 @@ def prepare_worktree(spec: Spec) -> str:
     return spec.base_sha
 
 
-def decide(agent: AgentOutcome, block: StatusBlock | None, block_error: str,
-           commits: list[str]) -> tuple[str, str]:
-    """(outcome, error) from what the agent did and said. Pure."""
+def prepare_checkout(spec: Spec) -> None:
+    """A detached checkout of ``base_sha`` for a read-only run (planner, reviewer)."""
+    repo, wt = Path(spec.repo), Path(spec.worktree)
+    git.run(repo, "worktree", "prune", check=False)
+    if wt.exists():
+        remove_checkout(spec)
+    wt.parent.mkdir(parents=True, exist_ok=True)
+    git.run(repo, "worktree", "add", "-f", "--detach", str(wt), spec.base_sha)
+
+
+def remove_checkout(spec: Spec) -> None:
+    git.run(spec.repo, "worktree", "remove", "--force", spec.worktree, check=False)
+    if Path(spec.worktree).exists():
+        shutil.rmtree(spec.worktree, ignore_errors=True)
+    git.run(spec.repo, "worktree", "prune", check=False)
+
+
+def _agent_failed(agent: AgentOutcome) -> tuple[str, str] | None:
+    """The outcomes decided by how the agent process ended, before anything it said."""
     if agent.rate_limited:
         return "rate_limited", agent.error or "agent hit a rate or usage limit"
     if agent.how in ("timed_out", "stalled"):
         return agent.how, agent.error
     if agent.how == "killed":
         return "failed", "attempt terminated"
+    return None
+
+
+def decide(agent: AgentOutcome, block: StatusBlock | None, block_error: str,
+           commits: list[str]) -> tuple[str, str]:
+    """(outcome, error) from what the agent did and said. Pure."""
+    ended = _agent_failed(agent)
+    if ended:
+        return ended
     if block_error:
         return "failed", f"malformed final output: {block_error}"
     if block and block.status == "blocked":
@@ -107,6 +138,18 @@ def decide(agent: AgentOutcome, block: StatusBlock | None, block_error: str,
         return "failed", agent.error or f"agent exited with code {agent.exit_code}"
     if not commits:
         return "failed", "the agent changed nothing (no commits): not a success"
+    return "succeeded", ""
+
+
+def decide_read(agent: AgentOutcome) -> tuple[str, str]:
+    """A read-only run succeeds when the agent ended well and answered. Pure."""
+    ended = _agent_failed(agent)
+    if ended:
+        return ended
+    if agent.error or agent.exit_code not in (0, None):
+        return "failed", agent.error or f"agent exited with code {agent.exit_code}"
+    if not agent.final_text.strip():
+        return "failed", "the agent gave no answer"
     return "succeeded", ""
 
 
@@ -126,48 +169,80 @@ class Attempt:
             self.result.agent_started_at = time.time()
         self.heartbeat.beat()
 
+    def _agent(self, wt: Path, env: dict[str, str], log: IO[bytes],
+               wrap: Callable[[Sequence[str]], list[str]]) -> AgentOutcome:
+        spec = self.spec
+        ctx = AgentContext(spec=spec, worktree=wt, env=env, prompt_file=Path(spec.prompt_file),
+                           log=log, deadline=time.monotonic() + spec.agent.task_timeout,
+                           on_output=self.heartbeat.output, on_start=self._agent_started,
+                           should_stop=lambda: self.stopping, wrap=wrap)
+        agent = agents.get(spec.agent.kind).run(ctx)
+        self.result.agent_ended_at = time.time()
+        self.result.agent_started_at = self.result.agent_started_at or self.result.agent_ended_at
+        return agent
+
+    def _work(self, env: dict[str, str], log: IO[bytes]) -> tuple[AgentOutcome, StatusBlock | None]:
+        spec, res = self.spec, self.result
+        base = prepare_worktree(spec)
+        wt = Path(spec.worktree)
+        wrap = sandbox.wrapper(spec.agent.sandbox, wt,  # refuses rather than runs bare
+                               read_only=[Path(spec.repo) / ".git", spec.dir])
+        self.heartbeat.set("agent")
+        agent = self._agent(wt, env, log, wrap)
+        self.heartbeat.set("commit")
+        git.commit_all(wt, spec.commit_message or f"shiftctl: {spec.task.title}")
+        res.commits = git.commits_between(wt, base)
+        res.files_changed = git.files_between(wt, base) if res.commits else []
+        block, block_error = None, ""
+        try:
+            block = parse_status_block(agent.final_text)
+        except ResultError as exc:
+            block_error = str(exc)
+        res.outcome, res.error = decide(agent, block, block_error, res.commits)
+        if res.outcome == "succeeded" and spec.checks and not self.stopping:
+            self.heartbeat.set("checks")
+            res.checks = run_checks(spec.checks, worktree=wt, env=env, log=log, wrap=wrap)
+        return agent, block
+
+    def _read(self, env: dict[str, str], log: IO[bytes]) -> AgentOutcome:
+        """Look, answer, change nothing: whatever the agent changed is thrown away."""
+        spec, res = self.spec, self.result
+        prepare_checkout(spec)
+        wt = Path(spec.worktree)
+        try:
+            wrap = sandbox.wrapper(spec.agent.sandbox, wt,
+                                   read_only=[Path(spec.repo) / ".git", spec.dir])
+            self.heartbeat.set("agent")
+            agent = self._agent(wt, env, log, wrap)
+            changed = git.out(wt, "status", "--porcelain")
+            if changed or git.rev(wt, "HEAD") != spec.base_sha:
+                res.extra["discarded_changes"] = changed.splitlines()[:50]
+                log.write(b"\n[shiftctl] read-only run changed files; discarded\n")
+        finally:
+            remove_checkout(spec)
+        res.outcome, res.error = decide_read(agent)
+        res.final_text = agent.final_text[:MAX_ANSWER]
+        return agent
+
     def run(self) -> Result:
         signal.signal(signal.SIGTERM, self._on_term)
         spec, res = self.spec, self.result
         self.heartbeat.start()
         try:
             self.heartbeat.set("worktree")
-            base = prepare_worktree(spec)
-            wt = Path(spec.worktree)
             env = build_env(os.environ, spec.agent.pass_env, spec.agent.env)
-            wrap = sandbox.wrapper(spec.agent.sandbox, wt,  # refuses rather than runs bare
-                                   read_only=[Path(spec.repo) / ".git", spec.dir])
-            self.heartbeat.set("agent")
             with open(spec.dir / "agent.log", "ab") as log:
-                ctx = AgentContext(spec=spec, worktree=wt, env=env,
-                                   prompt_file=Path(spec.prompt_file), log=log,
-                                   deadline=time.monotonic() + spec.agent.task_timeout,
-                                   on_output=self.heartbeat.output,
-                                   on_start=self._agent_started,
-                                   should_stop=lambda: self.stopping, wrap=wrap)
-                agent = agents.get(spec.agent.kind).run(ctx)
-                res.agent_ended_at = time.time()
-                res.agent_started_at = res.agent_started_at or res.agent_ended_at
-                self.heartbeat.set("commit")
-                git.commit_all(wt, spec.commit_message or f"shiftctl: {spec.task.title}")
-                res.commits = git.commits_between(wt, base)
-                res.files_changed = git.files_between(wt, base) if res.commits else []
-                block, block_error = None, ""
-                try:
-                    block = parse_status_block(agent.final_text)
-                except ResultError as exc:
-                    block_error = str(exc)
-                res.outcome, res.error = decide(agent, block, block_error, res.commits)
-                if res.outcome == "succeeded" and spec.checks and not self.stopping:
-                    self.heartbeat.set("checks")
-                    res.checks = run_checks(spec.checks, worktree=wt, env=env, log=log,
-                                            wrap=wrap)
+                block = None
+                if spec.mode == "read":
+                    agent = self._read(env, log)
+                else:
+                    agent, block = self._work(env, log)
             res.exit_code = agent.exit_code
             res.tokens_in = agent.tokens_in + (block.tokens_in if block else 0)
             res.tokens_out = agent.tokens_out + (block.tokens_out if block else 0)
             res.cost_usd = agent.cost_usd + (block.cost_usd if block else 0.0)
             res.rate_limit_reset = agent.rate_limit_reset
-            res.extra = agent.extra
+            res.extra.update(agent.extra)
             if block:
                 res.summary, res.question = block.summary, block.question
                 res.subtasks, res.learnings = block.subtasks, block.learnings

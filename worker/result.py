@@ -20,6 +20,7 @@ OUTCOMES = ("succeeded", "failed", "timed_out", "stalled", "blocked", "needs_bre
 STATUSES = ("done", "blocked", "needs_breakdown")
 MAX_RESULT_BYTES = 8 * 1024 * 1024
 MAX_TEXT = 20_000
+MAX_ANSWER = 400_000  # a read-only run's final message (a plan, a verdict) is its product
 MAX_SUBTASKS = 50
 
 _BLOCK = re.compile(r"```shiftctl[ \t]*\r?\n(.*?)\r?\n[ \t]*```", re.DOTALL)
@@ -50,6 +51,7 @@ class Result:
     agent_ended_at: float = 0.0
     ended_at: float = 0.0
     rate_limit_reset: float | None = None
+    final_text: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,6 +139,7 @@ def from_dict(data: Any) -> Result:
         agent_ended_at=float(_number(data.get("agent_ended_at"), "agent_ended_at")),
         ended_at=float(_number(data.get("ended_at"), "ended_at")),
         rate_limit_reset=float(reset) if reset is not None else None,
+        final_text=_text(data.get("final_text"), "final_text", MAX_ANSWER),
         extra={k: v for k, v in data.items() if k not in known and k != "extra"}
         | (data.get("extra") if isinstance(data.get("extra"), dict) else {}),
     )

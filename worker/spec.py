@@ -60,6 +60,9 @@ class Spec:
     wake_file: str | None = None
     heartbeat_s: float = 2.0
     commit_message: str = ""
+    # "work": change and commit on ``branch``; "read": look only (planner, reviewer) at a
+    # detached checkout of ``base_sha``; nothing is committed and the checkout is removed
+    mode: str = "work"
 
     @property
     def dir(self) -> Path:

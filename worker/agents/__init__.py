@@ -1,9 +1,10 @@
 """Agent adapters: each turns a prompt and a worktree into an ``AgentOutcome``.
 
-Adding a coding-agent CLI means adding a module here and a line in ``KINDS``.
+Adding a coding-agent CLI means adding a module here and a line in ``ADAPTERS``.
 """
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -55,21 +56,26 @@ class Agent(Protocol):
     def run(self, ctx: AgentContext) -> AgentOutcome: ...
 
 
-def _registry() -> dict[str, Callable[[], Agent]]:
-    from worker.agents.command import CommandAgent
-    from worker.agents.shell import ShellAgent
-    return {"shell": ShellAgent, "command": CommandAgent}
-
-
-KINDS: tuple[str, ...] = ("shell", "command")
+# kind -> "module:factory"; only the adapter a run uses is imported
+ADAPTERS: dict[str, str] = {
+    "shell": "worker.agents.shell:ShellAgent",
+    "command": "worker.agents.command:CommandAgent",
+    "claude": "worker.agents.claude:ClaudeAgent",
+    "codex": "worker.agents.codex:CodexAgent",
+    "aider": "worker.agents.templated:aider",
+    "gemini": "worker.agents.templated:gemini",
+    "opencode": "worker.agents.templated:opencode",
+}
+KINDS: tuple[str, ...] = tuple(ADAPTERS)
 
 
 def get(kind: str) -> Agent:
-    registry = _registry()
-    if kind not in registry:
+    if kind not in ADAPTERS:
         raise LookupError(f"agent kind {kind!r} is not available in this shiftctl "
-                          f"(available: {', '.join(sorted(registry))})")
-    return registry[kind]()
+                          f"(available: {', '.join(sorted(ADAPTERS))})")
+    module, _, name = ADAPTERS[kind].partition(":")
+    factory: Callable[[], Agent] = getattr(importlib.import_module(module), name)
+    return factory()
 
 
 def outcome_from_proc(proc: ProcResult, final_text: str | None = None) -> AgentOutcome:

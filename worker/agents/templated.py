@@ -1,0 +1,177 @@
+"""``aider``, ``gemini`` and ``opencode``: agent CLIs driven by an argv template.
+
+Switching a profile between them is one line (``kind: gemini``). Each template says how the
+prompt gets in (a file, or stdin; never argv) and how to read the CLI's output: its final
+message (which ends with the fenced ``shiftctl`` block), tokens, cost and errors.
+
+    aider     aider --yes-always --no-pretty --no-stream --no-check-update
+                    --no-show-model-warnings --no-analytics --message-file PROMPT [--model M]
+    gemini    gemini --approval-mode yolo --output-format json [--model M]  < PROMPT
+    opencode  opencode run --format json [--model M]                        < PROMPT
+
+A profile's ``argv`` replaces the executable (``argv: [/opt/aider/bin/aider]``).
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from worker.agents import AgentContext, AgentOutcome, outcome_from_proc
+from worker.agents.limits import mentions_limit, reset_time
+from worker.spec import AgentSpec
+
+
+@dataclass
+class Reading:
+    """What a CLI's output says about the run."""
+    final_text: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    error: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Template:
+    argv: tuple[str, ...]
+    model_flag: str = "--model"
+    stdin: bool = True
+    read: Callable[[str], Reading] = lambda out: Reading(final_text=out)
+
+
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                value = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                out.append(value)
+    return out
+
+
+def _num(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and value >= 0 else 0.0
+
+
+_AIDER_TOKENS = re.compile(r"Tokens:\s*([\d.]+)([kKmM]?) sent,\s*([\d.]+)([kKmM]?) received")
+_AIDER_COST = re.compile(r"Cost:\s*\$([\d.]+) message,\s*\$([\d.]+) session")
+_SCALE = {"": 1, "k": 1_000, "m": 1_000_000}
+
+
+def read_aider(out: str) -> Reading:
+    """Aider prints the model's reply, then ``Tokens: 4.2k sent, 310 received. Cost: $0.01
+    message, $0.03 session.`` after each exchange."""
+    r = Reading(final_text=out)
+    for m in _AIDER_TOKENS.finditer(out):
+        r.tokens_in += int(float(m.group(1)) * _SCALE[m.group(2).lower()])
+        r.tokens_out += int(float(m.group(3)) * _SCALE[m.group(4).lower()])
+    costs = _AIDER_COST.findall(out)
+    if costs:
+        r.cost_usd = float(costs[-1][1])
+    return r
+
+
+def read_gemini(out: str) -> Reading:
+    """``--output-format json`` prints one object: ``response``, ``stats.models.*.tokens``,
+    and ``error`` when the run failed."""
+    start = out.find("{")
+    try:
+        data = json.loads(out[start:]) if start >= 0 else {}
+    except ValueError:
+        data = next(iter(_json_lines(out)[-1:]), {})
+    r = Reading(final_text=str(data.get("response") or ""))
+    models = ((data.get("stats") or {}).get("models") or {}) if isinstance(data, dict) else {}
+    for stats in models.values():
+        tokens = (stats or {}).get("tokens") or {}
+        r.tokens_in += int(_num(tokens.get("prompt")))
+        r.tokens_out += int(_num(tokens.get("candidates")))
+    err = data.get("error") if isinstance(data, dict) else None
+    if isinstance(err, dict):
+        r.error = f"gemini: {err.get('type') or 'error'}: {err.get('message') or ''}".strip()
+    return r
+
+
+def read_opencode(out: str) -> Reading:
+    """``run --format json`` prints events: ``text`` parts, ``step_finish`` with
+    ``part.tokens`` and ``part.cost``, ``error``."""
+    r = Reading()
+    texts: list[str] = []
+    for ev in _json_lines(out):
+        part = ev.get("part") if isinstance(ev.get("part"), dict) else {}
+        kind = ev.get("type")
+        if kind == "text" and part.get("text"):
+            texts.append(str(part["text"]))
+        elif kind == "step_finish":
+            tokens = part.get("tokens") if isinstance(part.get("tokens"), dict) else {}
+            r.tokens_in += int(_num(tokens.get("input")))
+            r.tokens_out += int(_num(tokens.get("output")))
+            r.cost_usd += _num(part.get("cost"))
+        elif kind == "error":
+            err = ev.get("error")
+            msg = (err.get("data", {}).get("message") or err.get("message") or err.get("name")) \
+                if isinstance(err, dict) else err
+            r.error = f"opencode: {msg or 'error'}"
+        if ev.get("sessionID"):
+            r.extra["session_id"] = ev["sessionID"]
+    r.final_text = "".join(texts)
+    return r
+
+
+TEMPLATES: dict[str, Template] = {
+    "aider": Template(("aider", "--yes-always", "--no-pretty", "--no-stream", "--no-check-update",
+                       "--no-show-model-warnings", "--no-analytics", "--message-file",
+                       "{prompt_file}"), stdin=False, read=read_aider),
+    "gemini": Template(("gemini", "--approval-mode", "yolo", "--output-format", "json"),
+                       read=read_gemini),
+    "opencode": Template(("opencode", "run", "--format", "json"), read=read_opencode),
+}
+
+
+def argv(kind: str, agent: AgentSpec, prompt_file: str) -> list[str]:
+    template = TEMPLATES[kind]
+    cmd = [*(agent.argv or template.argv[:1]), *template.argv[1:]]
+    if agent.model:
+        cmd += [template.model_flag, agent.model]
+    return [a.replace("{prompt_file}", prompt_file) for a in cmd]
+
+
+class TemplatedAgent:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def run(self, ctx: AgentContext) -> AgentOutcome:
+        template = TEMPLATES[self.kind]
+        proc = ctx.run(argv(self.kind, ctx.spec.agent, str(ctx.prompt_file)),
+                       stdin_path=ctx.prompt_file if template.stdin else None)
+        out = outcome_from_proc(proc)
+        reading = template.read(proc.stdout)
+        out.final_text = reading.final_text
+        out.tokens_in, out.tokens_out = reading.tokens_in, reading.tokens_out
+        out.cost_usd, out.extra = reading.cost_usd, reading.extra
+        if reading.error:
+            out.error = reading.error
+        if out.how == "exited" and out.error and mentions_limit(out.error):
+            out.rate_limited = True
+            out.rate_limit_reset = reset_time(out.error)
+        return out
+
+
+def aider() -> TemplatedAgent:
+    return TemplatedAgent("aider")
+
+
+def gemini() -> TemplatedAgent:
+    return TemplatedAgent("gemini")
+
+
+def opencode() -> TemplatedAgent:
+    return TemplatedAgent("opencode")
