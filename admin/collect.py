@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from admin import faults, remember
 from admin.ladder import Action
@@ -16,7 +17,8 @@ from admin.runtime import Runtime
 from memory.store import Run, Task
 from worker.result import Result, ResultError, read
 
-DEFAULT_COOLDOWN_S = 300.0
+COOLDOWN_STREAK = "cooldown_streak:"
+COOLDOWN_MAX_DOUBLINGS = 4
 
 
 def _read_result(run: Run) -> tuple[Result | None, str]:
@@ -71,9 +73,8 @@ def _failure_detail(run: Run) -> str:
     return ""
 
 
-def collect(rt: Runtime, action: Action) -> str:
-    rv = rt.run_view(str(action.target))
-    run, task = rv.run, rv.task
+def ended(rt: Runtime, run: Run) -> tuple[Result | None, str, str, dict[str, Any]]:
+    """What a finished run left: (result or None, outcome, error, the run's new columns)."""
     result, problem = _read_result(run)
     if result is None:
         from admin.dispatch import end_agent
@@ -89,26 +90,50 @@ def collect(rt: Runtime, action: Action) -> str:
     elif rt.paths.stop.exists() and outcome in ("crashed", "failed") and \
             (result is None or result.error == "attempt terminated"):
         outcome, error = "stopped", "ended by the kill switch (shiftctl stop)"
-    changes = {}
+    changes: dict[str, Any] = {}
     if result is not None:
         changes = {"exit_code": result.exit_code, "commits": result.commits,
                    "files_changed": result.files_changed, "checks": result.checks,
                    "tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
                    "cost_usd": result.cost_usd, "summary": result.summary or None,
                    "question": result.question or None}
+    if outcome == "rate_limited":
+        cool_down(rt, run, result.rate_limit_reset if result else None)
+    elif outcome != "stopped" and rt.store.get(f"{COOLDOWN_STREAK}{run.profile}") not in (None, "0"):
+        rt.store.put(f"{COOLDOWN_STREAK}{run.profile}", "0")  # the provider answers again
+    return result, outcome, error, changes
+
+
+def cool_down(rt: Runtime, run: Run, reset: float | None) -> float:
+    """The profile rests until the provider's reset time, or for ``workers.cooldown``
+    seconds, doubled for each limit in a row (at most ``COOLDOWN_MAX_DOUBLINGS`` times)."""
+    key = f"{COOLDOWN_STREAK}{run.profile}"
+    streak = int(rt.store.get(key, "0") or 0)
+    if reset is not None and reset > rt.now:
+        until = reset
+    else:
+        until = rt.now + rt.config.workers.cooldown * 2 ** min(streak, COOLDOWN_MAX_DOUBLINGS)
+    with rt.store.tx():
+        rt.store.put(f"cooldown:{run.profile}", repr(until))
+        rt.store.put(key, str(streak + 1))
+        rt.store.event("agent.cooldown", issue=run.issue, run=run.id, profile=run.profile,
+                       until=until, reset_given=reset is not None)
+    return until
+
+
+def collect(rt: Runtime, action: Action) -> str:
+    rv = rt.run_view(str(action.target))
+    run, task = rv.run, rv.task
+    result, outcome, error, changes = ended(rt, run)
+    if run.kind != "work":
+        from admin.judgment import collect_read
+        return collect_read(rt, run, task, result, outcome, error, changes)
     learnings = result.learnings if result is not None else []
     if task is None or task.state != "running":
         with rt.store.tx():
             rt.store.finish_run(run, task, outcome=outcome, error=error or None, **changes)
             remember.record_end(rt, task, run, learnings)
         return f"collect {run.id}: {outcome} (task no longer running)"
-    if outcome == "rate_limited":
-        until = (result.rate_limit_reset if result and result.rate_limit_reset
-                 and result.rate_limit_reset > rt.now else rt.now + DEFAULT_COOLDOWN_S)
-        with rt.store.tx():
-            rt.store.put(f"cooldown:{run.profile}", repr(until))
-            rt.store.event("agent.cooldown", issue=task.issue, task=task.ref,
-                           profile=run.profile, until=until)
     if outcome == "needs_breakdown" and result is not None:
         refused = breakdown(rt, task, result.subtasks)
         if refused:
@@ -124,7 +149,7 @@ def reclaim(rt: Runtime, action: Action) -> str:
     rv = rt.run_view(str(action.target))
     terminate(rv.run)
     rv.run.outcome = None
-    if rv.task is None or rv.task.state != "running":
+    if rv.run.kind != "work" or rv.task is None or rv.task.state != "running":
         with rt.store.tx():
             rt.store.finish_run(rv.run, rv.task, outcome="crashed",
                                 error=f"lease expired: {action.detail}")

@@ -6,7 +6,9 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from admin import faults
 from admin.agents import agent_spec, worker_pass_env
@@ -14,10 +16,11 @@ from admin.briefing import kept_commits, work_prompt
 from admin.integration import ensure_integration
 from admin.ladder import Action
 from admin.paths import task_branch
+from admin.prompts import digest
 from admin.runtime import Runtime
 from admin.snapshot import proc_stat
 from memory import lessons
-from memory.store import Run
+from memory.store import Run, Task
 from worker.env import build_env
 from worker.fsutil import atomic_write, write_json
 from worker.proc import kill_groups
@@ -39,6 +42,31 @@ def launch(spec_path: Path, env: dict[str, str], log_path: Path) -> tuple[int, s
     return proc.pid, stat[1] if stat else None
 
 
+def start(rt: Runtime, run: Run, spec: Spec, task: Task | None, *,
+          lesson_ids: Sequence[int] = (), **task_changes: Any) -> None:
+    """Record the run, then start its worker.
+
+    Record first, then start: a crash in between leaves a run with no process, which the
+    next cycle collects as crashed, never a worker the state db does not know about.
+    """
+    spec_path = Path(spec.run_dir) / "spec.json"
+    write_json(spec_path, spec.to_dict())
+    with rt.store.tx():
+        rt.store.start_run(run, task, **task_changes)
+        lessons.mark_shown(rt.store.conn, run.id, list(lesson_ids))
+    faults.point("after_record_run")
+    env = build_env(os.environ, worker_pass_env(rt.config))
+    pid, started = launch(spec_path, env, Path(spec.run_dir) / "worker.log")
+    faults.point("after_launch")
+    rt.store.update_run(run.id, pid=pid, pgid=pid, pid_start=started)
+
+
+def _new_run_dir(rt: Runtime, run_id: str) -> Path:
+    run_dir = rt.paths.run_dir(run_id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
 def spawn(rt: Runtime, action: Action) -> str:
     cfg, paths, store = rt.config, rt.paths, rt.store
     task = rt.task(int(action.target or 0))
@@ -48,8 +76,7 @@ def spawn(rt: Runtime, action: Action) -> str:
     profile = cfg.agents.profiles[action.detail]
     attempt = task.attempts + 1
     run_id = f"{task.issue}-{task.key}-a{attempt}-{secrets.token_hex(3)}"
-    run_dir = paths.run_dir(run_id)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = _new_run_dir(rt, run_id)
     base_sha = ensure_integration(rt, issue)
     previous = [r for r in store.runs(task_id=task.id) if r.kind == "work" and r.ended_at]
     keep = bool(kept_commits(previous))
@@ -65,23 +92,38 @@ def spawn(rt: Runtime, action: Action) -> str:
                 checks=[CheckSpec(c.name, c.run, c.timeout) for c in cfg.checks],
                 keep_branch=keep, wake_file=str(paths.wake),
                 commit_message=f"shiftctl {task.ref}: {task.title}"[:200])
-    spec_path = run_dir / "spec.json"
-    write_json(spec_path, spec.to_dict())
     run = Run(id=run_id, issue=task.issue, task_id=task.id, kind="work", attempt=attempt,
               profile=profile.name, started_at=rt.now, run_dir=str(run_dir),
               worktree=spec.worktree, branch=spec.branch, base_sha=base_sha,
               prompt_hash=brief.prompt_hash, context_hash=brief.context_hash)
-    # Record first, then start: a crash in between leaves a run with no process, which the
-    # next cycle collects as crashed, never a worker the state db does not know about.
-    with store.tx():
-        store.start_run(run, task, attempts=attempt)
-        lessons.mark_shown(store.conn, run_id, brief.lesson_ids)
-    faults.point("after_record_run")
-    env = build_env(os.environ, worker_pass_env(cfg))
-    pid, start = launch(spec_path, env, run_dir / "worker.log")
-    faults.point("after_launch")
-    store.update_run(run_id, pid=pid, pgid=pid, pid_start=start)
+    start(rt, run, spec, task, lesson_ids=brief.lesson_ids, attempts=attempt)
     return f"spawn {task.ref} attempt {attempt} on {profile.name} (run {run_id})"
+
+
+def spawn_read(rt: Runtime, *, kind: str, issue: int, task: Task | None, profile: str,
+               prompt: str, base_sha: str, subject: str, attempt: int) -> Run:
+    """A read-only run (``plan`` or ``judge``): the agent looks at a detached checkout of
+    ``base_sha`` and answers; its final message is the product."""
+    cfg = rt.config
+    prof = cfg.agents.profiles[profile]
+    run_id = f"{issue}-{kind}-{task.key + '-' if task else ''}a{attempt}-{secrets.token_hex(3)}"
+    run_dir = _new_run_dir(rt, run_id)
+    prompt_file = run_dir / "prompt.md"
+    atomic_write(prompt_file, prompt)
+    spec = Spec(run_id=run_id, run_dir=str(run_dir), repo=str(cfg.root),
+                worktree=str(rt.paths.read_worktree(run_id)), branch="", base_ref="",
+                base_sha=base_sha,
+                task=TaskSpec(issue=issue, key=task.key if task else kind,
+                              title=task.title if task else f"{kind} #{issue}",
+                              body=task.body if task else ""),
+                agent=agent_spec(cfg, prof, read_only=True), prompt_file=str(prompt_file),
+                wake_file=str(rt.paths.wake), mode="read")
+    run = Run(id=run_id, issue=issue, task_id=task.id if task else None, kind=kind,
+              attempt=attempt, profile=profile, started_at=rt.now, run_dir=str(run_dir),
+              worktree=spec.worktree, base_sha=base_sha, prompt_hash=digest(prompt),
+              subject=subject)
+    start(rt, run, spec, task)
+    return run
 
 
 def _agent_pid(run: Run) -> int | None:

@@ -1,4 +1,9 @@
-"""Intake: an intent issue becomes a plan, a plan comment and queued tasks."""
+"""Intake: an intent issue becomes a plan, a plan comment and queued tasks.
+
+The checklist planner answers at once. An agent planner is a read-only run
+(``agent_planner``): intake starts it, and its answer comes back through ``adopt`` or
+``refuse`` when the run is collected.
+"""
 from __future__ import annotations
 
 from admin.integration import ensure_integration, set_aside_stale_branches
@@ -8,12 +13,11 @@ from admin.runtime import Runtime
 from memory.store import Issue, Task
 
 
-def make_plan(rt: Runtime, issue: Issue, version: int) -> tuple[list[PlannedTask], float]:
-    """The raw plan and what producing it cost (an agent planner spends money)."""
-    if rt.config.planner.kind == "agent":
-        from admin.agent_planner import agent_plan  # type: ignore[import-not-found]
-        return agent_plan(rt, issue, version)  # type: ignore[no-any-return]
-    return checklist_plan(issue.title, issue.body, version=version), 0.0
+def checked(rt: Runtime, raw: list[PlannedTask]) -> list[PlannedTask]:
+    """Any plan, whoever wrote it, against the configured limits (raises ``PlanError``)."""
+    cfg = rt.config
+    return validate(raw, max_tasks=cfg.limits.max_tasks_per_issue,
+                    max_depth=cfg.limits.max_depth, profiles=set(cfg.agents.profiles))
 
 
 def estimate(rt: Runtime, tasks: list[PlannedTask]) -> float:
@@ -36,25 +40,23 @@ def add_tasks(rt: Runtime, issue: int, planned: list[PlannedTask], *, plan_versi
     return out
 
 
-def plan(rt: Runtime, action: Action) -> str:
-    issue = rt.issue(int(action.target or 0))
-    if issue.state != "new":
-        return f"skip #{issue.number}: {issue.state}"
+def refuse(rt: Runtime, issue: Issue, version: int, why: str) -> str:
+    """The issue cannot be planned: a person is told why, and nothing runs."""
+    with rt.store.tx():
+        rt.outbox.comment(issue.number, "plan_failed", version,
+                          f"shiftctl could not plan this issue: {why}.\n\nEdit the issue "
+                          "and reply `/replan`.")
+        rt.store.set_issue_state(issue.number, "needs_human", f"planning failed: {why}"[:500],
+                                 plan_version=version)
+        rt.outbox.label(issue.number, "needs_human")
+    return f"plan #{issue.number}: failed ({why})"
+
+
+def adopt(rt: Runtime, issue: Issue, version: int, tasks: list[PlannedTask],
+          note: str = "") -> str:
+    """A valid plan: the plan comment, the tasks, and the issue active or waiting for
+    approval (by policy)."""
     cfg = rt.config
-    version = issue.plan_version + 1
-    try:
-        raw, _cost = make_plan(rt, issue, version)
-        tasks = validate(raw, max_tasks=cfg.limits.max_tasks_per_issue,
-                         max_depth=cfg.limits.max_depth, profiles=set(cfg.agents.profiles))
-    except PlanError as exc:
-        with rt.store.tx():
-            rt.outbox.comment(issue.number, "plan_failed", version,
-                              f"shiftctl could not plan this issue: {exc}.\n\nEdit the issue "
-                              "and reply `/replan`.")
-            rt.store.set_issue_state(issue.number, "needs_human", f"planning failed: {exc}"[:500],
-                                     plan_version=version)
-            rt.outbox.label(issue.number, "needs_human")
-        return f"plan #{issue.number}: failed ({exc})"
     if issue.plan_version == 0:
         set_aside_stale_branches(rt, issue)
     ensure_integration(rt, issue)
@@ -71,8 +73,23 @@ def plan(rt: Runtime, action: Action) -> str:
         added = add_tasks(rt, issue.number, tasks, plan_version=version)
         rt.outbox.comment(issue.number, "plan", version,
                           f"shiftctl planned this issue as {len(added)} task(s) on branch "
-                          f"`{issue.branch}`:\n\n{plan_summary(tasks)}{wait}")
+                          f"`{issue.branch}`{note}:\n\n{plan_summary(tasks)}{wait}")
         rt.store.set_issue_state(issue.number, state, None, plan_version=version,
                                  approved=int(approved))
         rt.outbox.label(issue.number, state)
     return f"plan #{issue.number}: {len(added)} task(s), {state}"
+
+
+def plan(rt: Runtime, action: Action) -> str:
+    issue = rt.issue(int(action.target or 0))
+    if issue.state != "new":
+        return f"skip #{issue.number}: {issue.state}"
+    version = issue.plan_version + 1
+    if rt.config.planner.kind == "agent":
+        from admin import agent_planner
+        return agent_planner.consult(rt, issue, version)
+    try:
+        tasks = checked(rt, checklist_plan(issue.title, issue.body, version=version))
+    except PlanError as exc:
+        return refuse(rt, issue, version, str(exc))
+    return adopt(rt, issue, version, tasks)

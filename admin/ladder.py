@@ -139,22 +139,40 @@ def unblock(s: Snapshot) -> Decision | None:
     return Decision("unblock", tuple(acts)) if acts else None
 
 
+def _judging(s: Snapshot, kind: str) -> set[int]:
+    """Issues (plan) or task ids (judge) that a read-only run is working on now."""
+    return {(rv.run.issue if kind == "plan" else rv.run.task_id or 0)
+            for rv in s.runs if rv.run.kind == kind}
+
+
 def intake(s: Snapshot) -> Decision | None:
-    new = sorted((i for i in s.issues.values() if i.state == "new"),
+    planner = s.config.planner
+    if planner.kind == "agent" and available(s, planner.profile) is None:
+        return None  # the planner (and its fallbacks) cool down: new issues wait
+    planning = _judging(s, "plan")
+    new = sorted((i for i in s.issues.values() if i.state == "new" and i.number not in planning),
                  key=lambda i: (-i.priority, i.number))
     acts = [Action("plan", i.number) for i in new[:MAX_PLANS_PER_CYCLE]]
     return Decision("intake", tuple(acts)) if acts else None
 
 
 def review(s: Snapshot) -> Decision | None:
-    waiting = [t for t in s.tasks if t.state == "review"]
+    judge = s.config.review.judge
+    if judge and available(s, judge) is None:
+        return None  # the reviewer (and its fallbacks) cool down: reviews wait
+    judging = _judging(s, "judge")
+    waiting = [t for t in s.tasks if t.state == "review" and t.id not in judging]
     acts = [Action("review", t.id, t.ref) for t in waiting[:MAX_REVIEWS_PER_CYCLE]]
     return Decision("review", tuple(acts)) if acts else None
 
 
 def _profile_for(s: Snapshot, task: Task) -> str | None:
     """The profile a task runs on now: its own, or its fallback while that one cools down."""
-    name = task.profile or s.config.agents.default
+    return available(s, task.profile or s.config.agents.default)
+
+
+def available(s: Snapshot, name: str | None) -> str | None:
+    """``name``, or the first of its fallbacks that is not cooling down (None: all are)."""
     seen = set()
     while name and name not in seen:
         seen.add(name)
@@ -301,7 +319,8 @@ def next_due(s: Snapshot) -> float | None:
     """The earliest moment something scheduled becomes actionable (retry backoff, cooldown)."""
     times = [t.not_before for t in s.tasks if t.state == "retry" and t.not_before]
     times += [u for u in s.cooldowns.values()
-              if any(t.state == "ready" for t in s.tasks)]
+              if any(t.state in ("ready", "review") for t in s.tasks)
+              or any(i.state == "new" for i in s.issues.values())]
     return min(times) if times else None
 
 

@@ -58,6 +58,10 @@ class Paths:
     def issue_worktree(self, issue: int) -> Path:
         return self.worktrees / f"issue-{issue}"
 
+    def read_worktree(self, run_id: str) -> Path:
+        """A read-only run's detached checkout (removed by its worker when it ends)."""
+        return self.worktrees / f"{READ_PREFIX}{run_id}"
+
     def ensure(self) -> None:
         """Create the runtime directory, git-ignored as a whole."""
         self.runtime.mkdir(parents=True, exist_ok=True)
@@ -66,6 +70,9 @@ class Paths:
             ignore.write_text("*\n")
         for d in (self.runs, self.worktrees, self.requests, self.logs):
             d.mkdir(exist_ok=True)
+
+
+READ_PREFIX = "read-"
 
 
 def task_branch(issue: int, key: str) -> str:

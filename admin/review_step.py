@@ -7,16 +7,7 @@ from admin.ladder import Action
 from admin.paths import task_branch
 from admin.review import Verdict, gather, verdict
 from admin.runtime import Runtime
-from memory.store import Run, Task
 from worker import git
-
-
-def _judge(rt: Runtime, task: Task, run: Run, facts_diff: str, v: Verdict) -> Verdict:
-    """The configured reviewer agent, when there is one (only sees work that passed)."""
-    if not rt.config.review.judge or not v.passed:
-        return v
-    from admin.judge import judge  # type: ignore[import-not-found]
-    return judge(rt, task, run, facts_diff)  # type: ignore[no-any-return]
 
 
 def review_task(rt: Runtime, action: Action) -> str:
@@ -34,9 +25,12 @@ def review_task(rt: Runtime, action: Action) -> str:
         facts = gather(root, base, head, run.checks)
         v = verdict(facts, forbidden_paths=rt.config.review.forbidden_paths,
                     max_diff_lines=rt.config.review.max_diff_lines)
-        if v.passed and rt.config.review.judge:
-            diff = git.out(root, "diff", "--no-color", "--stat", "-p", base, head)
-            v = _judge(rt, task, run, diff, v)
+        if v.passed and rt.config.review.judge:  # the reviewer only sees work that passed
+            from admin.judge import consult
+            judged = consult(rt, task, run, base, head)
+            if isinstance(judged, str):
+                return judged
+            v = judged
     if v.passed:
         merged, info = integration.merge_task(rt, task)
         if not merged:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from admin.config import Config
-from admin.paths import Paths
+from admin.paths import READ_PREFIX, Paths
 from memory import distil
 from memory.store import Command, Issue, Run, Store, Task
 from worker import git
@@ -153,14 +153,19 @@ def unusable_profiles(config: Config, profiles: set[str]) -> dict[str, str]:
     return out
 
 
-def _stale_worktrees(store: Store, paths: Paths, issues: dict[int, Issue]) -> list[str]:
-    """Worktree directories whose task or issue is finished."""
+def _stale_worktrees(store: Store, paths: Paths, issues: dict[int, Issue],
+                     open_runs: set[str]) -> list[str]:
+    """Worktree directories whose task, issue or read-only run is finished."""
     try:
         names = sorted(p.name for p in paths.worktrees.iterdir() if p.is_dir())
     except FileNotFoundError:
         return []
     stale = []
     for name in names:
+        if name.startswith(READ_PREFIX):
+            if name[len(READ_PREFIX):] not in open_runs:
+                stale.append(name)  # its worker removes it; this is a crashed one's
+            continue
         if name.startswith("issue-"):
             num = name[len("issue-"):]
             issue = issues.get(int(num)) if num.isdigit() else None
@@ -209,7 +214,8 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         issue_costs={n: store.issue_cost(n) for n in loaded},
         issue_runs={n: store.issue_run_count(n) for n in loaded},
         cooldowns=cooldowns, unusable=unusable_profiles(config, needed),
-        stale_worktrees=tuple(_stale_worktrees(store, paths, issues)),
+        stale_worktrees=tuple(_stale_worktrees(store, paths, issues,
+                                               {rv.run.id for rv in runs})),
         checkpoint_due=now - float(last_checkpoint) > CHECKPOINT_EVERY_S,
         memory_due=config.memory.enabled and distil.due(store.conn,
                                                         store.get(distil.DISTILLED_KEY)),

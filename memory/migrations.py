@@ -262,6 +262,12 @@ MIGRATIONS: list[Migration] = [
         )""",
         _backfill_episodes,
     ]),
+    # Read-only runs of an agent planner or reviewer: what they judged and what they said.
+    Migration("0003_judgment_runs", [
+        "ALTER TABLE runs ADD COLUMN subject TEXT",   # judge: the work run; plan: 'vN'
+        "ALTER TABLE runs ADD COLUMN verdict TEXT",   # judge: pass | fail
+        "CREATE INDEX runs_subject ON runs(subject) WHERE subject IS NOT NULL",
+    ]),
 ]
 
 
