@@ -27,4 +27,17 @@ if [ ! -f "$GITHUB_NPM/node_modules/@octokit/openapi/generated/api.github.com.js
 fi
 # -- end GitHub tracker tests --
 
+# -- agent CLIs for the real-agent tests: Claude Code and Codex (npm, pinned, project-local) --
+# tests/test_claude.py and tests/test_codex.py run them against a scripted model server on
+# 127.0.0.1 (tests/model_server); they never reach the internet.
+AGENTS_NPM=.cache/node/agents
+if [ ! -x "$AGENTS_NPM/node_modules/.bin/claude" ] || [ ! -x "$AGENTS_NPM/node_modules/.bin/codex" ]; then
+    mkdir -p "$AGENTS_NPM"
+    npm install --prefix "$AGENTS_NPM" --no-audit --no-fund --silent \
+        @anthropic-ai/claude-code@2.1.328 @openai/codex@0.169.0
+fi
+export SHIFTCTL_AGENT_BIN="$PWD/$AGENTS_NPM/node_modules/.bin"
+export SHIFTCTL_REQUIRE_AGENTS=1  # in this run, a missing CLI fails its tests instead of skipping
+# -- end agent CLIs --
+
 exec .venv/bin/python -m pytest -n 2 "$@"

@@ -20,9 +20,12 @@ from admin.cycle import CycleResult, run_cycle
 from admin.runloop import run_loop
 from admin.trackers.local import LocalTracker
 from memory.store import Store
+from model_server import ModelServer
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENTS = Path(__file__).resolve().parent / "agents"
+AGENT_BIN = Path(os.environ.get("SHIFTCTL_AGENT_BIN")
+                 or ROOT / ".cache" / "node" / "agents" / "node_modules" / ".bin")
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +53,26 @@ def wait_for(predicate: Any, timeout: float = 30.0, what: str = "condition") -> 
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def agent_cli(name: str) -> str:
+    """A real agent CLI (``claude``, ``codex``) as ``scripts/test.sh`` installs it: a test
+    that needs a missing one is skipped, or fails where the run requires it (CI)."""
+    path = AGENT_BIN / name
+    if not path.exists():
+        why = f"{path} is not installed (scripts/test.sh installs it from npm)"
+        if os.environ.get("SHIFTCTL_REQUIRE_AGENTS") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
+    return str(path)
+
+
+@pytest.fixture
+def model_server() -> Iterator[ModelServer]:
+    """A scripted model API on 127.0.0.1; a test sets ``model_server.script``."""
+    server = ModelServer().start()
+    yield server
+    server.stop()
 
 
 def agent_argv(name: str, *extra: str) -> list[str]:
