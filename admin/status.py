@@ -16,7 +16,8 @@ from memory.store import Store
 def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
     now = time.time() if now is None else now
     paths = Paths(config.root)
-    empty: dict[str, Any] = {"issues": [], "workers": [], "prs": [], "next_wake": None,
+    empty: dict[str, Any] = {"issues": [], "workers": [], "prs": [], "cooldowns": {},
+                             "next_wake": None,
                              "last_cycle": None, "stopped": paths.stop.exists(),
                              "spent_today_usd": 0.0, "tracker": None}
     try:
@@ -46,7 +47,8 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
                     phase = json.loads((paths.run_dir(run.id) / "heartbeat").read_text()).get("phase")
                 except (OSError, ValueError):
                     phase = None
-            workers.append({"run": run.id, "task": rv.task.ref if rv.task else None,
+            workers.append({"run": run.id, "kind": run.kind,
+                            "task": rv.task.ref if rv.task else None,
                             "profile": run.profile, "pid": run.pid, "alive": rv.alive,
                             "age_s": round(rv.age, 1),
                             "heartbeat_age_s": None if rv.heartbeat_age is None
@@ -59,8 +61,13 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
             rate = json.loads(raw_rate) if raw_rate else None
         except ValueError:
             rate = None
+        cooldowns = {}
+        for key, value in store.conn.execute("SELECT key, value FROM kv WHERE key LIKE "
+                                             "'cooldown:%'"):
+            if float(value) > now:
+                cooldowns[key.split(":", 1)[1]] = float(value)
         return {
-            "issues": issues, "workers": workers, "prs": prs,
+            "issues": issues, "workers": workers, "prs": prs, "cooldowns": cooldowns,
             "next_wake": (last.ended_at or last.started_at) + (last.sleep_s or 0) if last else None,
             "last_cycle": {"cycle": last.number, "rung": last.rung, "actions": last.actions,
                            "sleep_s": last.sleep_s, "ended_at": last.ended_at,
@@ -106,7 +113,8 @@ def render(status: dict[str, Any], now: float | None = None) -> str:
         lines.append("")
         lines.append("Workers:")
         for w in status["workers"]:
-            lines.append(f"  {w['run']}  pid {w['pid']}  {w['phase'] or '?'}  "
+            kind = "" if w.get("kind", "work") == "work" else f"{w['kind']}  "
+            lines.append(f"  {w['run']}  {kind}pid {w['pid']}  {w['phase'] or '?'}  "
                          f"age {w['age_s']:.0f}s  heartbeat {w['heartbeat_age_s']}s")
     lines.append("")
     last = status.get("last_cycle")
@@ -114,6 +122,8 @@ def render(status: dict[str, Any], now: float | None = None) -> str:
         lines.append(f"Last cycle {last['cycle']}: {last['rung']}; next wake "
                      f"{_ago(status.get('next_wake'), now)}. Spent today "
                      f"${status['spent_today_usd']:.2f} of ${status['budget']['usd_per_day']:.2f}.")
+    for profile, until in sorted((status.get("cooldowns") or {}).items()):
+        lines.append(f"Agent {profile} cools down after a rate limit: back {_ago(until, now)}.")
     rate = quota.describe((status.get("tracker") or {}).get("rate"), now)
     if rate:
         lines.append(f"Tracker quota: {rate}")

@@ -164,6 +164,8 @@ def test_a_usage_limit_with_a_reset_time_is_honoured(
         s.close()
     task = project.tasks(n)["t1"]
     assert task.state == "ready" and task.attempts == 0
+    assert project.cli_json("status")["cooldowns"] == {"claude": reset}
+    assert "Agent claude cools down after a rate limit" in project.cli("status").stdout
     rungs = [project.cycle().rung for _ in range(4)]
     assert "assign" not in rungs and rungs[-1] == "sleep"  # nothing goes to a cooling profile
     assert len(project.runs(n)) == 1
