@@ -113,8 +113,7 @@ class Stream:
         text = str(res.get("result") or "")
         if not self.result:
             out.final_text = self.last_text
-            out.error = out.error or ("claude ended without a result event "
-                                      f"(exit code {out.exit_code})")
+            out.error = f"claude ended without a result event (exit code {out.exit_code})"
             return out
         if not res.get("is_error"):
             out.final_text = text
