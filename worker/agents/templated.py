@@ -73,7 +73,9 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# "Tokens: 4.2k sent, 3.8k cache write, 1.2k cache hit, 310 received." (cache parts optional)
 _AIDER_TOKENS = re.compile(r"Tokens:\s*(\d+(?:\.\d+)?)([kKmM]?) sent,\s*"
+                           r"(?:[\d.]+[kKmM]? cache (?:write|hit),\s*)*"
                            r"(\d+(?:\.\d+)?)([kKmM]?) received")
 _AIDER_COST = re.compile(r"Cost:\s*\$(\d+(?:\.\d+)?) message,\s*\$(\d+(?:\.\d+)?) session")
 _SCALE = {"": 1, "k": 1_000, "m": 1_000_000}
@@ -81,7 +83,9 @@ _SCALE = {"": 1, "k": 1_000, "m": 1_000_000}
 
 def read_aider(out: str) -> Reading:
     """Aider prints the model's reply, then ``Tokens: 4.2k sent, 310 received. Cost: $0.01
-    message, $0.03 session.`` after each exchange."""
+    message, $0.03 session.`` after each exchange (with ``3.8k cache write`` and ``1.2k cache
+    hit`` before ``received`` when the provider caches prompts). ``tokens_in`` is what aider
+    calls "sent"."""
     r = Reading(final_text=out)
     for m in _AIDER_TOKENS.finditer(out):
         r.tokens_in += int(_num(float(m.group(1)) * _SCALE[m.group(2).lower()]))
