@@ -96,14 +96,32 @@ def read_aider(out: str) -> Reading:
     return r
 
 
+_OBJECT_START = re.compile(r"^\{", re.MULTILINE)
+
+
+def _last_object(text: str, tries: int = 50) -> dict[str, Any]:
+    """The last JSON object that starts a line and parses: a pretty-printed object begins at
+    column 0 while its nested objects are indented, and chatter before it is skipped. Failing
+    that, the object at the first ``{``."""
+    decoder = json.JSONDecoder()
+    starts = [m.start() for m in _OBJECT_START.finditer(text)]
+    first = text.find("{")
+    if first >= 0 and first not in starts:
+        starts.insert(0, first)
+    for start in reversed(starts[-tries:]):
+        try:
+            value, _ = decoder.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(value, dict):
+            return value
+    return {}
+
+
 def read_gemini(out: str) -> Reading:
-    """``--output-format json`` prints one object: ``response``, ``stats.models.*.tokens``,
-    and ``error`` when the run failed."""
-    start = out.find("{")
-    try:
-        data = json.loads(out[start:]) if start >= 0 else {}
-    except (ValueError, RecursionError):
-        data = next(iter(_json_lines(out)[-1:]), {})
+    """``--output-format json`` prints one object: ``response``, ``stats.models.*.tokens``;
+    on failure ``error`` (``type``, ``message``, ``code``), which gemini prints on stderr."""
+    data = _last_object(out)
     r = Reading(final_text=str(data.get("response") or ""))
     for stats in _dict(_dict(data.get("stats")).get("models")).values():
         tokens = _dict(_dict(stats).get("tokens"))
@@ -111,7 +129,9 @@ def read_gemini(out: str) -> Reading:
         r.tokens_out += int(_num(tokens.get("candidates")))
     err = data.get("error")
     if isinstance(err, dict):
-        r.error = f"gemini: {err.get('type') or 'error'}: {err.get('message') or ''}".strip()
+        code = err.get("code")  # an HTTP status (429) or gemini's exit code
+        r.error = (f"gemini: {err.get('type') or 'error'}{f' ({code})' if code else ''}: "
+                   f"{err.get('message') or ''}").strip()
     return r
 
 
@@ -170,6 +190,8 @@ class TemplatedAgent:
                        stdin_path=ctx.prompt_file if template.stdin else None)
         out = outcome_from_proc(proc)
         reading = template.read(proc.stdout)
+        if not reading.error and proc.exit_code and proc.stderr:
+            reading.error = template.read(proc.stderr).error  # gemini reports errors there
         out.final_text = reading.final_text
         out.tokens_in, out.tokens_out = reading.tokens_in, reading.tokens_out
         out.cost_usd, out.extra = reading.cost_usd, reading.extra
