@@ -49,7 +49,7 @@ def json_answer(text: str) -> dict[str, Any]:
 def _loads(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         return None
 
 

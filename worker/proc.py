@@ -17,6 +17,7 @@ from typing import IO
 
 KILL_GRACE_S = 5.0
 STDOUT_KEEP = 4 * 1024 * 1024
+STDERR_KEEP = 256 * 1024  # the tail, where a CLI's final error is
 LOG_LIMIT = 64 * 1024 * 1024
 
 
@@ -28,6 +29,7 @@ class ProcResult:
     duration: float
     started_at: float
     ended_at: float
+    stderr: str = ""
 
 
 def _group_alive(pgid: int) -> bool:
@@ -87,7 +89,8 @@ def run_process(argv: Sequence[str], *, cwd: Path, env: dict[str, str], log: IO[
                 on_line: Callable[[str], None] | None = None,
                 on_start: Callable[[int], None] | None = None,
                 should_stop: Callable[[], bool] | None = None) -> ProcResult:
-    """Run ``argv``; stdout and stderr both go to ``log``, stdout is also returned."""
+    """Run ``argv``; stdout and stderr both go to ``log``; stdout and the tail of stderr are
+    also returned."""
     started = time.time()
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     try:
@@ -108,6 +111,8 @@ def run_process(argv: Sequence[str], *, cwd: Path, env: dict[str, str], log: IO[
     sel.register(proc.stderr, selectors.EVENT_READ, "err")
     out_chunks: list[bytes] = []
     out_size = 0
+    err_chunks: list[bytes] = []
+    err_size = 0
     logged = 0
     splitter = _LineSplitter(on_line) if on_line else None
     t0 = time.monotonic()
@@ -150,6 +155,11 @@ def run_process(argv: Sequence[str], *, cwd: Path, env: dict[str, str], log: IO[
                     out_size -= len(out_chunks.pop(0))
                 if splitter:
                     splitter.feed(data)
+            else:
+                err_chunks.append(data)
+                err_size += len(data)
+                while err_size > STDERR_KEEP and len(err_chunks) > 1:
+                    err_size -= len(err_chunks.pop(0))
     if how != "exited":
         log.write(f"\n[shiftctl] {how}: killing process group {proc.pid}\n".encode())
         kill_group(proc.pid)
@@ -168,4 +178,5 @@ def run_process(argv: Sequence[str], *, cwd: Path, env: dict[str, str], log: IO[
         splitter.flush()
     ended = time.time()
     return ProcResult(code, b"".join(out_chunks).decode("utf-8", "replace"), how,
-                      ended - started, started, ended)
+                      ended - started, started, ended,
+                      stderr=b"".join(err_chunks).decode("utf-8", "replace"))

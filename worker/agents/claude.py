@@ -14,6 +14,7 @@ A read-only run (planner, reviewer) gets ``dontAsk`` and read-only tools only.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,7 +73,7 @@ class Stream:
             return
         try:
             event = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
             return
         if not isinstance(event, dict):
             return
@@ -83,7 +84,9 @@ class Stream:
         elif kind == "system" and event.get("subtype") == "api_retry":
             self.retries.append(event)
         elif kind == "assistant":
-            for block in (event.get("message") or {}).get("content") or []:
+            message = event.get("message")
+            content = message.get("content") if isinstance(message, dict) else None
+            for block in content if isinstance(content, list) else []:
                 if isinstance(block, dict) and block.get("type") == "tool_use":
                     self.tool_calls += 1
                 elif isinstance(block, dict) and block.get("type") == "text":
@@ -98,20 +101,19 @@ class Stream:
         out.tokens_in = sum(_int(usage.get(k)) for k in (
             "input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
         out.tokens_out = _int(usage.get("output_tokens"))
-        cost = res.get("total_cost_usd")
-        out.cost_usd = float(cost) if isinstance(cost, (int, float)) and cost >= 0 else 0.0
+        out.cost_usd = _number(res.get("total_cost_usd"))
+        denials = res.get("permission_denials")
         out.extra = {"session_id": str(res.get("session_id") or self.session_id),
                      "num_turns": _int(res.get("num_turns")), "model": self.model,
                      "usage": usage, "tool_calls": self.tool_calls,
-                     "permission_denials": len(res.get("permission_denials") or []),
+                     "permission_denials": len(denials) if isinstance(denials, list) else 0,
                      "api_retries": len(self.retries)}
         if out.how != "exited":  # timed out, stalled or stopped: proc's verdict stands
             return out
         text = str(res.get("result") or "")
         if not self.result:
             out.final_text = self.last_text
-            out.error = out.error or ("claude ended without a result event "
-                                      f"(exit code {out.exit_code})")
+            out.error = f"claude ended without a result event (exit code {out.exit_code})"
             return out
         if not res.get("is_error"):
             out.final_text = text
@@ -129,15 +131,25 @@ class Stream:
     def _retry_hint(self) -> float | None:
         """The provider's own retry-after on a 429, as Claude Code reported it before giving
         up (its delays after a 5xx are its own backoff, not a reset time)."""
-        delays = [float(r["retry_delay_ms"]) for r in self.retries
+        delays = [_number(r["retry_delay_ms"]) for r in self.retries
                   if r.get("error_status") == 429
                   and isinstance(r.get("retry_delay_ms"), (int, float))]
         return time.time() + max(delays) / 1000.0 if delays else None
 
 
+def _number(value: Any) -> float:
+    """A count or amount as reported: a non-negative, finite number, else 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    try:
+        number = float(value)
+    except OverflowError:  # an integer past float range
+        return 0.0
+    return number if math.isfinite(number) and number >= 0 else 0.0
+
+
 def _int(value: Any) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and value >= 0 else 0
+    return int(_number(value))
 
 
 class ClaudeAgent:

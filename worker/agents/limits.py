@@ -6,6 +6,7 @@ spending an attempt. Pure functions over the agents' own words.
 """
 from __future__ import annotations
 
+import math
 import re
 import time
 
@@ -42,5 +43,6 @@ def reset_time(text: str, now: float | None = None) -> float | None:
         unit = m.group(2).lower()
         scale = _UNIT_S["ms"] if unit.startswith("ms") or unit.startswith("milli") else \
             _UNIT_S[unit[0]]
-        return now + float(m.group(1)) * scale
+        reset = now + float(m.group(1)) * scale
+        return reset if math.isfinite(reset) else None  # "in 1e999 hours" says nothing
     return None

@@ -14,6 +14,7 @@ A profile's ``argv`` replaces the executable (``argv: [/opt/aider/bin/aider]``).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ def _json_lines(text: str) -> list[dict[str, Any]]:
         if line.startswith("{"):
             try:
                 value = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(value, dict):
                 out.append(value)
@@ -58,45 +59,79 @@ def _json_lines(text: str) -> list[dict[str, Any]]:
 
 
 def _num(value: Any) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and value >= 0 else 0.0
+    """A count or amount as printed: a non-negative, finite number, else 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    try:
+        number = float(value)
+    except OverflowError:  # an integer past float range
+        return 0.0
+    return number if math.isfinite(number) and number >= 0 else 0.0
 
 
-_AIDER_TOKENS = re.compile(r"Tokens:\s*([\d.]+)([kKmM]?) sent,\s*([\d.]+)([kKmM]?) received")
-_AIDER_COST = re.compile(r"Cost:\s*\$([\d.]+) message,\s*\$([\d.]+) session")
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+# "Tokens: 4.2k sent, 3.8k cache write, 1.2k cache hit, 310 received." (cache parts optional)
+_AIDER_TOKENS = re.compile(r"Tokens:\s*(\d+(?:\.\d+)?)([kKmM]?) sent,\s*"
+                           r"(?:[\d.]+[kKmM]? cache (?:write|hit),\s*)*"
+                           r"(\d+(?:\.\d+)?)([kKmM]?) received")
+_AIDER_COST = re.compile(r"Cost:\s*\$(\d+(?:\.\d+)?) message,\s*\$(\d+(?:\.\d+)?) session")
 _SCALE = {"": 1, "k": 1_000, "m": 1_000_000}
 
 
 def read_aider(out: str) -> Reading:
     """Aider prints the model's reply, then ``Tokens: 4.2k sent, 310 received. Cost: $0.01
-    message, $0.03 session.`` after each exchange."""
+    message, $0.03 session.`` after each exchange (with ``3.8k cache write`` and ``1.2k cache
+    hit`` before ``received`` when the provider caches prompts). ``tokens_in`` is what aider
+    calls "sent"."""
     r = Reading(final_text=out)
     for m in _AIDER_TOKENS.finditer(out):
-        r.tokens_in += int(float(m.group(1)) * _SCALE[m.group(2).lower()])
-        r.tokens_out += int(float(m.group(3)) * _SCALE[m.group(4).lower()])
+        r.tokens_in += int(_num(float(m.group(1)) * _SCALE[m.group(2).lower()]))
+        r.tokens_out += int(_num(float(m.group(3)) * _SCALE[m.group(4).lower()]))
     costs = _AIDER_COST.findall(out)
     if costs:
-        r.cost_usd = float(costs[-1][1])
+        r.cost_usd = _num(float(costs[-1][1]))
     return r
 
 
+_OBJECT_START = re.compile(r"^\{", re.MULTILINE)
+
+
+def _last_object(text: str, tries: int = 50) -> dict[str, Any]:
+    """The last JSON object that starts a line and parses: a pretty-printed object begins at
+    column 0 while its nested objects are indented, and chatter before it is skipped. Failing
+    that, the object at the first ``{``."""
+    decoder = json.JSONDecoder()
+    starts = [m.start() for m in _OBJECT_START.finditer(text)]
+    first = text.find("{")
+    if first >= 0 and first not in starts:
+        starts.insert(0, first)
+    for start in reversed(starts[-tries:]):
+        try:
+            value, _ = decoder.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(value, dict):
+            return value
+    return {}
+
+
 def read_gemini(out: str) -> Reading:
-    """``--output-format json`` prints one object: ``response``, ``stats.models.*.tokens``,
-    and ``error`` when the run failed."""
-    start = out.find("{")
-    try:
-        data = json.loads(out[start:]) if start >= 0 else {}
-    except ValueError:
-        data = next(iter(_json_lines(out)[-1:]), {})
+    """``--output-format json`` prints one object: ``response``, ``stats.models.*.tokens``;
+    on failure ``error`` (``type``, ``message``, ``code``), which gemini prints on stderr."""
+    data = _last_object(out)
     r = Reading(final_text=str(data.get("response") or ""))
-    models = ((data.get("stats") or {}).get("models") or {}) if isinstance(data, dict) else {}
-    for stats in models.values():
-        tokens = (stats or {}).get("tokens") or {}
+    for stats in _dict(_dict(data.get("stats")).get("models")).values():
+        tokens = _dict(_dict(stats).get("tokens"))
         r.tokens_in += int(_num(tokens.get("prompt")))
         r.tokens_out += int(_num(tokens.get("candidates")))
-    err = data.get("error") if isinstance(data, dict) else None
+    err = data.get("error")
     if isinstance(err, dict):
-        r.error = f"gemini: {err.get('type') or 'error'}: {err.get('message') or ''}".strip()
+        code = err.get("code")  # an HTTP status (429) or gemini's exit code
+        r.error = (f"gemini: {err.get('type') or 'error'}{f' ({code})' if code else ''}: "
+                   f"{err.get('message') or ''}").strip()
     return r
 
 
@@ -106,22 +141,23 @@ def read_opencode(out: str) -> Reading:
     r = Reading()
     texts: list[str] = []
     for ev in _json_lines(out):
-        part = ev.get("part") if isinstance(ev.get("part"), dict) else {}
+        part = _dict(ev.get("part"))
         kind = ev.get("type")
         if kind == "text" and part.get("text"):
             texts.append(str(part["text"]))
         elif kind == "step_finish":
-            tokens = part.get("tokens") if isinstance(part.get("tokens"), dict) else {}
+            tokens = _dict(part.get("tokens"))
             r.tokens_in += int(_num(tokens.get("input")))
             r.tokens_out += int(_num(tokens.get("output")))
             r.cost_usd += _num(part.get("cost"))
         elif kind == "error":
             err = ev.get("error")
-            msg = (err.get("data", {}).get("message") or err.get("message") or err.get("name")) \
-                if isinstance(err, dict) else err
+            msg = (_dict(err.get("data")).get("message") or err.get("message")
+                   or err.get("name")) if isinstance(err, dict) else err
             r.error = f"opencode: {msg or 'error'}"
         if ev.get("sessionID"):
             r.extra["session_id"] = ev["sessionID"]
+    r.cost_usd = _num(r.cost_usd)  # a sum of huge amounts can overflow
     r.final_text = "".join(texts)
     return r
 
@@ -154,6 +190,8 @@ class TemplatedAgent:
                        stdin_path=ctx.prompt_file if template.stdin else None)
         out = outcome_from_proc(proc)
         reading = template.read(proc.stdout)
+        if not reading.error and proc.exit_code and proc.stderr:
+            reading.error = template.read(proc.stderr).error  # gemini reports errors there
         out.final_text = reading.final_text
         out.tokens_in, out.tokens_out = reading.tokens_in, reading.tokens_out
         out.cost_usd, out.extra = reading.cost_usd, reading.extra
