@@ -433,3 +433,17 @@ def test_aider_lines_with_odd_numbers_are_read_without_raising(noise: str) -> No
         r = read_aider(f"{noise}\nTokens: {odd}k sent, {odd} received. "
                        f"Cost: ${odd} message, ${odd} session.\n")
         assert r.tokens_in >= 0 and math.isfinite(r.cost_usd)
+
+
+def test_aider_reporting_a_provider_limit_is_an_error_that_names_it() -> None:
+    out = ("Working on it.\nlitellm.RateLimitError: AnthropicException - "
+           '{"type":"rate_limit_error","message":"Number of request tokens has exceeded"}\n')
+    error = read_aider(out).error
+    assert error.startswith("aider: litellm.RateLimitError") and mentions_limit(error)
+    assert read_aider("Done.\nTokens: 1k sent, 2 received.\n").error == ""
+
+
+def test_a_context_or_size_limit_is_not_mistaken_for_a_rate_limit() -> None:
+    for text in ("context limit reached", "output limit reached: file too large",
+                 "max turns limit reached"):
+        assert not mentions_limit(text), text

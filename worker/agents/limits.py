@@ -16,7 +16,8 @@ PROVIDER_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 
 _LIMIT_TEXT = re.compile(
     r"rate[ _-]?limit|usage limit|too many requests|quota (?:exceeded|exhausted)|"
-    r"insufficient_quota|limit reached|overloaded|\b429\b|\b529\b", re.IGNORECASE)
+    r"insufficient_quota|(?:session|weekly|daily|hourly|5-hour) limit reached|overloaded|"
+    r"\b429\b|\b529\b", re.IGNORECASE)
 _EPOCH = re.compile(r"\|(\d{10})\b")                       # "usage limit reached|1767225600"
 _RESET_IN = re.compile(r"(?:try again|retry|resets?) in (\d+(?:\.\d+)?)\s*"
                        r"(ms|milliseconds?|s|sec(?:ond)?s?|m|min(?:ute)?s?|h|hours?)\b",

@@ -78,6 +78,8 @@ _AIDER_TOKENS = re.compile(r"Tokens:\s*(\d+(?:\.\d+)?)([kKmM]?) sent,\s*"
                            r"(?:[\d.]+[kKmM]? cache (?:write|hit),\s*)*"
                            r"(\d+(?:\.\d+)?)([kKmM]?) received")
 _AIDER_COST = re.compile(r"Cost:\s*\$(\d+(?:\.\d+)?) message,\s*\$(\d+(?:\.\d+)?) session")
+_AIDER_LIMIT = re.compile(r"^.*(?:RateLimitError|ServiceUnavailableError|OverloadedError|"
+                          r"InternalServerError).*$", re.MULTILINE)
 _SCALE = {"": 1, "k": 1_000, "m": 1_000_000}
 
 
@@ -93,6 +95,9 @@ def read_aider(out: str) -> Reading:
     costs = _AIDER_COST.findall(out)
     if costs:
         r.cost_usd = _num(float(costs[-1][1]))
+    limit = _AIDER_LIMIT.search(out)
+    if limit:  # aider reports the provider's refusal and still exits 0
+        r.error = f"aider: {limit.group(0).strip()[:500]}"
     return r
 
 
