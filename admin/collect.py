@@ -95,13 +95,22 @@ def ended(rt: Runtime, run: Run) -> tuple[Result | None, str, str, dict[str, Any
         changes = {"exit_code": result.exit_code, "commits": result.commits,
                    "files_changed": result.files_changed, "checks": result.checks,
                    "tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
-                   "cost_usd": result.cost_usd, "summary": result.summary or None,
-                   "question": result.question or None}
+                   "cost_usd": result.cost_usd or priced(rt, run, result),
+                   "summary": result.summary or None, "question": result.question or None}
     if outcome == "rate_limited":
         cool_down(rt, run, result.rate_limit_reset if result else None)
     elif outcome != "stopped" and rt.store.get(f"{COOLDOWN_STREAK}{run.profile}") not in (None, "0"):
         rt.store.put(f"{COOLDOWN_STREAK}{run.profile}", "0")  # the provider answers again
     return result, outcome, error, changes
+
+
+def priced(rt: Runtime, run: Run, result: Result) -> float:
+    """The cost of an agent that reports tokens but no cost, at the profile's prices."""
+    prof = rt.config.agents.profiles.get(run.profile or "")
+    if prof is None:
+        return 0.0
+    return (result.tokens_in * prof.usd_per_mtok_in
+            + result.tokens_out * prof.usd_per_mtok_out) / 1e6
 
 
 def cool_down(rt: Runtime, run: Run, reset: float | None) -> float:

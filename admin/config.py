@@ -58,6 +58,9 @@ class Profile:
     fallback: str | None = None
     sandbox: str | None = None
     typical_cost_usd: float = 0.0
+    # for agents that report tokens but no cost (codex): what a million tokens cost
+    usd_per_mtok_in: float = 0.0
+    usd_per_mtok_out: float = 0.0
     task_timeout: int | None = None
     stall_timeout: int | None = None
 
@@ -278,6 +281,8 @@ def _profile(name: str, r: _Reader, kinds: tuple[str, ...]) -> Profile:
         fallback=r.str("fallback", None, nullable=True),
         sandbox=r.str("sandbox", None, choices=SANDBOXES, nullable=True),
         typical_cost_usd=r.num("typical_cost_usd", 0.0, 0, 1e6),
+        usd_per_mtok_in=r.num("usd_per_mtok_in", 0.0, 0, 1e6),
+        usd_per_mtok_out=r.num("usd_per_mtok_out", 0.0, 0, 1e6),
         task_timeout=r.int("task_timeout", None, 1, 7 * 86400),
         stall_timeout=r.int("stall_timeout", None, 1, 7 * 86400),
     )

@@ -116,6 +116,10 @@ class Project:
     def config(self) -> Config:
         return config_mod.load(self.root)
 
+    def worktree(self, issue: int, key: str) -> Path:
+        """Where a task's worker works (agents' scripted tool calls name files in it)."""
+        return self.root / ".shiftctl" / "worktrees" / f"{issue}-{key}"
+
     def tracker(self) -> LocalTracker:
         return LocalTracker(self.root / ".shiftctl" / "tracker.db", self.root,
                             self.settings.get("tracker", {}).get("allowed_authors", ()))

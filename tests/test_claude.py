@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from conftest import Project, agent_cli, git
-from model_server import (ModelServer, Script, act, hang, rate_limited, say, server_error,
-                          status_block, tool)
+from model_server import (ModelServer, Script, act, finish, hang, plan, rate_limited, say,
+                          server_error, tool, verdict)
 
 PLAN = "You are planning work for shiftctl"
 
@@ -32,20 +32,12 @@ def profile(cli: str, **extra: Any) -> dict[str, Any]:
             "pass_env": ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"], **extra}
 
 
-def worktree(project: Project, issue: int, key: str) -> Path:
-    return project.root / ".shiftctl" / "worktrees" / f"{issue}-{key}"
-
-
 def reported(run: Any) -> dict[str, Any]:
     """The ``result`` event Claude Code printed for a run (from its agent.log)."""
     for line in reversed((Path(run.run_dir) / "agent.log").read_text().splitlines()):
         if line.startswith("{") and '"type":"result"' in line.replace(" ", ""):
             return json.loads(line)
     raise AssertionError(f"no result event in {run.run_dir}/agent.log")
-
-
-def done(summary: str) -> str:
-    return f"Finished.\n\n{status_block('done', summary=summary)}"
 
 
 def test_issue_to_pull_request_with_claude_planning_working_and_reviewing(
@@ -55,27 +47,25 @@ def test_issue_to_pull_request_with_claude_planning_working_and_reviewing(
         planner={"kind": "agent", "profile": "claude"}, review={"judge": "claude"},
         checks=[{"name": "greeting", "run": "grep -q hello greeting.txt", "timeout": 60}])
     n = project.file_issue("Greet people", "Add a greeting file and mention it in the README.")
-    plan = {"tasks": [
+    tasks = [
         {"id": "greet", "title": "Write the greeting", "body": "Create greeting.txt saying hello.",
          "success_criteria": ["greeting.txt says hello"], "depends_on": [],
          "paths": ["greeting.txt"]},
         {"id": "doc", "title": "Document the greeting", "body": "Mention it in README.md.",
          "success_criteria": ["README.md mentions greeting.txt"], "depends_on": ["greet"],
-         "paths": ["README.md"]}]}
-    t1, t2 = worktree(project, n, "t1"), worktree(project, n, "t2")
-    approve = "I read the change.\n```json\n" + json.dumps({"pass": True, "findings": []}) + "\n```"
-    model_server.script = Script().add(PLAN, say("Here is the plan.\n```json\n"
-                                                 + json.dumps(plan) + "\n```")).add(
+         "paths": ["README.md"]}]
+    t1, t2 = project.worktree(n, "t1"), project.worktree(n, "t2")
+    model_server.script = Script().add(PLAN, plan(*tasks)).add(
         "# Your task: Write the greeting",
         act(tool("Write", file_path=str(t1 / "greeting.txt"), content="hello\n")),
-        say(done("wrote greeting.txt"))).add(
+        finish("wrote greeting.txt")).add(
         "# Your task: Document the greeting",
         act(tool("Read", file_path=str(t2 / "README.md"))),
         act(tool("Edit", file_path=str(t2 / "README.md"), old_string="# target",
                  new_string="# target\n\nSee greeting.txt.")),
-        say(done("documented it"))).add(
-        "# The task: Write the greeting", say(approve)).add(
-        "# The task: Document the greeting", say(approve))
+        finish("documented it")).add(
+        "# The task: Write the greeting", verdict(True)).add(
+        "# The task: Document the greeting", verdict(True))
 
     project.run(max_seconds=150)
 
@@ -110,9 +100,9 @@ def one_task(project: Project, cli: str, **config: Any) -> int:
 
 
 def greeting_turns(project: Project, n: int, **first: Any) -> list[Any]:
-    path = worktree(project, n, "t1") / "greeting.txt"
+    path = project.worktree(n, "t1") / "greeting.txt"
     return [act(tool("Write", file_path=str(path), content="hello\n"), **first),
-            say(done("wrote it"))]
+            finish("wrote it")]
 
 
 def test_a_rate_limit_cools_the_profile_down_and_moves_the_task_to_its_fallback(
@@ -207,7 +197,7 @@ def test_a_stream_that_hangs_mid_message_is_killed_as_stalled_and_retried(
 def test_a_malformed_status_block_fails_the_run_whatever_it_changed(
         project: Project, model_server: ModelServer, claude: str) -> None:
     n = one_task(project, claude, workers={"max_attempts": 1})
-    path = worktree(project, n, "t1") / "greeting.txt"
+    path = project.worktree(n, "t1") / "greeting.txt"
     model_server.script = Script().add(
         "# Your task: Write the greeting",
         act(tool("Write", file_path=str(path), content="hello\n")),
@@ -253,7 +243,7 @@ def test_the_work_settings_let_claude_edit_and_run_commands_as_root_and_as_a_nor
         act(tool("Write", file_path=str(wt / "greeting.txt"), content="hello\n")),
         act(tool("Bash", command="mkdir -p out && python3 -c \"print(6 * 7)\" > out/answer.txt",
                  description="compute")),
-        say(done("ok")))
+        finish("ok"))
     env = {"PATH": os.environ["PATH"], "HOME": str(home), **ENV_DEFAULTS,
            "ANTHROPIC_BASE_URL": model_server.url, "ANTHROPIC_API_KEY": "sk-ant-test"}
     cmd = prefix + argv(AgentSpec(profile="claude", kind="claude", argv=[claude], max_turns=5))

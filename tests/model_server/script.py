@@ -89,6 +89,23 @@ def status_block(status: str = "done", **fields: Any) -> str:
     return "```shiftctl\n" + json.dumps({"status": status, **fields}) + "\n```"
 
 
+def finish(summary: str, **kw: Any) -> Turn:
+    """The final turn of a worker that is done."""
+    return Turn(text=f"Finished.\n\n{status_block('done', summary=summary)}", **kw)
+
+
+def verdict(passed: bool = True, *findings: str) -> Turn:
+    """A reviewer's answer."""
+    return Turn(text="I read the change.\n```json\n"
+                + json.dumps({"pass": passed, "findings": list(findings)}) + "\n```")
+
+
+def plan(*tasks: dict[str, Any]) -> Turn:
+    """An agent planner's answer."""
+    return Turn(text="Here is the plan.\n```json\n" + json.dumps({"tasks": list(tasks)})
+                + "\n```")
+
+
 @dataclass
 class Conversation:
     match: str

@@ -1,0 +1,120 @@
+"""The ``codex`` agent: OpenAI Codex CLI, ``codex exec --json`` (JSONL events on stdout).
+
+Every event is output, so the stall timer measures silence. The prompt goes in on stdin
+(``exec -``). The final message is the last ``agent_message`` item; tokens come from
+``turn.completed`` usage (Codex reports no cost: set the profile's ``usd_per_mtok_in`` /
+``usd_per_mtok_out`` for budgets to see one); a failed turn ends in ``turn.failed``.
+
+Settings (checked against codex 0.169): ``--sandbox workspace-write`` lets it edit and run
+commands in the worktree, as root and as a normal user, with the network closed and ``.git``
+read-only (the worker commits); a read-only run gets ``--sandbox read-only``. Plugins and
+analytics are off, so nothing but the model API is contacted, and connection retries are
+bounded. Commands it runs do not see variables named like keys, tokens or secrets. Codex
+refuses to set up its sandbox helpers when ``CODEX_HOME`` (default ``~/.codex``) is under
+``/tmp``: give such a profile ``env: {CODEX_HOME: /some/other/dir}``.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from worker.agents import AgentContext, AgentOutcome, outcome_from_proc
+from worker.agents.limits import is_provider_status, mentions_limit, reset_time
+from worker.spec import AgentSpec
+
+QUIET = ("--disable", "plugins", "-c", "analytics.enabled=false",
+         "--disable", "unbounded_connection_retries",
+         "-c", "shell_environment_policy.ignore_default_excludes=false")
+_LAST_STATUS = re.compile(r"last status: (\d{3})")
+# Codex's words when the provider, not the task, failed: overload and broken streams.
+_OUTAGE = re.compile(r"high demand|stream disconnected|server_error|service unavailable",
+                     re.IGNORECASE)
+
+
+def argv(agent: AgentSpec) -> list[str]:
+    cmd = [*(agent.argv or ["codex"]), "exec", "--json", *QUIET,
+           "--sandbox", "read-only" if agent.read_only else "workspace-write"]
+    if agent.model:
+        cmd += ["--model", agent.model]
+    return [*cmd, "-"]
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and 0 <= value < 1e15 else 0
+
+
+@dataclass
+class Stream:
+    """Folds ``codex exec --json`` events into what the run reports."""
+    thread_id: str = ""
+    last_text: str = ""
+    usage: dict[str, Any] = field(default_factory=dict)
+    failure: str = ""
+    completed: bool = False
+    items: int = 0
+    commands: int = 0
+    retries: int = 0
+
+    def feed(self, line: str) -> None:
+        line = line.strip()
+        if not line.startswith("{"):
+            return
+        try:
+            event = json.loads(line)
+        except (ValueError, RecursionError):
+            return
+        if not isinstance(event, dict):
+            return
+        kind = event.get("type")
+        item = event.get("item") if isinstance(event.get("item"), dict) else {}
+        if kind == "thread.started":
+            self.thread_id = str(event.get("thread_id") or "")
+        elif kind == "item.completed":
+            self.items += 1
+            if item.get("type") == "agent_message":
+                self.last_text = str(item.get("text") or "")
+            elif item.get("type") in ("command_execution", "file_change"):
+                self.commands += 1
+        elif kind == "turn.completed":
+            self.completed = True
+            self.failure = ""
+            if isinstance(event.get("usage"), dict):
+                self.usage = event["usage"]
+        elif kind == "turn.failed":
+            err = event.get("error")
+            self.failure = str((err.get("message") if isinstance(err, dict) else err)
+                               or "turn failed")
+        elif kind == "error" and str(event.get("message") or "").startswith("Reconnecting"):
+            self.retries += 1
+
+    def outcome(self, out: AgentOutcome) -> AgentOutcome:
+        usage = self.usage
+        out.tokens_in = _int(usage.get("input_tokens"))
+        out.tokens_out = _int(usage.get("output_tokens"))
+        out.extra = {"thread_id": self.thread_id, "usage": usage, "items": self.items,
+                     "commands": self.commands, "retries": self.retries}
+        if out.how != "exited":
+            return out
+        if self.failure:
+            out.final_text = ""
+            out.error = f"codex: {self.failure[:1000]}"
+            status = _LAST_STATUS.search(self.failure)
+            if (status and is_provider_status(int(status.group(1)))) or \
+                    mentions_limit(self.failure) or _OUTAGE.search(self.failure):
+                out.rate_limited = True
+                out.rate_limit_reset = reset_time(self.failure)
+            return out
+        out.final_text = self.last_text
+        if not self.completed:
+            out.error = out.error or f"codex ended without turn.completed (exit code {out.exit_code})"
+        return out
+
+
+class CodexAgent:
+    def run(self, ctx: AgentContext) -> AgentOutcome:
+        stream = Stream()
+        proc = ctx.run(argv(ctx.spec.agent), stdin_path=ctx.prompt_file, on_line=stream.feed)
+        return stream.outcome(outcome_from_proc(proc, final_text=""))
