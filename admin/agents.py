@@ -1,6 +1,9 @@
 """Agent profiles as the admin sees them: which binary, and the worker's ``AgentSpec``."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
 from admin.config import Config, Profile
 from worker.spec import AgentSpec
 
@@ -13,6 +16,21 @@ def executable(profile: Profile) -> str:
     if profile.argv:
         return profile.argv[0]
     return EXECUTABLES.get(profile.kind, profile.kind)
+
+
+def known_problem(profile: Profile, env: Mapping[str, str], euid: int) -> str | None:
+    """A setting the agent CLI is known to refuse here (found by running them)."""
+    if profile.kind == "claude" and euid == 0 and \
+            profile.permission_mode in ("bypassPermissions",):
+        return ("Claude Code refuses permission_mode bypassPermissions as root; leave "
+                "permission_mode unset (acceptEdits with allowed tools)")
+    if profile.kind == "codex":
+        home = dict(profile.env).get("CODEX_HOME") or env.get("CODEX_HOME") or \
+            str(Path(env.get("HOME", "~")).expanduser() / ".codex")
+        if Path(home).resolve().is_relative_to("/tmp"):
+            return (f"CODEX_HOME {home} is under /tmp, where Codex cannot set up its sandbox; "
+                    "set the profile's env CODEX_HOME to a directory elsewhere")
+    return None
 
 
 def sandbox_of(config: Config, profile: Profile) -> str:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import sys
 from dataclasses import dataclass
 
-from admin.agents import executable, sandbox_of
+from admin.agents import executable, known_problem, sandbox_of
 from admin.config import Config
 from admin.paths import Paths
 from memory.db import StateError, sqlite_version
@@ -69,7 +70,9 @@ def check(config: Config) -> list[Finding]:
     for name, prof in sorted(config.agents.profiles.items()):
         exe = executable(prof)
         where = shutil.which(exe)
-        found.append(Finding(f"agent {name}", where is not None,
+        problem = known_problem(prof, os.environ, os.geteuid())
+        found.append(Finding(f"agent {name}", where is not None and problem is None,
+                             f"{prof.kind}: {problem}" if where and problem else
                              f"{prof.kind}: {where}" if where else
                              f"{prof.kind}: {exe!r} not found on PATH", required=name in used))
     from worker import sandbox

@@ -11,7 +11,7 @@ import pytest
 
 from admin.cli import cli
 from admin.lock import AdminLock
-from conftest import Project, agent_argv, make_repo
+from conftest import ROOT, Project, agent_argv, make_repo
 
 
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
@@ -109,6 +109,17 @@ def test_doctor_names_a_missing_agent(project: Project) -> None:
     out = project.cli("doctor", check=False)
     assert out.returncode == 1
     assert "definitely-not-installed-agent" in out.stdout and "FAIL" in out.stdout
+
+
+def test_doctor_names_agent_settings_the_cli_is_known_to_refuse(project: Project) -> None:
+    """Codex cannot sandbox itself with CODEX_HOME under /tmp (the test HOME is there)."""
+    project.configure(agents={"default": "cx", "profiles": {"cx": {
+        "kind": "codex", "argv": [sys.executable]}}})
+    out = project.cli("doctor", check=False)
+    assert out.returncode == 1 and "under /tmp, where Codex cannot set up its sandbox" in out.stdout
+    project.configure(agents={"default": "cx", "profiles": {"cx": {
+        "kind": "codex", "argv": [sys.executable], "env": {"CODEX_HOME": str(ROOT)}}}})
+    assert "Codex cannot" not in project.cli("doctor", check=False).stdout
 
 
 def test_missing_agent_cli_parks_the_task_with_a_reason(project: Project) -> None:
