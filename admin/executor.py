@@ -49,6 +49,11 @@ HANDLERS: dict[str, str] = {
     "distil": "admin.remember:distil",
 }
 BUILTIN: dict[str, Handler] = {"repair": _repair, "flush": _flush}
+# what a failing action's target is, so that it can be parked with a human
+TASK_VERBS = {"spawn", "review", "promote", "cancel_task", "orphan", "no_agent", "run_cap"}
+ISSUE_VERBS = {"plan", "finish", "publish", "stuck", "over_budget", "activate", "close_issue",
+               "pr_closed", "closed_on_tracker", "cancel_issue"}
+GIVE_UP_AFTER = 5
 
 
 def handler(verb: str) -> Handler:

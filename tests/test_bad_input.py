@@ -165,3 +165,22 @@ def test_low_disk_is_a_health_problem_that_backs_off(project: Project,
     monkeypatch.setattr("admin.snapshot.shutil.disk_usage", real)
     project.run()
     assert project.cycle().rung == "sleep"
+
+
+def test_an_action_that_keeps_failing_parks_its_issue_with_a_human(project: Project) -> None:
+    """A branch named ``shiftctl`` makes ``shiftctl/issue-1`` impossible to create: planning
+    fails every cycle, and after five tries in a row the issue waits for a person with the
+    reason instead of failing forever."""
+    from conftest import git
+    git(project.root, "branch", "shiftctl")
+    n = project.file_issue("Blocked by a ref", "- [ ] a\n")
+    results = [project.cycle() for _ in range(5)]
+    assert all(r.rung == "intake" and r.errors for r in results)
+    s = project.store()
+    try:
+        issue = s.issue(n)
+    finally:
+        s.close()
+    assert issue is not None and issue.state == "needs_human"
+    assert (issue.reason or "").startswith("shiftctl could not plan it 5 times")
+    assert project.cycle().rung != "intake"
