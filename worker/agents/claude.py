@@ -13,13 +13,11 @@ A read-only run (planner, reviewer) gets ``dontAsk`` and read-only tools only.
 """
 from __future__ import annotations
 
-import json
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from worker.agents import AgentContext, AgentOutcome, outcome_from_proc
+from worker.agents import AgentContext, AgentOutcome, outcome_from_proc, reading
 from worker.agents.limits import is_provider_status, mentions_limit, reset_time
 from worker.spec import AgentSpec
 
@@ -68,14 +66,8 @@ class Stream:
     started: float = field(default_factory=time.time)
 
     def feed(self, line: str) -> None:
-        line = line.strip()
-        if not line.startswith("{"):
-            return
-        try:
-            event = json.loads(line)
-        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
-            return
-        if not isinstance(event, dict):
+        event = reading.event(line)
+        if event is None:
             return
         kind = event.get("type")
         if kind == "system" and event.get("subtype") == "init":
@@ -98,13 +90,13 @@ class Stream:
         out = proc_outcome
         res = self.result or {}
         usage = res.get("usage") if isinstance(res.get("usage"), dict) else {}
-        out.tokens_in = sum(_int(usage.get(k)) for k in (
+        out.tokens_in = sum(reading.count(usage.get(k)) for k in (
             "input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
-        out.tokens_out = _int(usage.get("output_tokens"))
-        out.cost_usd = _number(res.get("total_cost_usd"))
+        out.tokens_out = reading.count(usage.get("output_tokens"))
+        out.cost_usd = reading.number(res.get("total_cost_usd"))
         denials = res.get("permission_denials")
         out.extra = {"session_id": str(res.get("session_id") or self.session_id),
-                     "num_turns": _int(res.get("num_turns")), "model": self.model,
+                     "num_turns": reading.count(res.get("num_turns")), "model": self.model,
                      "usage": usage, "tool_calls": self.tool_calls,
                      "permission_denials": len(denials) if isinstance(denials, list) else 0,
                      "api_retries": len(self.retries)}
@@ -131,25 +123,10 @@ class Stream:
     def _retry_hint(self) -> float | None:
         """The provider's own retry-after on a 429, as Claude Code reported it before giving
         up (its delays after a 5xx are its own backoff, not a reset time)."""
-        delays = [_number(r["retry_delay_ms"]) for r in self.retries
+        delays = [reading.number(r["retry_delay_ms"]) for r in self.retries
                   if r.get("error_status") == 429
                   and isinstance(r.get("retry_delay_ms"), (int, float))]
         return time.time() + max(delays) / 1000.0 if delays else None
-
-
-def _number(value: Any) -> float:
-    """A count or amount as reported: a non-negative, finite number, else 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return 0.0
-    try:
-        number = float(value)
-    except OverflowError:  # an integer past float range
-        return 0.0
-    return number if math.isfinite(number) and number >= 0 else 0.0
-
-
-def _int(value: Any) -> int:
-    return int(_number(value))
 
 
 class ClaudeAgent:

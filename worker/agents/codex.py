@@ -15,12 +15,11 @@ refuses to set up its sandbox helpers when ``CODEX_HOME`` (default ``~/.codex``)
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from worker.agents import AgentContext, AgentOutcome, outcome_from_proc
+from worker.agents import AgentContext, AgentOutcome, outcome_from_proc, reading
 from worker.agents.limits import is_provider_status, mentions_limit, reset_time
 from worker.spec import AgentSpec
 
@@ -41,11 +40,6 @@ def argv(agent: AgentSpec) -> list[str]:
     return [*cmd, "-"]
 
 
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and 0 <= value < 1e15 else 0
-
-
 @dataclass
 class Stream:
     """Folds ``codex exec --json`` events into what the run reports."""
@@ -59,14 +53,8 @@ class Stream:
     retries: int = 0
 
     def feed(self, line: str) -> None:
-        line = line.strip()
-        if not line.startswith("{"):
-            return
-        try:
-            event = json.loads(line)
-        except (ValueError, RecursionError):
-            return
-        if not isinstance(event, dict):
+        event = reading.event(line)
+        if event is None:
             return
         kind = event.get("type")
         item = event.get("item") if isinstance(event.get("item"), dict) else {}
@@ -92,8 +80,8 @@ class Stream:
 
     def outcome(self, out: AgentOutcome) -> AgentOutcome:
         usage = self.usage
-        out.tokens_in = _int(usage.get("input_tokens"))
-        out.tokens_out = _int(usage.get("output_tokens"))
+        out.tokens_in = reading.count(usage.get("input_tokens"))
+        out.tokens_out = reading.count(usage.get("output_tokens"))
         out.extra = {"thread_id": self.thread_id, "usage": usage, "items": self.items,
                      "commands": self.commands, "retries": self.retries}
         if out.how != "exited":

@@ -14,13 +14,12 @@ A profile's ``argv`` replaces the executable (``argv: [/opt/aider/bin/aider]``).
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from worker.agents import AgentContext, AgentOutcome, outcome_from_proc
+from worker.agents import AgentContext, AgentOutcome, outcome_from_proc, reading
 from worker.agents.limits import mentions_limit, reset_time
 from worker.spec import AgentSpec
 
@@ -44,31 +43,6 @@ class Template:
     read: Callable[[str], Reading] = lambda out: Reading(final_text=out)
 
 
-def _json_lines(text: str) -> list[dict[str, Any]]:
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                value = json.loads(line)
-            except (ValueError, RecursionError):
-                continue
-            if isinstance(value, dict):
-                out.append(value)
-    return out
-
-
-def _num(value: Any) -> float:
-    """A count or amount as printed: a non-negative, finite number, else 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return 0.0
-    try:
-        number = float(value)
-    except OverflowError:  # an integer past float range
-        return 0.0
-    return number if math.isfinite(number) and number >= 0 else 0.0
-
-
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -90,11 +64,11 @@ def read_aider(out: str) -> Reading:
     calls "sent"."""
     r = Reading(final_text=out)
     for m in _AIDER_TOKENS.finditer(out):
-        r.tokens_in += int(_num(float(m.group(1)) * _SCALE[m.group(2).lower()]))
-        r.tokens_out += int(_num(float(m.group(3)) * _SCALE[m.group(4).lower()]))
+        r.tokens_in += int(reading.number(float(m.group(1)) * _SCALE[m.group(2).lower()]))
+        r.tokens_out += int(reading.number(float(m.group(3)) * _SCALE[m.group(4).lower()]))
     costs = _AIDER_COST.findall(out)
     if costs:
-        r.cost_usd = _num(float(costs[-1][1]))
+        r.cost_usd = reading.number(float(costs[-1][1]))
     limit = _AIDER_LIMIT.search(out)
     if limit:  # aider reports the provider's refusal and still exits 0
         r.error = f"aider: {limit.group(0).strip()[:500]}"
@@ -130,8 +104,8 @@ def read_gemini(out: str) -> Reading:
     r = Reading(final_text=str(data.get("response") or ""))
     for stats in _dict(_dict(data.get("stats")).get("models")).values():
         tokens = _dict(_dict(stats).get("tokens"))
-        r.tokens_in += int(_num(tokens.get("prompt")))
-        r.tokens_out += int(_num(tokens.get("candidates")))
+        r.tokens_in += int(reading.number(tokens.get("prompt")))
+        r.tokens_out += int(reading.number(tokens.get("candidates")))
     err = data.get("error")
     if isinstance(err, dict):
         code = err.get("code")  # an HTTP status (429) or gemini's exit code
@@ -145,16 +119,16 @@ def read_opencode(out: str) -> Reading:
     ``part.tokens`` and ``part.cost``, ``error``."""
     r = Reading()
     texts: list[str] = []
-    for ev in _json_lines(out):
+    for ev in reading.events(out):
         part = _dict(ev.get("part"))
         kind = ev.get("type")
         if kind == "text" and part.get("text"):
             texts.append(str(part["text"]))
         elif kind == "step_finish":
             tokens = _dict(part.get("tokens"))
-            r.tokens_in += int(_num(tokens.get("input")))
-            r.tokens_out += int(_num(tokens.get("output")))
-            r.cost_usd += _num(part.get("cost"))
+            r.tokens_in += int(reading.number(tokens.get("input")))
+            r.tokens_out += int(reading.number(tokens.get("output")))
+            r.cost_usd += reading.number(part.get("cost"))
         elif kind == "error":
             err = ev.get("error")
             msg = (_dict(err.get("data")).get("message") or err.get("message")
@@ -162,7 +136,7 @@ def read_opencode(out: str) -> Reading:
             r.error = f"opencode: {msg or 'error'}"
         if ev.get("sessionID"):
             r.extra["session_id"] = ev["sessionID"]
-    r.cost_usd = _num(r.cost_usd)  # a sum of huge amounts can overflow
+    r.cost_usd = reading.number(r.cost_usd)  # a sum of huge amounts can overflow
     r.final_text = "".join(texts)
     return r
 
