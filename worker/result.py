@@ -140,8 +140,8 @@ def from_dict(data: Any) -> Result:
         ended_at=float(_number(data.get("ended_at"), "ended_at")),
         rate_limit_reset=float(reset) if reset is not None else None,
         final_text=_text(data.get("final_text"), "final_text", MAX_ANSWER),
-        extra={k: v for k, v in data.items() if k not in known and k != "extra"}
-        | (data.get("extra") if isinstance(data.get("extra"), dict) else {}),
+        extra={**{k: v for k, v in data.items() if k not in known and k != "extra"},
+               **(extra if isinstance(extra := data.get("extra"), dict) else {})},
     )
 
 

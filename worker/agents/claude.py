@@ -89,7 +89,7 @@ class Stream:
     def outcome(self, proc_outcome: AgentOutcome) -> AgentOutcome:
         out = proc_outcome
         res = self.result or {}
-        usage = res.get("usage") if isinstance(res.get("usage"), dict) else {}
+        usage = reading.mapping(res.get("usage"))
         out.tokens_in = sum(reading.count(usage.get(k)) for k in (
             "input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
         out.tokens_out = reading.count(usage.get("output_tokens"))

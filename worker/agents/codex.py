@@ -57,7 +57,7 @@ class Stream:
         if event is None:
             return
         kind = event.get("type")
-        item = event.get("item") if isinstance(event.get("item"), dict) else {}
+        item = reading.mapping(event.get("item"))
         if kind == "thread.started":
             self.thread_id = str(event.get("thread_id") or "")
         elif kind == "item.completed":

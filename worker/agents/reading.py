@@ -39,3 +39,8 @@ def number(value: Any) -> float:
 
 def count(value: Any) -> int:
     return int(number(value))
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """A nested object as reported, or an empty one when it is anything else."""
+    return value if isinstance(value, dict) else {}

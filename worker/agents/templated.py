@@ -43,10 +43,6 @@ class Template:
     read: Callable[[str], Reading] = lambda out: Reading(final_text=out)
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 # "Tokens: 4.2k sent, 3.8k cache write, 1.2k cache hit, 310 received." (cache parts optional)
 _AIDER_TOKENS = re.compile(r"Tokens:\s*(\d+(?:\.\d+)?)([kKmM]?) sent,\s*"
                            r"(?:[\d.]+[kKmM]? cache (?:write|hit),\s*)*"
@@ -102,8 +98,8 @@ def read_gemini(out: str) -> Reading:
     on failure ``error`` (``type``, ``message``, ``code``), which gemini prints on stderr."""
     data = _last_object(out)
     r = Reading(final_text=str(data.get("response") or ""))
-    for stats in _dict(_dict(data.get("stats")).get("models")).values():
-        tokens = _dict(_dict(stats).get("tokens"))
+    for stats in reading.mapping(reading.mapping(data.get("stats")).get("models")).values():
+        tokens = reading.mapping(reading.mapping(stats).get("tokens"))
         r.tokens_in += int(reading.number(tokens.get("prompt")))
         r.tokens_out += int(reading.number(tokens.get("candidates")))
     err = data.get("error")
@@ -120,18 +116,18 @@ def read_opencode(out: str) -> Reading:
     r = Reading()
     texts: list[str] = []
     for ev in reading.events(out):
-        part = _dict(ev.get("part"))
+        part = reading.mapping(ev.get("part"))
         kind = ev.get("type")
         if kind == "text" and part.get("text"):
             texts.append(str(part["text"]))
         elif kind == "step_finish":
-            tokens = _dict(part.get("tokens"))
+            tokens = reading.mapping(part.get("tokens"))
             r.tokens_in += int(reading.number(tokens.get("input")))
             r.tokens_out += int(reading.number(tokens.get("output")))
             r.cost_usd += reading.number(part.get("cost"))
         elif kind == "error":
             err = ev.get("error")
-            msg = (_dict(err.get("data")).get("message") or err.get("message")
+            msg = (reading.mapping(err.get("data")).get("message") or err.get("message")
                    or err.get("name")) if isinstance(err, dict) else err
             r.error = f"opencode: {msg or 'error'}"
         if ev.get("sessionID"):
