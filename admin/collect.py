@@ -195,13 +195,15 @@ def breakdown(rt: Runtime, task: Task, subtasks: list[dict[str, str]]) -> str | 
             return f"breakdown refused: subtask {p.title!r} repeats the task it came from (a cycle)"
         planned.append(p)
     existing = {t.fingerprint: t.key for t in siblings if t.state != "cancelled"}
+    for p in planned:  # folding it into that task could make it wait for itself
+        if p.fingerprint in existing:
+            return (f"breakdown refused: subtask {p.title!r} duplicates task "
+                    f"{existing[p.fingerprint]}")
     try:
         planned = validate(planned, max_tasks=max(1, limits.max_tasks_per_issue - len(siblings)),
                            max_depth=limits.max_depth, existing=existing)
     except PlanError as exc:
         return f"breakdown refused: {exc}"
-    if not planned:
-        return "breakdown refused: every subtask duplicates a task the issue already has"
     from admin.intake import add_tasks
     add_tasks(rt, task.issue, planned, plan_version=task.plan_version,
               position=task.position)
