@@ -80,6 +80,14 @@ def agent_argv(name: str, *extra: str) -> list[str]:
     return [sys.executable, str(AGENTS / name), "{prompt_file}", "{worktree}", *extra]
 
 
+def opencode_profile(**env: str) -> dict[str, Any]:
+    """A profile of kind ``opencode`` whose CLI is the scripted agent speaking opencode's
+    JSON events: the way a scripted agent reports a cost from a read-only run, or a
+    provider's rate limit (the ``command`` adapter reads neither)."""
+    return {"kind": "opencode", "argv": [sys.executable, str(AGENTS / "scripted.py")],
+            "env": {"AGENT_FORMAT": "opencode", **env}}
+
+
 BASE_CONFIG: dict[str, Any] = {
     "base_branch": "main",
     "tracker": {"kind": "local", "intake_label": "shiftctl", "allowed_authors": ["alice"]},

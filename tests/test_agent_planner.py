@@ -3,13 +3,12 @@ gets one corrective run, then a person."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import AGENTS, Project, agent_argv, git, wait_for
+from conftest import Project, agent_argv, git, opencode_profile, wait_for
 
 
 def fenced(plan: Any) -> str:
@@ -161,9 +160,7 @@ def test_the_planners_cost_counts_toward_the_issue(project: Project, tmp_path) -
                        "env": {"AGENT_WRITE": "{task}.txt:{task}"}},
             # the command adapter reads no cost from a read-only run's answer; opencode's
             # JSON events carry it, so the planner speaks those
-            "planner": {"kind": "opencode", "argv": [sys.executable, str(AGENTS / "scripted.py")],
-                        "env": {"AGENT_FORMAT": "opencode", "AGENT_SAY": fenced(PLAN),
-                                "AGENT_BILL": "2500"}}}},
+            "planner": opencode_profile(AGENT_SAY=fenced(PLAN), AGENT_BILL="2500")}},
         planner={"kind": "agent", "profile": "planner"})
     n = project.file_issue("Two files", "Please write alpha.txt, then beta.txt.")
     project.run()

@@ -3,12 +3,11 @@ read-only run; its verdict merges the task or sends it back with findings."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from conftest import AGENTS, Project, agent_argv, git
+from conftest import Project, agent_argv, git, opencode_profile
 
 ONE = "- [ ] alpha\n  Write alpha.txt.\n  done when: alpha.txt says alpha\n"
 PASS = '```json\n{"pass": true, "findings": []}\n```'
@@ -17,19 +16,16 @@ FAIL = '```json\n' + json.dumps({"pass": False, "findings": [FINDING]}) + '\n```
 
 
 def configure(project: Project, tmp_path: Path, reviewer: dict[str, str], *,
-              worker: dict[str, str] | None = None, reviewer_kind: str = "command",
+              worker: dict[str, str] | None = None, opencode: bool = False,
               **config: Any) -> None:
-    if reviewer_kind == "command":
-        judge = {"kind": "command", "argv": agent_argv("scripted.py")}
-    else:  # speaks opencode's JSON events, which carry a cost
-        judge = {"kind": reviewer_kind, "argv": [sys.executable, str(AGENTS / "scripted.py")]}
-        reviewer = {"AGENT_FORMAT": reviewer_kind, **reviewer}
+    """``opencode``: the reviewer speaks opencode's JSON events (which carry a cost)."""
+    reviewer = {"AGENT_RUNS": str(tmp_path / "reviewer-runs"), **reviewer}
     project.configure(
         agents={"default": "worker", "profiles": {
             "worker": {"kind": "command", "argv": agent_argv("scripted.py"),
                        "env": {"AGENT_WRITE": "{task}.txt:{task}", **(worker or {})}},
-            "reviewer": {**judge, "env": {"AGENT_RUNS": str(tmp_path / "reviewer-runs"),
-                                          **reviewer}}}},
+            "reviewer": opencode_profile(**reviewer) if opencode else {
+                "kind": "command", "argv": agent_argv("scripted.py"), "env": reviewer}}},
         review={"judge": "reviewer"}, **config)
 
 
@@ -120,7 +116,7 @@ def test_an_unusable_verdict_twice_hands_the_task_to_a_human_once(project: Proje
 def test_the_reviewers_cost_counts_toward_the_task_and_issue(project: Project,
                                                              tmp_path) -> None:
     configure(project, tmp_path, {"AGENT_SAY": PASS, "AGENT_BILL": "1000"},
-              reviewer_kind="opencode")
+              opencode=True)
     n = project.file_issue("Alpha", ONE)
     project.run()
 
