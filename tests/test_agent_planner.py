@@ -3,6 +3,7 @@ gets one corrective run, then a person."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,28 @@ def test_invalid_twice_hands_the_issue_to_a_human_and_stops_planning(project: Pr
         assert project.cycle().rung == "sleep"
     assert len(plan_runs(project, n)) == 2
     assert (tmp_path / "planner-runs").read_text() == "2"
+
+    project.comment(n, "/replan")  # a person acts: the planner gets fresh tries
+    project.run()
+    assert project.issue_state(n) == "done"
+    assert len(plan_runs(project, n)) == 3
+    assert {k: t.state for k, t in project.tasks(n).items()} == {"v2t1": "done",
+                                                                 "v2t2": "done"}
+
+
+def test_an_open_planner_run_is_not_started_twice(project: Project, tmp_path) -> None:
+    configure(project, tmp_path, AGENT_SAY=fenced(PLAN), AGENT_SLEEP="1.5")
+    n = project.file_issue("Two files", "Please write alpha.txt, then beta.txt.")
+    assert project.cycle().rung == "intake"
+    [run] = plan_runs(project, n)
+    while_open, deadline = [], time.monotonic() + 30
+    while not (Path(run.run_dir) / "result.json").exists() and time.monotonic() < deadline:
+        while_open.append(project.cycle().rung)
+        time.sleep(0.1)
+    assert len(while_open) >= 3 and "intake" not in while_open
+    assert len(plan_runs(project, n)) == 1
+    project.run()
+    assert project.issue_state(n) == "done" and len(plan_runs(project, n)) == 1
 
 
 def test_the_planner_looks_at_a_detached_checkout_and_changes_nothing(project: Project,

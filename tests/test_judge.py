@@ -138,9 +138,10 @@ def test_an_open_reviewer_run_is_not_started_twice(project: Project, tmp_path) -
             break
         time.sleep(0.05)
     [judge] = runs(project, n, "judge")
-    while_open = []
-    while not (Path(judge.run_dir) / "result.json").exists():
+    while_open, deadline = [], time.monotonic() + 30
+    while not (Path(judge.run_dir) / "result.json").exists() and time.monotonic() < deadline:
         while_open.append(project.cycle().rung)
+        time.sleep(0.1)
     assert len(while_open) >= 3 and "review" not in while_open
     assert project.tasks(n)["t1"].state == "review"
     assert len(runs(project, n, "judge")) == 1
