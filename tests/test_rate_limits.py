@@ -1,6 +1,7 @@
 """Rate and usage limits (DESIGN §4, §9 fallback): a limited run spends no attempt and no try;
 the profile cools down until the provider's reset (or longer each time when none is given),
-and its fallback takes over meanwhile. For work, the planner and the reviewer alike.
+and its fallback takes over meanwhile: for work (a fallback taking a work task is in
+test_agent_profiles.py), for the planner and for the reviewer.
 
 A ``command`` agent cannot end ``rate_limited`` (its adapter never reads the provider's
 words), so the scripted agent speaks opencode's JSON events and reports the limit as an
@@ -74,22 +75,6 @@ def test_without_a_reset_time_the_cooldown_doubles_until_the_provider_answers(
     rests = [c["until"] - r.ended_at for c, r in zip(limits, runs)]
     assert 0.2 < rests[0] <= 0.4 + 1e-6 and 0.6 < rests[1] <= 0.8 + 1e-6, rests
     assert state(project, "cooldown_streak:main") == "0"  # answered again: the streak ends
-
-
-def test_a_limited_profile_hands_its_task_to_the_fallback(project: Project) -> None:
-    project.configure(agents={"default": "main", "profiles": {
-        "main": {**opencode_profile(AGENT_ERROR=LIMIT_LATER), "fallback": "spare"},
-        "spare": WRITER}}, workers={"max_attempts": 1})
-    n = project.file_issue("Alpha", ONE)
-    project.run()
-
-    task = project.tasks(n)["t1"]
-    assert task.state == "done" and task.attempts == 1
-    assert [(r.profile, r.outcome) for r in project.runs(n)] == [
-        ("main", "rate_limited"), ("spare", "succeeded")]
-    [limit] = cooldowns(project, n)
-    assert limit["profile"] == "main" and limit["reset_given"]
-    assert limit["until"] > project.runs(n)[0].ended_at + 3000  # main still rests
 
 
 def test_a_limited_planner_spends_no_try(project: Project, tmp_path: Path) -> None:
