@@ -50,7 +50,9 @@ def test_a_json_plan_becomes_keyed_tasks_that_run_to_a_pr(project: Project, tmp_
     assert tasks["t2"].title == "beta" and tasks["t2"].depends_on == ["t1"]
     assert {t.state for t in tasks.values()} == {"done"}
     assert project.issue_state(n) == "done"
-    assert len(plan_runs(project, n)) == 1
+    [run] = plan_runs(project, n)
+    prompt = (Path(run.run_dir) / "prompt.md").read_text()
+    assert "Please write alpha.txt, then beta.txt." in prompt
     plans = [c for c in project.issue(n)["comments"] if "shiftctl:plan:" in c["body"]]
     assert len(plans) == 1
     assert "**t2** beta (after t1)" in plans[0]["body"] and "`planner` agent" in plans[0]["body"]

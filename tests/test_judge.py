@@ -42,6 +42,7 @@ def test_a_passing_verdict_merges_the_task_and_opens_the_pr(project: Project, tm
     [work], [judge] = runs(project, n, "work"), runs(project, n, "judge")
     assert judge.subject == work.id and judge.verdict == "pass" and judge.outcome == "succeeded"
     assert work.ended_at <= judge.started_at
+    assert work.commits == [judge.base_sha]  # it looks at a checkout of the work itself
     prompt = (Path(judge.run_dir) / "prompt.md").read_text()
     assert "# The task: alpha" in prompt and "alpha.txt says alpha" in prompt
     assert "+alpha" in prompt  # the diff it judges
