@@ -143,13 +143,14 @@ def collect(rt: Runtime, action: Action) -> str:
             rt.store.finish_run(run, task, outcome=outcome, error=error or None, **changes)
             remember.record_end(rt, task, run, learnings)
         return f"collect {run.id}: {outcome} (task no longer running)"
-    if outcome == "needs_breakdown" and result is not None:
-        refused = breakdown(rt, task, result.subtasks)
-        if refused:
-            outcome, error = "failed", refused
-    return "collect " + settle(rt, task, run, outcome, error,
-                               question=result.question if result else "", run_changes=changes,
-                               learnings=learnings)
+    with rt.store.tx():  # the subtasks and the end of the run that asked for them: one change
+        if outcome == "needs_breakdown" and result is not None:
+            refused = breakdown(rt, task, result.subtasks)
+            if refused:
+                outcome, error = "failed", refused
+        return "collect " + settle(rt, task, run, outcome, error,
+                                   question=result.question if result else "",
+                                   run_changes=changes, learnings=learnings)
 
 
 def reclaim(rt: Runtime, action: Action) -> str:

@@ -40,8 +40,13 @@ def consult(rt: Runtime, task: Task, work: Run, base: str, head: str) -> Verdict
             rt.store.set_task_state(task, "needs_human", why[:500])
         return f"{task.ref}: {why}"
     if issue_budget_left(rt.snapshot, task.issue) <= 0:
+        why = "the issue's budget (budget.usd_per_issue) was spent before review"
         with rt.store.tx():
-            rt.store.set_task_state(task, "needs_human", "issue budget spent before review")
+            rt.outbox.comment(task.issue, "failed", f"{task.key}:judge-budget:{work.id}",
+                              f"Task **{task.key}** ({task.title}) passed its checks but "
+                              f"needs a human: {why}.\n\nRaise the budget and reply "
+                              f"`/retry {task.key}`.")
+            rt.store.set_task_state(task, "needs_human", why)
         return f"{task.ref}: no budget left for the reviewer"
     profile = available(rt.snapshot, rt.config.review.judge)
     if profile is None:

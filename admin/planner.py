@@ -176,8 +176,9 @@ def validate(tasks: list[PlannedTask], *, max_tasks: int, max_depth: int,
     by_print: dict[str, str] = dict(existing or {})
     alias: dict[str, str] = {}
     for t in tasks:
-        if not t.key or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._]{0,39}", t.key):
-            raise PlanError(f"task id {t.key!r} is not valid (letters, digits, '.', '_')")
+        if not t.key or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}", t.key):
+            raise PlanError(f"task id {t.key!r} is not valid (up to 40 letters, digits, "
+                            "'.', '_', '-')")
         if t.key in seen or t.key in alias:
             raise PlanError(f"task id {t.key!r} is used twice")
         if not t.title.strip():

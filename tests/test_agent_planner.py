@@ -197,3 +197,22 @@ def test_the_planners_cost_counts_toward_the_issue(project: Project, tmp_path) -
     assert issue["state"] == "done"
     assert issue["cost_usd"] == pytest.approx(run.cost_usd, abs=1e-4)
     assert [t["cost_usd"] for t in issue["tasks"]] == [0, 0]  # the plan is nobody's task
+
+
+def test_a_command_planner_reports_its_cost_in_a_status_block_after_the_plan(
+        project: Project) -> None:
+    """Any program can plan: its answer is the JSON plan, and a ``shiftctl`` block after it
+    reports what it used, so the budget sees a read-only run's cost too."""
+    project.configure(
+        agents={"default": "worker", "profiles": {
+            "worker": {"kind": "command", "argv": agent_argv("scripted.py"),
+                       "env": {"AGENT_WRITE": "{task}.txt:{task}"}},
+            "planner": {"kind": "command", "argv": agent_argv("scripted.py"),
+                        "env": {"AGENT_SAY": fenced(PLAN), "AGENT_BILL": "2500"}}}},
+        planner={"kind": "agent", "profile": "planner"})
+    n = project.file_issue("Two files", "Please write alpha.txt, then beta.txt.")
+    project.run()
+
+    run = plan_runs(project, n)[0]
+    assert run.outcome == "succeeded" and run.cost_usd > 0.1 and run.tokens_in > 0
+    assert project.issue_state(n) == "done"

@@ -110,3 +110,13 @@ def test_validate_accepts_only_dags(spec) -> None:
         for k in ready:
             order[k] = len(order)
             del remaining[k]
+
+
+def test_plan_ids_may_hold_hyphens_but_not_spaces_or_slashes() -> None:
+    ok = validate([PlannedTask("setup-db", "Set up the db"),
+                   PlannedTask("use-db", "Use it", depends_on=["setup-db"])],
+                  max_tasks=10, max_depth=2)
+    assert [t.key for t in ok] == ["setup-db", "use-db"]
+    for bad in ("set up", "a/b", "-lead", ""):
+        with pytest.raises(PlanError, match="is not valid"):
+            validate([PlannedTask(bad, "x")], max_tasks=10, max_depth=2)

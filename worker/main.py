@@ -153,6 +153,15 @@ def decide_read(agent: AgentOutcome) -> tuple[str, str]:
     return "succeeded", ""
 
 
+def _usage_block(text: str) -> StatusBlock | None:
+    """A read-only run's answer is its JSON, not a status block; a ``command`` agent may
+    still end with one to report what it used (tokens, cost), so budgets see it."""
+    try:
+        return parse_status_block(text)
+    except ResultError:
+        return None
+
+
 class Attempt:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
@@ -235,6 +244,7 @@ class Attempt:
                 block = None
                 if spec.mode == "read":
                     agent = self._read(env, log)
+                    block = _usage_block(agent.final_text)
                 else:
                     agent, block = self._work(env, log)
             res.exit_code = agent.exit_code
