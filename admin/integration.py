@@ -70,11 +70,11 @@ def integration_worktree(rt: Runtime, issue: int) -> Path:
         if git.out(wt, "rev-parse", "--abbrev-ref", "HEAD") != branch:
             git.run(wt, "checkout", "-q", "-f", branch)
         return wt
-    git.run(root, "worktree", "prune", check=False)
+    git.worktree(root, "prune", check=False)
     if wt.exists():
         shutil.rmtree(wt)
     wt.parent.mkdir(parents=True, exist_ok=True)
-    git.run(root, "worktree", "add", "-f", str(wt), branch)
+    git.worktree(root, "add", "-f", str(wt), branch)
     return wt
 
 
