@@ -156,17 +156,25 @@ class Loop:
         return Usage(time.perf_counter() - self.t0, children_cpu() - self.cpu0, cycles)
 
 
-def tasks_done(p: Project, n: int) -> Callable[[], bool]:
-    def check() -> bool:
-        try:
-            s = p.store()
-        except (OSError, StateError, sqlite3.Error):  # not created yet
-            return False
-        try:
-            return len(s.tasks(states=("done",))) >= n
-        finally:
-            s.close()
-    return check
+def merged_at(p: Project) -> dict[str, float]:
+    """Task ref -> when the cycle that merged it (and updated the PR) ended."""
+    try:
+        s = p.store()
+    except (OSError, StateError, sqlite3.Error):  # not created yet
+        return {}
+    try:
+        out: dict[str, float] = {}
+        for ts, data in s.conn.execute("SELECT ts, data FROM events WHERE kind = 'cycle'"):
+            for action in json.loads(data).get("actions") or []:
+                if action.startswith("merge "):
+                    out[action.split()[1]] = ts
+        return out
+    finally:
+        s.close()
+
+
+def merged(p: Project, n: int) -> Callable[[], bool]:
+    return lambda: len(merged_at(p)) >= n
 
 
 def checklist(n: int, *, sleep: float = 0.0) -> str:
@@ -196,21 +204,16 @@ class TaskTimes:
 
 
 def task_times(p: Project) -> list[TaskTimes]:
-    """Per done task, from the state db, the cycle log and each run's result.json."""
+    """Per merged task, from the state db, the cycle log and each run's result.json."""
+    merges = merged_at(p)
     s = p.store()
     try:
-        merged_at: dict[str, float] = {}
-        for ev in s.iter_events():
-            if ev["kind"] == "cycle":
-                for action in ev["data"].get("actions") or []:
-                    if action.startswith("merge "):
-                        merged_at[action.split()[1]] = ev["ts"]
         out = []
         for task in s.tasks(states=("done",)):
             runs = [r for r in s.runs(task_id=task.id) if r.kind == "work"]
             results = [json.loads((Path(r.run_dir) / "result.json").read_text()) for r in runs]
             agent = sum(r["agent_ended_at"] - r["agent_started_at"] for r in results)
-            out.append(TaskTimes(task.ref, runs[0].started_at, merged_at[task.ref], agent,
+            out.append(TaskTimes(task.ref, runs[0].started_at, merges[task.ref], agent,
                                  results))
         return out
     finally:
@@ -225,7 +228,7 @@ def run_tasks(bench: Bench, name: str, n: int, *, concurrent: int, sleep: float 
         add_files(p.root, files)
     p.file_issue(name, checklist(n, sleep=sleep))
     loop = Loop(p.root)
-    loop.wait_for(tasks_done(p, n), timeout=120 + n * (sleep + 5) / concurrent)
+    loop.wait_for(merged(p, n), timeout=120 + n * (sleep + 5) / concurrent)
     return p, loop.stop()
 
 
@@ -392,7 +395,7 @@ def section_claude(bench: Bench) -> dict[str, Any]:
                    say("Done.\n\n" + status_block("done", summary=f"wrote greeting {i:02d}")))
     with ModelServer(script) as server:
         loop = Loop(p.root, {**CLAUDE_ENV, "ANTHROPIC_BASE_URL": server.url})
-        loop.wait_for(tasks_done(p, n), timeout=60 + 30 * n)
+        loop.wait_for(merged(p, n), timeout=60 + 30 * n)
         loop.stop()
     times = task_times(p)
     results = [r for t in times for r in t.results]
