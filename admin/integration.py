@@ -21,9 +21,10 @@ STATE_MARK = {"done": "x", "cancelled": "-"}
 
 
 def ensure_integration(rt: Runtime, issue: Issue) -> str:
-    """The issue's integration branch exists (from the base branch); returns its head SHA."""
+    """The issue's integration branch exists (from the base branch); returns its head SHA
+    (looked up once per cycle: starting 16 tasks of an issue asked git 16 times)."""
     root, branch = rt.config.root, issue_branch(issue.number)
-    sha = git.rev(root, f"refs/heads/{branch}")
+    sha = rt.integration_heads.get(issue.number) or git.rev(root, f"refs/heads/{branch}")
     if sha is None:
         git.run(root, "branch", branch, f"refs/heads/{rt.config.base_branch}")
         sha = git.rev(root, f"refs/heads/{branch}")
@@ -31,6 +32,7 @@ def ensure_integration(rt: Runtime, issue: Issue) -> str:
         rt.store.update_issue(issue.number, branch=branch)
         issue.branch = branch
     assert sha is not None
+    rt.integration_heads[issue.number] = sha
     return sha
 
 
@@ -88,6 +90,7 @@ def merge_task(rt: Runtime, task: Task) -> tuple[bool, str]:
     if git.is_ancestor(root, head, f"refs/heads/{ibranch}"):
         return True, head  # merged by a cycle that crashed before recording it
     wt = integration_worktree(rt, task.issue)
+    rt.integration_heads.pop(task.issue, None)
     message = f"shiftctl: merge {task.ref}: {task.title}"[:200]
     proc = git.run(wt, *git.IDENTITY, "merge", "--no-ff", "--no-edit", "-m", message, head,
                    check=False)

@@ -19,6 +19,7 @@ class Runtime:
     tracker: Tracker
     snapshot: Snapshot
     notes: list[str] = field(default_factory=list)
+    integration_heads: dict[int, str] = field(default_factory=dict)  # issue -> SHA, this cycle
 
     @property
     def outbox(self) -> Outbox:

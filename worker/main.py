@@ -54,7 +54,7 @@ class Heartbeat:
         data = {"ts": time.time(), "pid": os.getpid(), "phase": self.phase,
                 "agent_pid": self.agent_pid, "last_output": self.last_output}
         try:
-            atomic_write(self.path, json.dumps(data))
+            atomic_write(self.path, json.dumps(data), durable=False)  # liveness, not a record
         except OSError:
             pass  # a missing run dir must not kill the attempt; the admin will notice
 
