@@ -66,7 +66,12 @@ def set_aside_stale_branches(rt: Runtime, issue: Issue) -> list[str]:
 
 
 def integration_worktree(rt: Runtime, issue: int) -> Path:
+    """The issue's merge worktree, clean and on its branch. Once this cycle has left it so
+    (nothing else touches it while the cycle holds the admin lock), it is not checked again:
+    that was five git calls per task reviewed."""
     root, wt, branch = rt.config.root, rt.paths.issue_worktree(issue), issue_branch(issue)
+    if issue in rt.clean_worktrees:
+        return wt
     if git.is_worktree(wt):
         git.clean_reset(wt)
         if git.out(wt, "rev-parse", "--abbrev-ref", "HEAD") != branch:
@@ -80,10 +85,11 @@ def integration_worktree(rt: Runtime, issue: int) -> Path:
     return wt
 
 
-def merge_task(rt: Runtime, task: Task) -> tuple[bool, str]:
-    """Merge the task branch into the integration branch: (merged, sha or why not)."""
+def merge_task(rt: Runtime, task: Task, head: str | None = None) -> tuple[bool, str]:
+    """Merge the task branch (at ``head``, when the caller has looked it up) into the
+    integration branch: (merged, sha or why not)."""
     root = rt.config.root
-    head = git.rev(root, f"refs/heads/{task_branch(task.issue, task.key)}")
+    head = head or git.rev(root, f"refs/heads/{task_branch(task.issue, task.key)}")
     if head is None:
         return False, "the task branch is missing"
     ibranch = issue_branch(task.issue)
@@ -91,16 +97,19 @@ def merge_task(rt: Runtime, task: Task) -> tuple[bool, str]:
         return True, head  # merged by a cycle that crashed before recording it
     wt = integration_worktree(rt, task.issue)
     rt.integration_heads.pop(task.issue, None)
+    rt.clean_worktrees.discard(task.issue)
     message = f"shiftctl: merge {task.ref}: {task.title}"[:200]
     proc = git.run(wt, *git.IDENTITY, "merge", "--no-ff", "--no-edit", "-m", message, head,
                    check=False)
     if proc.returncode != 0:
         conflicts = git.out(wt, "diff", "--name-only", "--diff-filter=U", check=False)
         git.clean_reset(wt)
+        rt.clean_worktrees.add(task.issue)
         files = ", ".join(conflicts.split()) or "(unknown files)"
         return False, (f"merge conflict with the integration branch in {files}; rebase your "
                        "work on what has been integrated since")
     faults.point("after_merge")
+    rt.clean_worktrees.add(task.issue)
     return True, git.out(wt, "rev-parse", "HEAD")
 
 
