@@ -81,7 +81,7 @@ def integration_worktree(rt: Runtime, issue: int) -> Path:
     if wt.exists():
         shutil.rmtree(wt)
     wt.parent.mkdir(parents=True, exist_ok=True)
-    git.worktree(root, "add", "-f", str(wt), branch)
+    git.add_worktree(root, wt, branch, "-f")
     return wt
 
 

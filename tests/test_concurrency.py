@@ -70,7 +70,7 @@ import sys
 from worker import git
 repo, wt, branch = sys.argv[1:]
 git.worktree(repo, "prune", check=False)
-git.worktree(repo, "add", "-f", "-B", branch, wt, "HEAD")
+git.add_worktree(repo, wt, "HEAD", "-f", "-B", branch)
 """  # what a worker does first (worker.main.prepare_worktree)
 
 
@@ -88,3 +88,4 @@ def test_sixteen_workers_preparing_worktrees_at_once_all_succeed(tmp_path: Path)
         assert errors == []
     listed = git(repo, "worktree", "list", "--porcelain").count("worktree ")
     assert listed == 1 + 3 * 16
+    assert (repo / ".shiftctl" / "worktrees" / "2-15" / "README.md").exists()  # checked out

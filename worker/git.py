@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,6 +70,21 @@ def worktree(repo: Path | str, *args: str, check: bool = True) -> subprocess.Com
     """``git worktree ARGS`` in ``repo``, under ``worktree_lock``."""
     with worktree_lock(repo):
         return run(repo, "worktree", *args, check=check)
+
+
+# Only git's bookkeeping of worktrees is done under the lock; their files are checked out and
+# deleted outside it: in a repository of 10,000 files either takes seconds, and workers
+# starting together must not queue for one another's.
+def add_worktree(repo: Path | str, path: Path | str, ref: str, *options: str) -> None:
+    """``git worktree add OPTIONS PATH REF``: the entry, then the files."""
+    worktree(repo, "add", "--no-checkout", *options, str(path), ref)
+    run(path, "reset", "-q", "--hard")
+
+
+def remove_worktree(repo: Path | str, path: Path | str) -> None:
+    """The files, then the entry (``prune`` forgets worktrees whose directory is gone)."""
+    shutil.rmtree(path, ignore_errors=True)
+    worktree(repo, "prune", check=False)
 
 
 def out(cwd: Path | str, *args: str, **kw: object) -> str:

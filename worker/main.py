@@ -82,9 +82,9 @@ def prepare_worktree(spec: Spec) -> str:
             shutil.rmtree(wt)
         wt.parent.mkdir(parents=True, exist_ok=True)
         if keep:
-            git.worktree(repo, "add", "-f", str(wt), spec.branch)
+            git.add_worktree(repo, wt, spec.branch, "-f")
         else:
-            git.worktree(repo, "add", "-f", "-B", spec.branch, str(wt), spec.base_sha)
+            git.add_worktree(repo, wt, spec.base_sha, "-f", "-B", spec.branch)
     if keep and not git.is_ancestor(wt, spec.base_sha, "HEAD"):
         # Continue from the earlier attempt's commits, on top of what has been integrated since.
         proc = git.run(wt, *git.IDENTITY, "merge", "--no-edit", "-q", spec.base_sha, check=False)
@@ -101,14 +101,11 @@ def prepare_checkout(spec: Spec) -> None:
     if wt.exists():
         remove_checkout(spec)
     wt.parent.mkdir(parents=True, exist_ok=True)
-    git.worktree(repo, "add", "-f", "--detach", str(wt), spec.base_sha)
+    git.add_worktree(repo, wt, spec.base_sha, "-f", "--detach")
 
 
 def remove_checkout(spec: Spec) -> None:
-    git.worktree(spec.repo, "remove", "--force", spec.worktree, check=False)
-    if Path(spec.worktree).exists():
-        shutil.rmtree(spec.worktree, ignore_errors=True)
-    git.worktree(spec.repo, "prune", check=False)
+    git.remove_worktree(spec.repo, spec.worktree)
 
 
 def _agent_failed(agent: AgentOutcome) -> tuple[str, str] | None:
