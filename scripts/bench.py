@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import signal
 import sqlite3
@@ -89,20 +88,26 @@ def isolate(work: Path) -> None:
     os.environ.pop("SHIFTCTL_FAULT", None)
 
 
-def children_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
+def reap(proc: subprocess.Popen[Any]) -> float:
+    """Wait for ``proc``; its CPU seconds and those of the descendants it waited for
+    (``wait4``: only this child's, whatever else the bench runs meanwhile)."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime
 
 
 def timed_cli(repo: Path, *args: str) -> tuple[float, float, str]:
     """(wall s, CPU s, stdout) of one ``shiftctl`` process."""
-    cpu0, t0 = children_cpu(), time.perf_counter()
-    proc = subprocess.run([*SHIFTCTL, "-C", str(repo), *args], capture_output=True, text=True,
-                          check=False)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"shiftctl {' '.join(args)}: {proc.stderr}")
-    return wall, children_cpu() - cpu0, proc.stdout
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([*SHIFTCTL, "-C", str(repo), *args], stdout=out, stderr=err)
+        cpu = reap(proc)
+        wall = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise RuntimeError(f"shiftctl {' '.join(args)}: {err.read()}")
+        return wall, cpu, out.read()
 
 
 def idle_cycle(repo: Path) -> tuple[float, float]:
@@ -131,7 +136,7 @@ class Loop:
         self.repo = repo
         self.log = repo / ".shiftctl" / "bench-loop.log"
         self.log.parent.mkdir(exist_ok=True)
-        self.cpu0, self.t0 = children_cpu(), time.perf_counter()
+        self.t0 = time.perf_counter()
         with open(self.log, "w") as out:
             self.proc = subprocess.Popen(
                 ["bash", str(ROOT / "scripts" / "shift-loop.sh")], stdout=out,
@@ -149,11 +154,13 @@ class Loop:
             time.sleep(0.2)
 
     def stop(self) -> Usage:
-        if self.proc.poll() is None:
+        try:
             os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=30)
+        except ProcessLookupError:  # the loop ended on its own: reap says how
+            pass
+        cpu = reap(self.proc)
         cycles = sum(1 for line in self.log.read_text().splitlines() if line.startswith("{"))
-        return Usage(time.perf_counter() - self.t0, children_cpu() - self.cpu0, cycles)
+        return Usage(time.perf_counter() - self.t0, cpu, cycles)
 
 
 def merged_at(p: Project) -> dict[str, float]:
@@ -426,7 +433,7 @@ def section_throughput(bench: Bench) -> dict[str, Any]:
 
 
 def populate(p: Project, n_tasks: int) -> None:
-    """A history of n_tasks merged tasks, 10 per issue (issues closed, PRs merged), through
+    """A history of n_tasks merged tasks, 10 per issue (issues closed on the tracker), through
     the same store and tracker calls the admin makes."""
     from memory import episodes
     from memory.db import transaction
