@@ -50,7 +50,9 @@ def start(rt: Runtime, run: Run, spec: Spec, task: Task | None, *,
     next cycle collects as crashed, never a worker the state db does not know about.
     """
     spec_path = Path(spec.run_dir) / "spec.json"
-    write_json(spec_path, spec.to_dict())
+    # Not fsynced (nor the prompt): if the machine dies before they reach the disk, the worker
+    # dies with it and the next cycle collects the recorded run as gone.
+    write_json(spec_path, spec.to_dict(), durable=False)
     with rt.store.tx():
         rt.store.start_run(run, task, **task_changes)
         lessons.mark_shown(rt.store.conn, run.id, list(lesson_ids))
@@ -82,7 +84,7 @@ def spawn(rt: Runtime, action: Action) -> str:
     keep = bool(kept_commits(previous))
     brief = work_prompt(rt, issue, task, attempt, previous, task_branch(task.issue, task.key))
     prompt_file = run_dir / "prompt.md"
-    atomic_write(prompt_file, brief.text)
+    atomic_write(prompt_file, brief.text, durable=False)
     spec = Spec(run_id=run_id, run_dir=str(run_dir), repo=str(cfg.root),
                 worktree=str(paths.task_worktree(task.issue, task.key)),
                 branch=task_branch(task.issue, task.key), base_ref=issue.branch or "",
@@ -109,7 +111,7 @@ def spawn_read(rt: Runtime, *, kind: str, issue: int, task: Task | None, profile
     run_id = f"{issue}-{kind}-{task.key + '-' if task else ''}a{attempt}-{secrets.token_hex(3)}"
     run_dir = _new_run_dir(rt, run_id)
     prompt_file = run_dir / "prompt.md"
-    atomic_write(prompt_file, prompt)
+    atomic_write(prompt_file, prompt, durable=False)
     spec = Spec(run_id=run_id, run_dir=str(run_dir), repo=str(cfg.root),
                 worktree=str(rt.paths.read_worktree(run_id)), branch="", base_ref="",
                 base_sha=base_sha,

@@ -21,9 +21,10 @@ STATE_MARK = {"done": "x", "cancelled": "-"}
 
 
 def ensure_integration(rt: Runtime, issue: Issue) -> str:
-    """The issue's integration branch exists (from the base branch); returns its head SHA."""
+    """The issue's integration branch exists (from the base branch); returns its head SHA
+    (looked up once per cycle: starting 16 tasks of an issue asked git 16 times)."""
     root, branch = rt.config.root, issue_branch(issue.number)
-    sha = git.rev(root, f"refs/heads/{branch}")
+    sha = rt.integration_heads.get(issue.number) or git.rev(root, f"refs/heads/{branch}")
     if sha is None:
         git.run(root, "branch", branch, f"refs/heads/{rt.config.base_branch}")
         sha = git.rev(root, f"refs/heads/{branch}")
@@ -31,6 +32,7 @@ def ensure_integration(rt: Runtime, issue: Issue) -> str:
         rt.store.update_issue(issue.number, branch=branch)
         issue.branch = branch
     assert sha is not None
+    rt.integration_heads[issue.number] = sha
     return sha
 
 
@@ -64,40 +66,50 @@ def set_aside_stale_branches(rt: Runtime, issue: Issue) -> list[str]:
 
 
 def integration_worktree(rt: Runtime, issue: int) -> Path:
+    """The issue's merge worktree, clean and on its branch. Once this cycle has left it so
+    (nothing else touches it while the cycle holds the admin lock), it is not checked again:
+    that was five git calls per task reviewed."""
     root, wt, branch = rt.config.root, rt.paths.issue_worktree(issue), issue_branch(issue)
+    if issue in rt.clean_worktrees:
+        return wt
     if git.is_worktree(wt):
         git.clean_reset(wt)
         if git.out(wt, "rev-parse", "--abbrev-ref", "HEAD") != branch:
             git.run(wt, "checkout", "-q", "-f", branch)
         return wt
-    git.run(root, "worktree", "prune", check=False)
+    git.worktree(root, "prune", check=False)
     if wt.exists():
         shutil.rmtree(wt)
     wt.parent.mkdir(parents=True, exist_ok=True)
-    git.run(root, "worktree", "add", "-f", str(wt), branch)
+    git.add_worktree(root, wt, branch, "-f")
     return wt
 
 
-def merge_task(rt: Runtime, task: Task) -> tuple[bool, str]:
-    """Merge the task branch into the integration branch: (merged, sha or why not)."""
+def merge_task(rt: Runtime, task: Task, head: str | None = None) -> tuple[bool, str]:
+    """Merge the task branch (at ``head``, when the caller has looked it up) into the
+    integration branch: (merged, sha or why not)."""
     root = rt.config.root
-    head = git.rev(root, f"refs/heads/{task_branch(task.issue, task.key)}")
+    head = head or git.rev(root, f"refs/heads/{task_branch(task.issue, task.key)}")
     if head is None:
         return False, "the task branch is missing"
     ibranch = issue_branch(task.issue)
     if git.is_ancestor(root, head, f"refs/heads/{ibranch}"):
         return True, head  # merged by a cycle that crashed before recording it
     wt = integration_worktree(rt, task.issue)
+    rt.integration_heads.pop(task.issue, None)
+    rt.clean_worktrees.discard(task.issue)
     message = f"shiftctl: merge {task.ref}: {task.title}"[:200]
     proc = git.run(wt, *git.IDENTITY, "merge", "--no-ff", "--no-edit", "-m", message, head,
                    check=False)
     if proc.returncode != 0:
         conflicts = git.out(wt, "diff", "--name-only", "--diff-filter=U", check=False)
         git.clean_reset(wt)
+        rt.clean_worktrees.add(task.issue)
         files = ", ".join(conflicts.split()) or "(unknown files)"
         return False, (f"merge conflict with the integration branch in {files}; rebase your "
                        "work on what has been integrated since")
     faults.point("after_merge")
+    rt.clean_worktrees.add(task.issue)
     return True, git.out(wt, "rev-parse", "HEAD")
 
 

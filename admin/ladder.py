@@ -162,7 +162,10 @@ def review(s: Snapshot) -> Decision | None:
         return None  # the reviewer (and its fallbacks) cool down: reviews wait
     judging = _judging(s, "judge")
     waiting = [t for t in s.tasks if t.state == "review" and t.id not in judging]
-    acts = [Action("review", t.id, t.ref) for t in waiting[:MAX_REVIEWS_PER_CYCLE]]
+    # a whole wave of finished workers in one cycle: a merge takes a few git calls, starting
+    # the next cycle process costs more than that
+    most = max(MAX_REVIEWS_PER_CYCLE, s.config.workers.max_concurrent)
+    acts = [Action("review", t.id, t.ref) for t in waiting[:most]]
     return Decision("review", tuple(acts)) if acts else None
 
 

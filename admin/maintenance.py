@@ -10,11 +10,7 @@ from worker import git
 
 
 def remove_worktree(rt: Runtime, action: Action) -> str:
-    path = rt.paths.worktrees / str(action.target)
-    git.run(rt.config.root, "worktree", "remove", "--force", str(path), check=False)
-    if path.exists():
-        shutil.rmtree(path, ignore_errors=True)
-    git.run(rt.config.root, "worktree", "prune", check=False)
+    git.remove_worktree(rt.config.root, rt.paths.worktrees / str(action.target))
     return f"remove worktree {action.target}"
 
 

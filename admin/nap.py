@@ -19,6 +19,10 @@ from memory.db import StateError
 from memory.store import Store
 
 CRITICAL = "priority:critical"
+# How often the wake file is looked at: a finishing worker waits for this before its result
+# is collected (every 0.25 s added ~0.1 s to every task on average; every 0.1 s costs
+# 0.2% of a core while napping).
+WAKE_TICK_S = 0.1
 
 
 def _cursor(paths: Paths) -> str | None:
@@ -41,7 +45,7 @@ def _healthy(config: Config, paths: Paths) -> bool:
         return False
 
 
-def nap(config: Config, seconds: float, *, tick: float = 0.25,
+def nap(config: Config, seconds: float, *, tick: float = WAKE_TICK_S,
         sleep: Callable[[float], None] = time.sleep) -> str:
     """Returns why it woke: ``time``, ``wake``, ``critical`` or ``unhealthy``."""
     paths = Paths(config.root)

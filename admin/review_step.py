@@ -32,7 +32,7 @@ def review_task(rt: Runtime, action: Action) -> str:
                 return judged
             v = judged
     if v.passed:
-        merged, info = integration.merge_task(rt, task)
+        merged, info = integration.merge_task(rt, task, head)
         if not merged:
             v = Verdict(False, [info])
     if not v.passed:

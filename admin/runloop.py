@@ -9,7 +9,7 @@ from pathlib import Path
 from admin import config as config_mod
 from admin.config import ConfigError
 from admin.cycle import CycleResult, run_cycle
-from admin.nap import nap
+from admin.nap import WAKE_TICK_S, nap
 
 MAX_FAILING_CYCLES = 10
 
@@ -52,4 +52,4 @@ def run_loop(root: Path, *, until_idle: bool = False, max_cycles: int | None = N
         if until_idle:
             pause = 0.0 if last.rung not in ("sleep", "busy", "error", "health") else min(pause, 1.0)
         if pause > 0:
-            nap(cfg, pause, tick=0.05 if until_idle else 0.25)
+            nap(cfg, pause, tick=0.05 if until_idle else WAKE_TICK_S)

@@ -19,6 +19,8 @@ class Runtime:
     tracker: Tracker
     snapshot: Snapshot
     notes: list[str] = field(default_factory=list)
+    integration_heads: dict[int, str] = field(default_factory=dict)  # issue -> SHA, this cycle
+    clean_worktrees: set[int] = field(default_factory=set)  # issues merged into this cycle
 
     @property
     def outbox(self) -> Outbox:

@@ -1,10 +1,15 @@
-"""shiftctl benchmarks: orchestration overhead, idle cost and scale.
+"""shiftctl benchmarks: idle cost, orchestration overhead, throughput, scale and wake latency.
 
-    python scripts/bench.py [--quick] [--json FILE] [--only idle,overhead,...]
+    python scripts/bench.py [--quick] [--json FILE] [--only idle,idle_cost,...]
 
-Scripted agents only, so the figures measure shiftctl, not a model. Every figure runs the
-real thing: real git repositories in a temporary directory, the real SQLite files, real
-worker and agent processes, ``shiftctl`` as a subprocess where a user would run it.
+Everything is real: git repositories in a temporary directory, the SQLite files, worker and
+agent processes, and the loop as supervisord runs it (``scripts/shift-loop.sh``: one
+``shiftctl cycle`` process per cycle, then ``shiftctl nap``). Agents are scripted (the
+``shell`` agent runs the task's ``sh`` block), so the figures measure shiftctl, not a model.
+Where a figure needs a model (idle cost, Claude Code's own overhead), the real ``claude``
+CLI talks to the scripted model server of the tests (``tests/model_server``); GitHub is the
+tests' fake (``tests/github_fake``). Section helpers come from ``tests/`` (``conftest``,
+``github_env``, ``model_server``).
 """
 from __future__ import annotations
 
@@ -12,371 +17,601 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-AGENT = textwrap.dedent("""\
-    import os, sys, time, pathlib
-    wt = pathlib.Path(sys.argv[2])
-    time.sleep(float(os.environ.get("BENCH_SLEEP", "0")))
-    name = [l for l in pathlib.Path(sys.argv[1]).read_text().splitlines()
-            if l.startswith("# Your task:")][0].split(":", 1)[1].strip().split()[0]
-    (wt / "out").mkdir(exist_ok=True)
-    (wt / "out" / (name + ".txt")).write_text(name + "\\n")
-    """)
+from conftest import AGENT_BIN, Project, make_repo
+from memory.db import StateError
+from model_server import ModelServer, Script, act, say, status_block, tool
 
-
-def cli_argv() -> list[str]:
-    return [sys.executable, "-P", "-m", "admin.cli"]
+SHIFTCTL = [sys.executable, "-P", "-m", "admin.cli"]
+# Production naps, except that an acting cycle is followed at once by the next one (the
+# default ``after_action: 5`` would add ~5 s per cycle of a task and measure that instead).
+SLEEP = {"after_action": 0, "busy": 300, "idle": 1800, "wake_check": 30}
+NAIVE_PROMPT = "Check the issue tracker for new work and do it."
+CLAUDE_ENV = {"ANTHROPIC_API_KEY": "sk-ant-bench-not-a-real-key"}
 
 
-def env() -> dict[str, str]:
-    e = dict(os.environ)
-    e["PYTHONPATH"] = str(ROOT)
-    e.setdefault("GIT_AUTHOR_NAME", "bench")
-    e.setdefault("GIT_AUTHOR_EMAIL", "bench@example.invalid")
-    e.setdefault("GIT_COMMITTER_NAME", "bench")
-    e.setdefault("GIT_COMMITTER_EMAIL", "bench@example.invalid")
-    return e
+@dataclass(frozen=True)
+class Sizes:
+    idle_cycles: int = 20
+    idle_cost_window_s: float = 60.0
+    tasks_tiny: int = 50
+    tasks_10k: int = 20
+    claude_runs: int = 10
+    throughput_waves: int = 3
+    scale_cycles: int = 20
 
 
-def sh(cmd: list[str], cwd: Path, **kw: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True, env=env(),
-                          **kw)
+FULL = Sizes()
+QUICK = Sizes(idle_cost_window_s=20.0, tasks_tiny=20, tasks_10k=5, claude_runs=3,
+              throughput_waves=1, scale_cycles=5)
 
 
-def make_repo(where: Path, files: int = 1, *, sleep: float = 0.0, concurrent: int = 4,
-              extra: str = "") -> Path:
-    repo = where
-    repo.mkdir(parents=True)
-    sh(["git", "init", "-q", "-b", "main"], repo)
-    sh(["git", "config", "user.name", "bench"], repo)
-    sh(["git", "config", "user.email", "bench@example.invalid"], repo)
-    (repo / "README.md").write_text("bench\n")
-    if files > 1:
-        for i in range(files):
-            d = repo / "src" / f"d{i // 100:03d}"
-            d.mkdir(parents=True, exist_ok=True)
-            (d / f"f{i:05d}.py").write_text(f"X = {i}\n")
-    (repo / ".bench-agent.py").write_text(AGENT)
-    sh(["git", "add", "-A"], repo)
-    sh(["git", "commit", "-q", "-m", "init"], repo)
-    (repo / "shiftctl.yaml").write_text(textwrap.dedent(f"""\
-        base_branch: main
-        tracker: {{kind: local, intake_label: shiftctl, allowed_authors: [bench]}}
-        agents:
-          default: bench
-          profiles:
-            bench: {{kind: command, argv: ["{sys.executable}", "{repo}/.bench-agent.py",
-                     "{{prompt_file}}", "{{worktree}}"], env: {{BENCH_SLEEP: "{sleep}"}}}}
-        workers: {{max_concurrent: {concurrent}, max_attempts: 2, backoff_base: 0.1}}
-        limits: {{max_tasks_per_issue: 200, max_runs_per_issue: 400}}
-        sleep: {{after_action: 0, busy: 300, idle: 1800, wake_check: 30}}
-        {extra}"""))
-    return repo
+@dataclass
+class Bench:
+    work: Path
+    sizes: Sizes
+    claude: str | None  # the Claude Code CLI, when installed
+
+    def project(self, name: str, **config: Any) -> Project:
+        p = Project(make_repo(self.work / name / "repo"))
+        p.configure(**{"sleep": SLEEP, "limits": {"max_tasks_per_issue": 200,
+                                                  "max_runs_per_issue": 400}, **config})
+        return p
 
 
-def file_issue(repo: Path, title: str, body: str, labels: tuple[str, ...] = ("shiftctl",)) -> int:
-    from admin.trackers.local import LocalTracker
-    (repo / ".shiftctl").mkdir(exist_ok=True)
-    t = LocalTracker(repo / ".shiftctl" / "tracker.db", repo, ["bench"])
-    try:
-        return t.new_issue(title, body, list(labels), "bench").number
-    finally:
-        t.close()
+# -- processes and timing ----------------------------------------------------------------------
+def isolate(work: Path) -> None:
+    """What the tests' autouse fixture does: own HOME, git identity, no system git config."""
+    home = work / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@test.invalid\n"
+                                     "[init]\n\tdefaultBranch = main\n")
+    os.environ.update({"HOME": str(home), "USER": "alice", "GIT_CONFIG_NOSYSTEM": "1",
+                       "PYTHONPATH": str(ROOT)})
+    os.environ.pop("SHIFTCTL_FAULT", None)
+
+
+def reap(proc: subprocess.Popen[Any]) -> float:
+    """Wait for ``proc``; its CPU seconds and those of the descendants it waited for
+    (``wait4``: only this child's, whatever else the bench runs meanwhile)."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime
 
 
 def timed_cli(repo: Path, *args: str) -> tuple[float, float, str]:
-    """(wall s, cpu s of the child, stdout) of one ``shiftctl`` process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run([*cli_argv(), "-C", str(repo), *args], capture_output=True,
-                          text=True, env=env())
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr)
-    return wall, cpu, proc.stdout
-
-
-def run_loop(repo: Path, until: Callable[[], bool], timeout: float) -> dict[str, float]:
-    """``shiftctl run`` in the background until ``until()``; returns its wall and CPU time."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([*cli_argv(), "-C", str(repo), "run"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, env=env())
-    try:
-        deadline = time.monotonic() + timeout
-        while not until():
-            if time.monotonic() > deadline:
-                raise TimeoutError("the loop did not finish in time")
-            if proc.poll() is not None:
-                raise RuntimeError(f"the loop died: {proc.stderr.read() if proc.stderr else ''}")
-            time.sleep(0.05)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"wall": wall, "cpu": (after.ru_utime - before.ru_utime)
-            + (after.ru_stime - before.ru_stime)}
-
-
-def store(repo: Path) -> Any:
-    from memory.store import Store
-    return Store.open(repo / ".shiftctl" / "state.db", readonly=True)
-
-
-def all_done(repo: Path, n_tasks: int) -> Callable[[], bool]:
-    def check() -> bool:
-        try:
-            s = store(repo)
-        except Exception:
-            return False
-        try:
-            return len(s.tasks(states=("done",))) >= n_tasks
-        finally:
-            s.close()
-    return check
-
-
-# -- figures ----------------------------------------------------------------------------------
-def bench_idle(work: Path, cycles: int) -> dict[str, Any]:
-    from admin import config as config_mod
-    from admin.cycle import run_cycle
-    repo = make_repo(work / "idle")
-    n = file_issue(repo, "warm up", "- [ ] one\n")
-    run_loop(repo, all_done(repo, 1), 60)
-    assert n
-    walls, cpus = [], []
-    for _ in range(cycles):
-        wall, cpu, out = timed_cli(repo, "cycle", "--json")
-        assert json.loads(out)["rung"] == "sleep", out
-        walls.append(wall)
-        cpus.append(cpu)
-    cfg = config_mod.load(repo)
-    inproc, requests = [], []
-    for _ in range(cycles):
+    """(wall s, CPU s, stdout) of one ``shiftctl`` process."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
-        r = run_cycle(cfg)
-        inproc.append(time.perf_counter() - t0)
-        requests.append(r.tracker_requests)
-    return {"idle_cycle_ms": round(statistics.median(walls) * 1000, 1),
-            "idle_cycle_cpu_ms": round(statistics.median(cpus) * 1000, 1),
-            "idle_cycle_inprocess_ms": round(statistics.median(inproc) * 1000, 2),
-            "requests_per_idle_cycle": {"local": max(requests)}}
+        proc = subprocess.Popen([*SHIFTCTL, "-C", str(repo), *args], stdout=out, stderr=err)
+        cpu = reap(proc)
+        wall = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise RuntimeError(f"shiftctl {' '.join(args)}: {err.read()}")
+        return wall, cpu, out.read()
 
 
-def task_overheads(repo: Path) -> list[float]:
-    """Per task: run start -> task done, minus the agent's own time."""
-    s = store(repo)
+def idle_cycle(repo: Path) -> tuple[float, float]:
+    wall, cpu, out = timed_cli(repo, "cycle", "--json")
+    if json.loads(out)["rung"] != "sleep":
+        raise RuntimeError(f"expected an idle cycle, got {out}")
+    return wall, cpu
+
+
+@dataclass
+class Usage:
+    wall: float
+    cpu: float      # the loop's own CPU: cycles, naps and the git they run, not the workers
+    cycles: int
+
+
+class Loop:
+    """``scripts/shift-loop.sh`` in the background, as ``shiftctl supervise`` runs it.
+
+    Each cycle and nap is a child of the shell, so the shell's rusage is the admin's CPU;
+    workers start in their own session and are reparented when their cycle exits, so their
+    CPU is not in it.
+    """
+
+    def __init__(self, repo: Path, env: dict[str, str] | None = None) -> None:
+        self.repo = repo
+        self.log = repo / ".shiftctl" / "bench-loop.log"
+        self.log.parent.mkdir(exist_ok=True)
+        self.t0 = time.perf_counter()
+        with open(self.log, "w") as out:
+            self.proc = subprocess.Popen(
+                ["bash", str(ROOT / "scripts" / "shift-loop.sh")], stdout=out,
+                stderr=subprocess.DEVNULL, start_new_session=True,
+                env={**os.environ, **(env or {}), "SHIFTCTL": " ".join(SHIFTCTL),
+                     "SHIFTCTL_REPO": str(repo)})
+
+    def wait_for(self, done: Callable[[], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(f"{self.repo}: not done after {timeout:.0f} s "
+                                   f"(see {self.log} and .shiftctl/logs/)")
+            time.sleep(0.2)
+
+    def stop(self) -> Usage:
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:  # the loop ended on its own: reap says how
+            pass
+        cpu = reap(self.proc)
+        cycles = sum(1 for line in self.log.read_text().splitlines() if line.startswith("{"))
+        return Usage(time.perf_counter() - self.t0, cpu, cycles)
+
+
+def merged_at(p: Project) -> dict[str, float]:
+    """Task ref -> when the cycle that merged it (and updated the PR) ended."""
     try:
-        done_at = {}
-        for ev in s.iter_events():
-            if ev["kind"] == "task.state" and ev["data"].get("new") == "done":
-                done_at[ev["task"]] = ev["ts"]
-        out = []
-        for task in s.tasks(states=("done",)):
-            runs = [r for r in s.runs(task_id=task.id) if r.kind == "work"]
-            first = runs[0]
-            agent = 0.0
-            for r in runs:
-                res = json.loads((Path(r.run_dir) / "result.json").read_text())
-                agent += res["agent_ended_at"] - res["agent_started_at"]
-            out.append(done_at[task.ref] - first.started_at - agent)
+        s = p.store()
+    except (OSError, StateError, sqlite3.Error):  # not created yet
+        return {}
+    try:
+        out: dict[str, float] = {}
+        for ts, data in s.conn.execute("SELECT ts, data FROM events WHERE kind = 'cycle'"):
+            for action in json.loads(data).get("actions") or []:
+                if action.startswith("merge "):
+                    out[action.split()[1]] = ts
         return out
     finally:
         s.close()
 
 
-def bench_overhead(work: Path, tasks: int, files: int, label: str) -> list[float]:
-    repo = make_repo(work / f"overhead-{label}", files=files, concurrent=1)
-    body = "".join(f"- [ ] (parallel) t{i} task\n  paths: out/t{i}.txt\n" for i in range(tasks))
-    file_issue(repo, "overhead", body)
-    run_loop(repo, all_done(repo, tasks), 60 + tasks * 10)
-    return task_overheads(repo)
+def merged(p: Project, n: int) -> Callable[[], bool]:
+    return lambda: len(merged_at(p)) >= n
 
 
-def bench_throughput(work: Path, workers: int, waves: int, sleep: float) -> dict[str, float]:
-    repo = make_repo(work / f"throughput-{workers}", sleep=sleep, concurrent=workers)
-    n = workers * waves
-    body = "".join(f"- [ ] (parallel) t{i} task\n  paths: out/t{i}.txt\n" for i in range(n))
-    file_issue(repo, "throughput", body)
-    usage = run_loop(repo, all_done(repo, n), 120 + n * sleep)
-    s = store(repo)
-    try:
-        runs = [r for r in s.runs() if r.kind == "work"]
-        first = min(r.started_at for r in runs)
-        last = max(r.ended_at or 0 for r in runs)
-    finally:
-        s.close()
-    ideal = waves * sleep
-    return {"ratio": round(ideal / (last - first), 3), "seconds": round(last - first, 2),
-            "admin_cpu_share": round(usage["cpu"] / usage["wall"], 3)}
+def checklist(n: int, *, sleep: float = 0.0) -> str:
+    """n independent tasks for the ``shell`` agent, each writing its own file."""
+    wait = f"sleep {sleep} && " if sleep else ""
+    return "".join(f"- [ ] (parallel) t{i:03d}\n  paths: out/t{i:03d}.txt\n  ```sh\n"
+                   f"  mkdir -p out && {wait}echo {i} > out/t{i:03d}.txt\n  ```\n"
+                   for i in range(n))
 
 
-def populate(repo: Path, n_tasks: int) -> None:
-    """n_tasks finished tasks (10 per issue) in the state db and their issues on the tracker."""
-    from admin.trackers.local import LocalTracker
-    from memory.db import transaction
-    from memory.store import Store
-    issues = max(1, n_tasks // 10)
-    t = LocalTracker(repo / ".shiftctl" / "tracker.db", repo, ["bench"])
-    with transaction(t.conn):
-        for i in range(issues):
-            t.conn.execute("INSERT INTO issues (number, title, body, author, labels, state, "
-                           "created_at, updated_at, seq) VALUES (?, ?, '', 'bench', "
-                           "'[\"shiftctl\"]', 'closed', '', '', 0)", (i + 1, f"old {i}"))
-        t.conn.execute("UPDATE meta SET value = ? WHERE key = 'number'", (issues,))
-    t.close()
-    s = Store.open(repo / ".shiftctl" / "state.db")
-    now = time.time()
-    with s.tx():
-        for i in range(issues):
-            s.conn.execute("INSERT INTO issues (number, title, state, created_at, updated_at) "
-                           "VALUES (?, ?, 'closed', ?, ?)", (i + 1, f"old {i}", now, now))
-            for k in range(10):
-                s.conn.execute(
-                    "INSERT INTO tasks (issue, key, title, state, created_at, updated_at) "
-                    "VALUES (?, ?, ?, 'done', ?, ?)", (i + 1, f"t{k}", "old", now, now))
-                s.conn.execute(
-                    "INSERT INTO runs (id, issue, task_id, started_at, ended_at, outcome, "
-                    "cost_usd) VALUES (?, ?, last_insert_rowid(), ?, ?, 'succeeded', 0.01)",
-                    (f"r{i}-{k}", i + 1, now - 3600, now - 3500))
-    s.close()
-
-
-def bench_scale(work: Path, sizes: list[int], cycles: int) -> dict[int, float]:
-    out = {}
-    for size in sizes:
-        repo = make_repo(work / f"scale-{size}")
-        timed_cli(repo, "cycle", "--json")  # create and migrate
-        populate(repo, size)
-        walls = []
-        for _ in range(cycles):
-            wall, _, outp = timed_cli(repo, "cycle", "--json")
-            assert json.loads(outp)["rung"] == "sleep", outp
-            walls.append(wall)
-        out[size] = statistics.median(walls)
-    return out
-
-
-def bench_wake(work: Path) -> float:
-    """A priority:critical issue filed on the tracker (no wake file) during a nap."""
-    repo = make_repo(work / "wake")
-    (repo / "shiftctl.yaml").write_text((repo / "shiftctl.yaml").read_text().replace(
-        "wake_check: 30", "wake_check: 30"))
-    timed_cli(repo, "cycle", "--json")
-    nap = subprocess.Popen([*cli_argv(), "-C", str(repo), "nap", "1800"], stdout=subprocess.PIPE,
-                           text=True, env=env())
-    time.sleep(1.0)
-    t0 = time.perf_counter()
-    file_issue(repo, "fire", "- [ ] put it out\n", labels=("shiftctl", "priority:critical"))
-    out, _ = nap.communicate(timeout=120)
-    latency = time.perf_counter() - t0
-    assert out.strip() == "critical", out
-    return latency
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
 
 
 def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    k = max(0, min(len(values) - 1, int(round(q * (len(values) - 1)))))
-    return values[k]
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(q * (len(ordered) - 1))))]
+
+
+@dataclass
+class TaskTimes:
+    ref: str
+    started: float       # the cycle that spawned its first run began
+    merged: float        # the cycle that merged it (and updated the PR) ended
+    agent: float         # the agents' own time, over all its runs
+    results: list[dict[str, Any]]
+
+
+def task_times(p: Project) -> list[TaskTimes]:
+    """Per merged task, from the state db, the cycle log and each run's result.json."""
+    merges = merged_at(p)
+    s = p.store()
+    try:
+        out = []
+        for task in s.tasks(states=("done",)):
+            runs = [r for r in s.runs(task_id=task.id) if r.kind == "work"]
+            results = [json.loads((Path(r.run_dir) / "result.json").read_text()) for r in runs]
+            agent = sum(r["agent_ended_at"] - r["agent_started_at"] for r in results)
+            out.append(TaskTimes(task.ref, runs[0].started_at, merges[task.ref], agent,
+                                 results))
+        return out
+    finally:
+        s.close()
+
+
+def run_tasks(bench: Bench, name: str, n: int, *, concurrent: int, sleep: float = 0.0,
+              files: int = 0) -> tuple[Project, Usage]:
+    """One issue of n independent tasks, run to done by the loop."""
+    p = bench.project(name, workers={"max_concurrent": concurrent})
+    if files:
+        add_files(p.root, files)
+    p.file_issue(name, checklist(n, sleep=sleep))
+    loop = Loop(p.root)
+    loop.wait_for(merged(p, n), timeout=120 + n * (sleep + 5) / concurrent)
+    return p, loop.stop()
+
+
+def add_files(repo: Path, n: int) -> None:
+    for i in range(n):
+        d = repo / "src" / f"d{i // 100:03d}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"f{i:05d}.py").write_text(f"X = {i}\n")
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", f"{n} files"], cwd=repo, check=True)
+
+
+# -- sections ---------------------------------------------------------------------------------
+def inprocess_cycles(p: Project, n: int) -> tuple[list[float], list[int]]:
+    """Wall time and tracker requests of n idle cycles run in this process (after one more
+    that loads what the first cycle of a process loads)."""
+    from admin.cycle import run_cycle
+    config = p.config
+    run_cycle(config)
+    times, requests = [], []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        r = run_cycle(config)
+        times.append(time.perf_counter() - t0)
+        if r.rung != "sleep":
+            raise RuntimeError(f"expected an idle cycle, got {r.to_json()}")
+        requests.append(r.tracker_requests)
+    return times, requests
+
+
+def section_idle(bench: Bench) -> dict[str, Any]:
+    """Idle cycles after an issue ran to done: wall and CPU of ``shiftctl cycle``, in-process
+    time, and tracker requests (local tracker; GitHub against the fake)."""
+    p = bench.project("idle")
+    p.file_issue("warm up", checklist(1))
+    p.cli("run", "--until-idle")
+    walls, cpus = zip(*(idle_cycle(p.root) for _ in range(bench.sizes.idle_cycles)))
+    inproc, requests = inprocess_cycles(p, bench.sizes.idle_cycles)
+    out: dict[str, Any] = {
+        "idle_cycle_ms": round(median(list(walls)) * 1000, 1),
+        "idle_cycle_cpu_ms": round(median(list(cpus)) * 1000, 1),
+        "idle_cycle_inprocess_ms": round(median(inproc) * 1000, 2),
+        "requests_per_idle_cycle": {"local": max(requests)}}
+    github = github_idle(bench)
+    out["requests_per_idle_cycle"]["github"] = github.pop("requests")
+    out.update(github)
+    return out
+
+
+def github_idle(bench: Bench) -> dict[str, Any]:
+    from github_env import TOKEN, TOKEN_ENV, GithubProject, start_github
+    from github_fake.spec import SpecMissing, spec_dict
+    try:
+        spec_dict()  # the fake's answers are built from GitHub's own examples
+    except SpecMissing as exc:
+        print(f"  github: skipped: {exc}", file=sys.stderr)
+        return {"requests": None}
+    os.environ[TOKEN_ENV] = TOKEN
+    p = GithubProject(make_repo(bench.work / "idle-github" / "repo"))
+    p.gh = start_github(p.root, bench.work / "idle-github", validate=False)
+    try:
+        p.configure(sleep=SLEEP)
+        p.file_issue("warm up", checklist(1))
+        p.cli("run", "--until-idle")
+        counts, walls = [], []
+        for _ in range(bench.sizes.idle_cycles + 1):
+            mark = p.gh.fake.mark()
+            walls.append(idle_cycle(p.root)[0])
+            counts.append(len(p.gh.fake.since(mark)))
+        quota = p.gh.fake.quota(p.bot)
+        return {"requests": max(counts[1:]), "idle_cycle_ms_github": round(
+            median(walls[1:]) * 1000, 1), "github_idle_quota_used": quota.used}
+    finally:
+        p.gh.fake.stop()
+
+
+def claude_profile(cli: str) -> dict[str, Any]:
+    return {"kind": "claude", "argv": [cli], "model": "sonnet", "max_turns": 8,
+            "pass_env": sorted(["ANTHROPIC_BASE_URL", *CLAUDE_ENV])}
+
+
+def per_hour(value: float, seconds: float) -> float:
+    return round(value * 3600 / seconds, 1)
+
+
+def model_traffic(server: ModelServer, seconds: float) -> dict[str, float]:
+    """Requests, tokens (input estimated at 4 bytes a token, as count_tokens does; output as
+    scripted) and request megabytes that reached ``server``, per hour."""
+    model = [s for s in server.served if s.api in ("anthropic", "openai")]
+    sent = sum(s.body_bytes for s in model)
+    tokens = sent // 4 + sum(s.output_tokens for s in model)
+    return {"requests_per_hour": per_hour(len(model), seconds),
+            "tokens_per_hour": per_hour(tokens, seconds),
+            "request_mb_per_hour": per_hour(sent / 1e6, seconds)}
+
+
+def section_idle_cost(bench: Bench) -> dict[str, Any]:
+    """shiftctl's loop and ``while true; do claude -p PROMPT; done`` side by side, over the
+    same window, each against its own scripted model server (same script)."""
+    cli = bench.claude
+    if cli is None:
+        return {}
+    window = bench.sizes.idle_cost_window_s
+    claude = {"default": "claude", "profiles": {"claude": claude_profile(cli)}}
+    p = bench.project("idle-cost", agents=claude, planner={"kind": "agent", "profile": "claude"},
+                      review={"judge": "claude"}, sleep={**SLEEP, "idle": 5, "wake_check": 5})
+    p.file_issue("Not for shiftctl", "No intake label: a person's note.", labels=())
+    naive_repo = make_repo(bench.work / "idle-cost" / "naive")
+    with ModelServer() as ours, ModelServer() as naive:
+        loop = Loop(p.root, {**CLAUDE_ENV, "ANTHROPIC_BASE_URL": ours.url})
+        spinner = subprocess.Popen(
+            ["bash", "-c", 'while true; do "$CLAUDE" -p "$PROMPT" >/dev/null 2>&1; done'],
+            cwd=naive_repo, start_new_session=True, stdout=subprocess.DEVNULL,
+            env={**os.environ, **claude_env(naive), "CLAUDE": cli, "PROMPT": NAIVE_PROMPT})
+        time.sleep(window)
+        os.killpg(spinner.pid, signal.SIGTERM)
+        spinner.wait()
+        usage = loop.stop()
+        mine, theirs = model_traffic(ours, usage.wall), model_traffic(naive, window)
+    return {"idle_cost_window_s": window, "idle_cost_cycles": usage.cycles,
+            "idle_tokens_per_hour": mine["tokens_per_hour"],
+            "idle_requests_per_hour": mine["requests_per_hour"],
+            "naive_tokens_per_hour": theirs["tokens_per_hour"],
+            "naive_requests_per_hour": theirs["requests_per_hour"],
+            "naive_request_mb_per_hour": theirs["request_mb_per_hour"]}
+
+
+def claude_env(server: ModelServer) -> dict[str, str]:
+    from worker.agents.claude import ENV_DEFAULTS  # what shiftctl gives claude: offline, quiet
+    return {**ENV_DEFAULTS, **CLAUDE_ENV, "ANTHROPIC_BASE_URL": server.url}
+
+
+def section_overhead(bench: Bench) -> dict[str, Any]:
+    """Per task, one worker at a time: assign cycle start to the end of the cycle that
+    merged it and updated the PR, minus the agent's own time."""
+    out: dict[str, Any] = {}
+    for label, n, files in (("", bench.sizes.tasks_tiny, 0),
+                            ("_10k_files", bench.sizes.tasks_10k, 10_000)):
+        p, _ = run_tasks(bench, f"overhead{label or '_tiny'}", n, concurrent=1, files=files)
+        overheads = [t.merged - t.started - t.agent for t in task_times(p)]
+        out[f"task_overhead_s_median{label}"] = round(median(overheads), 3)
+        out[f"task_overhead_s_p95{label}"] = round(pct(overheads, 0.95), 3)
+    return out
+
+
+def section_claude(bench: Bench) -> dict[str, Any]:
+    """Claude Code as the worker agent (one Write, then a final message with the status
+    block), one run at a time: what the worker adds around the CLI."""
+    cli = bench.claude
+    if cli is None:
+        return {}
+    n = bench.sizes.claude_runs
+    p = bench.project("claude", agents={"default": "claude",
+                                        "profiles": {"claude": claude_profile(cli)}},
+                      workers={"max_concurrent": 1})
+    titles = [f"Write greeting {i:02d}" for i in range(n)]
+    issue = p.file_issue("Greetings", "".join(f"- [ ] (parallel) {t}\n" for t in titles))
+    script = Script()
+    for i, title in enumerate(titles):
+        wt = p.root / ".shiftctl" / "worktrees" / f"{issue}-t{i + 1}"
+        script.add(f"# Your task: {title}",
+                   act(tool("Write", file_path=str(wt / f"greeting-{i:02d}.txt"),
+                            content="hello\n")),
+                   say("Done.\n\n" + status_block("done", summary=f"wrote greeting {i:02d}")))
+    with ModelServer(script) as server:
+        loop = Loop(p.root, {**CLAUDE_ENV, "ANTHROPIC_BASE_URL": server.url})
+        loop.wait_for(merged(p, n), timeout=60 + 30 * n)
+        loop.stop()
+    times = task_times(p)
+    results = [r for t in times for r in t.results]
+    return {
+        "claude_runs": len(results),
+        "claude_task_overhead_s_median": round(median(
+            [t.merged - t.started - t.agent for t in times]), 3),
+        "claude_run_overhead_start_s": round(median(
+            [r["agent_started_at"] - r["started_at"] for r in results]), 3),
+        "claude_run_overhead_end_s": round(median(
+            [r["ended_at"] - r["agent_ended_at"] for r in results]), 3),
+        "claude_agent_s": round(median(
+            [r["agent_ended_at"] - r["agent_started_at"] for r in results]), 3)}
+
+
+def section_throughput(bench: Bench) -> dict[str, Any]:
+    """N workers, agents that sleep 5 s, N x waves tasks: tasks merged per minute from the
+    first spawn to the last merge, as a fraction of N per 5 s."""
+    out: dict[str, Any] = {}
+    sleep, waves = 5.0, bench.sizes.throughput_waves
+    for n in (1, 4, 16):
+        p, usage = run_tasks(bench, f"throughput-{n}", n * waves, concurrent=n, sleep=sleep)
+        times = task_times(p)
+        elapsed = max(t.merged for t in times) - min(t.started for t in times)
+        out[f"throughput_ratio_n{n}"] = round(waves * sleep / elapsed, 3)
+        out[f"admin_cpu_share_n{n}"] = round(usage.cpu / usage.wall, 3)
+    return out
+
+
+def populate(p: Project, n_tasks: int) -> None:
+    """A history of n_tasks merged tasks, 10 per issue (issues closed on the tracker), through
+    the same store and tracker calls the admin makes."""
+    from memory import episodes
+    from memory.db import transaction
+    from memory.store import Issue, Run, Store, Task
+    n_issues = max(1, n_tasks // 10)
+    t = p.tracker()
+    try:
+        with transaction(t.conn):
+            for _ in range(n_issues):
+                number = t.new_issue("old work", checklist(10), ["shiftctl"], "alice").number
+                t.close_issue(number)
+    finally:
+        t.close()
+    s = Store.open(p.root / ".shiftctl" / "state.db")
+    try:
+        now = time.time() - 86400
+        with s.tx():
+            for number in range(1, n_issues + 1):
+                s.add_issue(Issue(number=number, title="old work", state="active",
+                                  author="alice", labels=["shiftctl"], branch=f"b{number}"))
+                for k in range(10):
+                    task = Task(id=0, issue=number, key=f"t{k + 1}", title=f"t{k}",
+                                state="ready", position=k)
+                    task.id = s.add_task(task)
+                    run = Run(id=f"r{number}-{k}", issue=number, task_id=task.id,
+                              started_at=now, run_dir="/nonexistent")
+                    s.start_run(run, task)
+                    s.finish_run(run, task, ended_at=now + 60, outcome="succeeded",
+                                 cost_usd=0.01)
+                    episodes.record(s.conn, episodes.Episode(
+                        run_id=run.id, issue=number, outcome="succeeded", task_id=task.id,
+                        task_key=task.key, title=task.title, summary="did it"))
+                    s.set_task_state(task, "done")
+                s.set_issue_state(number, "closed", tracker_state="closed")
+    finally:
+        s.close()
+
+
+def section_scale(bench: Bench) -> dict[str, Any]:
+    """Idle cycles with a history of 10, 1,000 and 10,000 tasks."""
+    walls, inproc = {}, {}
+    for size in (10, 1000, 10_000):
+        p = bench.project(f"scale-{size}")
+        p.cli("cycle")  # creates and migrates the state db
+        populate(p, size)
+        p.cli("run", "--until-idle")  # whatever the history makes due (maintenance) is done
+        walls[size] = median([idle_cycle(p.root)[0] for _ in range(bench.sizes.scale_cycles)])
+        inproc[size] = median(inprocess_cycles(p, bench.sizes.scale_cycles)[0])
+    return {"idle_cycle_ms_by_tasks": {k: round(v * 1000, 1) for k, v in walls.items()},
+            "idle_cycle_inprocess_ms_by_tasks": {k: round(v * 1000, 2)
+                                                 for k, v in inproc.items()},
+            "scale_ratio_10k_vs_10": round(walls[10_000] / walls[10], 3),
+            "scale_ratio_10k_vs_10_inprocess": round(inproc[10_000] / inproc[10], 3)}
+
+
+def section_wake(bench: Bench) -> dict[str, Any]:
+    """A ``priority:critical`` intake issue filed on the tracker 1 s into a 30-minute nap
+    (no wake file): how long until the nap returns. Bounded by ``sleep.wake_check`` (30 s)."""
+    p = bench.project("wake")
+    p.cli("cycle")
+    nap = subprocess.Popen([*SHIFTCTL, "-C", str(p.root), "nap", "1800"],
+                           stdout=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    t0 = time.perf_counter()
+    p.file_issue("fire", checklist(1), labels=("shiftctl", "priority:critical"))
+    out, _ = nap.communicate(timeout=120)
+    latency = time.perf_counter() - t0
+    if out.strip() != "critical":
+        raise RuntimeError(f"the nap woke for {out.strip()!r}, not the critical issue")
+    return {"wake_latency_s": round(latency, 2)}
+
+
+SECTIONS: dict[str, Callable[[Bench], dict[str, Any]]] = {
+    "idle": section_idle, "idle_cost": section_idle_cost, "overhead": section_overhead,
+    "claude": section_claude, "throughput": section_throughput, "scale": section_scale,
+    "wake": section_wake,
+}
+BACKGROUND = ("wake",)  # mostly waiting: runs alongside the others
+
+
+# -- report -----------------------------------------------------------------------------------
+TARGETS: dict[str, tuple[str, float]] = {
+    "idle_cycle_ms": ("<=", 200), "idle_tokens_per_hour": ("==", 0),
+    "requests_per_idle_cycle": ("<=", 1), "task_overhead_s_median": ("<=", 2.0),
+    "throughput_ratio_n16": (">=", 0.9), "scale_ratio_10k_vs_10": ("<=", 2.0),
+    "wake_latency_s": ("<=", 30),
+}
+
+
+def verdict(value: Any, target: tuple[str, float]) -> str:
+    op, limit = target
+    values = list(value.values()) if isinstance(value, dict) else [value]
+    numbers = [v for v in values if isinstance(v, (int, float))]
+    if not numbers:
+        return f"{op} {limit:g}"
+    ok = all({"<=": v <= limit, ">=": v >= limit, "==": v == limit}[op] for v in numbers)
+    return f"{op} {limit:g} {'ok' if ok else 'MISSED'}"
+
+
+def table(figures: dict[str, Any]) -> str:
+    rows = ["| figure | value | target |", "| --- | --- | --- |"]
+    for key, value in figures.items():
+        if key in ("machine", "quick", "load_average_at_start"):
+            continue
+        target = TARGETS.get(key)
+        rows.append(f"| `{key}` | {json.dumps(value)} | {verdict(value, target) if target else ''} |")
+    mode = "--quick" if figures.get("quick") else "full run"
+    return (f"Machine: {figures['machine']}; {mode}, load average "
+            f"{figures['load_average_at_start']:.2f} at the start\n\n" + "\n".join(rows))
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "") if Path("/proc/cpuinfo").exists() else ""
+    git = subprocess.run(["git", "--version"], capture_output=True, text=True,
+                         check=True).stdout.split()[-1]
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores {cpu}, "
+            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, git {git}")
+
+
+def find_claude() -> str | None:
+    path = AGENT_BIN / "claude"
+    if path.exists():
+        return str(path)
+    print(f"claude CLI not found at {path} (set SHIFTCTL_AGENT_BIN, or run scripts/test.sh "
+          "which installs it): idle_cost and claude sections are skipped", file=sys.stderr)
+    return None
+
+
+@contextmanager
+def workdir(keep: bool) -> Iterator[Path]:
+    work = Path(tempfile.mkdtemp(prefix="shiftctl-bench-"))
+    try:
+        yield work
+    finally:
+        if keep:
+            print(f"work directory kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def timed_section(name: str, bench: Bench) -> dict[str, Any]:
+    t0 = time.monotonic()
+    out = SECTIONS[name](bench)
+    print(f"{name}: {time.monotonic() - t0:.1f} s", file=sys.stderr)
+    return out
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a reduced run (under 2 minutes)")
     ap.add_argument("--json", dest="json_out", type=Path, help="write the figures here")
-    ap.add_argument("--only", default="", help="comma-separated sections")
+    ap.add_argument("--only", default="", help=f"comma-separated: {','.join(SECTIONS)}")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
-    only = set(filter(None, args.only.split(",")))
-
-    def want(name: str) -> bool:
-        return not only or name in only
-
-    q = args.quick
-    figures: dict[str, Any] = {"quick": q, "machine": machine()}
-    work = Path(tempfile.mkdtemp(prefix="shiftctl-bench-"))
-    t_start = time.monotonic()
-    try:
-        if want("idle"):
-            figures.update(bench_idle(work, 20))
-        if want("overhead"):
-            tiny = bench_overhead(work, 20 if q else 50, 1, "tiny")
-            figures["task_overhead_s_median"] = round(statistics.median(tiny), 3)
-            figures["task_overhead_s_p95"] = round(pct(tiny, 0.95), 3)
-            big = bench_overhead(work, 5 if q else 20, 10_000, "10k")
-            figures["task_overhead_s_median_10k_files"] = round(statistics.median(big), 3)
-        if want("throughput"):
-            for n in (1, 4, 16):
-                r = bench_throughput(work, n, 1 if q else 2, 5.0)
-                figures[f"throughput_ratio_n{n}"] = r["ratio"]
-                figures[f"admin_cpu_share_n{n}"] = r["admin_cpu_share"]
-        if want("scale"):
-            sizes = bench_scale(work, [10, 1000, 10_000], 5 if q else 20)
-            figures["idle_cycle_ms_by_tasks"] = {k: round(v * 1000, 1) for k, v in sizes.items()}
-            figures["scale_ratio_10k_vs_10"] = round(sizes[10_000] / sizes[10], 3)
-        if want("wake"):
-            figures["wake_latency_s"] = round(bench_wake(work), 2)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    figures["bench_seconds"] = round(time.monotonic() - t_start, 1)
+    only = [s for s in args.only.split(",") if s] or list(SECTIONS)
+    unknown = set(only) - set(SECTIONS)
+    if unknown:
+        ap.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    figures: dict[str, Any] = {"quick": args.quick, "machine": machine(),
+                               "load_average_at_start": os.getloadavg()[0]}
+    started = time.monotonic()
+    with workdir(args.keep) as work, ThreadPoolExecutor(1) as pool:
+        isolate(work)
+        bench = Bench(work, QUICK if args.quick else FULL, find_claude())
+        background = {name: pool.submit(timed_section, name, bench)
+                      for name in only if name in BACKGROUND}
+        for name in only:
+            if name not in background:
+                figures.update(timed_section(name, bench))
+        for future in background.values():
+            figures.update(future.result())
+    figures["bench_seconds"] = round(time.monotonic() - started, 1)
     print(table(figures))
     if args.json_out:
         args.json_out.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
-
-
-TARGETS = {
-    "idle_cycle_ms": ("<=", 200), "idle_tokens_per_hour": ("==", 0),
-    "task_overhead_s_median": ("<=", 2.0), "throughput_ratio_n16": (">=", 0.9),
-    "scale_ratio_10k_vs_10": ("<=", 2.0), "wake_latency_s": ("<=", 30),
-}
-
-
-def table(figures: dict[str, Any]) -> str:
-    rows = []
-    for key, value in figures.items():
-        if key == "machine":
-            continue
-        target = TARGETS.get(key)
-        mark = ""
-        if target and isinstance(value, (int, float)):
-            op, limit = target
-            ok = {"<=": value <= limit, ">=": value >= limit, "==": value == limit}[op]
-            mark = f"{op} {limit}  {'ok' if ok else 'MISSED'}"
-        rows.append(f"| {key} | {json.dumps(value)} | {mark} |")
-    head = "| figure | value | target |\n| --- | --- | --- |"
-    return f"Machine: {figures['machine']}\n\n{head}\n" + "\n".join(rows)
-
-
-def machine() -> str:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores {cpu}, "
-            f"Python {platform.python_version()}, git "
-            f"{subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.split()[-1]}")
 
 
 if __name__ == "__main__":

@@ -19,5 +19,8 @@ while true; do
   else
     fail_sleep=5
   fi
-  $SHIFTCTL nap "$sleep_s" >/dev/null 2>&1 || sleep "$sleep_s"
+  # zero (acted, more to do at once): straight on, a nap would only start a process
+  if [[ ! "$sleep_s" =~ ^0*\.?0*$ ]]; then
+    $SHIFTCTL nap "$sleep_s" >/dev/null 2>&1 || sleep "$sleep_s"
+  fi
 done

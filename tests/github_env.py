@@ -52,8 +52,11 @@ def github_tracker(gh: GithubWorld, kv: Any = None, **settings: Any) -> Any:
     return GithubTracker(load(root), kv if kv is not None else MemoryKV())
 
 
-def start_github(root: Path, work: Path, *, prefix: str = "") -> GithubWorld:
-    """A fake GitHub for the repository at ``root``; ``origin`` becomes its bare remote."""
+def start_github(root: Path, work: Path, *, prefix: str = "",
+                 validate: bool = True) -> GithubWorld:
+    """A fake GitHub for the repository at ``root``; ``origin`` becomes its bare remote.
+    ``validate=False`` skips checking each exchange against the OpenAPI description (the
+    benchmarks: they measure shiftctl, not the validator)."""
     remote = bare_repo.create(work / "remote.git", root)
     git(root, "remote", "add", "origin", remote.as_uri())
     world = new_world(remote)
@@ -62,7 +65,7 @@ def start_github(root: Path, work: Path, *, prefix: str = "") -> GithubWorld:
     world.add_user("mallory", "read")     # may file issues and comment, nothing more
     world.add_user("tom", "triage")       # may label, but has no write access
     world.add_user(BOT, "write")
-    fake = FakeGitHub(world, prefix=prefix).start()
+    fake = FakeGitHub(world, prefix=prefix, validate=validate).start()
     fake.add_token(TOKEN, BOT)
     return GithubWorld(world, fake, remote)
 

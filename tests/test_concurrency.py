@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
-from conftest import Project, agent_argv
+from conftest import ROOT, Project, agent_argv, git, make_repo
 
 BODY = """\
 - [ ] (parallel) alpha writes in shared/
@@ -59,3 +63,29 @@ def test_concurrency_ceiling_is_respected(project: Project, tmp_path) -> None:
         running += delta
         peak = max(peak, running)
     assert peak == 2
+
+
+PREPARE = """
+import sys
+from worker import git
+repo, wt, branch = sys.argv[1:]
+git.worktree(repo, "prune", check=False)
+git.add_worktree(repo, wt, "HEAD", "-f", "-B", branch)
+"""  # what a worker does first (worker.main.prepare_worktree)
+
+
+def test_sixteen_workers_preparing_worktrees_at_once_all_succeed(tmp_path: Path) -> None:
+    """git does not serialise worktree changes: unlocked, a ``prune`` removes another
+    worker's half-made entry and an ``add`` reads one half-written (seen with 16 workers)."""
+    repo = make_repo(tmp_path / "repo")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for wave in range(3):
+        procs = [subprocess.Popen([sys.executable, "-c", PREPARE, str(repo),
+                                   str(repo / ".shiftctl" / "worktrees" / f"{wave}-{i}"),
+                                   f"shiftctl/{wave}-{i}"], env=env, stderr=subprocess.PIPE,
+                                  text=True) for i in range(16)]
+        errors = [p.communicate()[1] for p in procs if p.wait() != 0]
+        assert errors == []
+    listed = git(repo, "worktree", "list", "--porcelain").count("worktree ")
+    assert listed == 1 + 3 * 16
+    assert (repo / ".shiftctl" / "worktrees" / "2-15" / "README.md").exists()  # checked out

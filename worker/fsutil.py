@@ -8,8 +8,13 @@ from pathlib import Path
 from typing import Any
 
 
-def atomic_write(path: Path, data: bytes | str) -> None:
-    """Write temp, fsync, rename: a reader sees the old file or the whole new one."""
+def atomic_write(path: Path, data: bytes | str, *, durable: bool = True) -> None:
+    """Write temp, fsync, rename: a reader sees the old file or the whole new one.
+
+    ``durable=False`` skips the two fsyncs, for files that mean nothing after the machine
+    crashes (a worker's spec and prompt, its heartbeat): other processes still see the old
+    file or the whole new one, only a power loss may lose it.
+    """
     if isinstance(data, str):
         data = data.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -17,8 +22,9 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -26,6 +32,8 @@ def atomic_write(path: Path, data: bytes | str) -> None:
         except FileNotFoundError:
             pass
         raise
+    if not durable:
+        return
     try:
         dir_fd = os.open(path.parent, os.O_RDONLY)
     except OSError:
@@ -36,8 +44,9 @@ def atomic_write(path: Path, data: bytes | str) -> None:
         os.close(dir_fd)
 
 
-def write_json(path: Path, value: Any) -> None:
-    atomic_write(path, json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+def write_json(path: Path, value: Any, *, durable: bool = True) -> None:
+    atomic_write(path, json.dumps(value, indent=2, sort_keys=True, default=str) + "\n",
+                 durable=durable)
 
 
 def touch(path: Path) -> None:

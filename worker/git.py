@@ -1,8 +1,12 @@
 """Plain ``git`` subprocess calls, shared by the worker and the admin."""
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 IDENTITY = ("-c", "user.name=shiftctl", "-c", "user.email=shiftctl@localhost")
@@ -44,6 +48,43 @@ def run(cwd: Path | str, *args: str, check: bool = True, timeout: float = 300,
     if check and proc.returncode != 0:
         raise GitError(list(args), proc.returncode, proc.stderr or proc.stdout)
     return proc
+
+
+@contextmanager
+def worktree_lock(repo: Path | str) -> Iterator[None]:
+    """One ``git worktree`` change at a time per repository.
+
+    git does not serialise them: with a few workers starting at once, ``prune`` deletes
+    another's half-made entry (``could not open '.git/worktrees/X/locked'``) and ``add``
+    reads one half-written (``failed to read .git/worktrees/X/commondir``).
+    """
+    common = Path(repo) / ".git"
+    if not common.is_dir():  # the repository is itself a linked worktree or a submodule
+        common = Path(repo) / out(repo, "rev-parse", "--git-common-dir")
+    with open(common / "shiftctl-worktree.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def worktree(repo: Path | str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``git worktree ARGS`` in ``repo``, under ``worktree_lock``."""
+    with worktree_lock(repo):
+        return run(repo, "worktree", *args, check=check)
+
+
+# Only git's bookkeeping of worktrees is done under the lock; their files are checked out and
+# deleted outside it: in a repository of 10,000 files either takes seconds, and workers
+# starting together must not queue for one another's.
+def add_worktree(repo: Path | str, path: Path | str, ref: str, *options: str) -> None:
+    """``git worktree add OPTIONS PATH REF``: the entry, then the files."""
+    worktree(repo, "add", "--no-checkout", *options, str(path), ref)
+    run(path, "reset", "-q", "--hard")
+
+
+def remove_worktree(repo: Path | str, path: Path | str) -> None:
+    """The files, then the entry (``prune`` forgets worktrees whose directory is gone)."""
+    shutil.rmtree(path, ignore_errors=True)
+    worktree(repo, "prune", check=False)
 
 
 def out(cwd: Path | str, *args: str, **kw: object) -> str:

@@ -54,7 +54,7 @@ class Heartbeat:
         data = {"ts": time.time(), "pid": os.getpid(), "phase": self.phase,
                 "agent_pid": self.agent_pid, "last_output": self.last_output}
         try:
-            atomic_write(self.path, json.dumps(data))
+            atomic_write(self.path, json.dumps(data), durable=False)  # liveness, not a record
         except OSError:
             pass  # a missing run dir must not kill the attempt; the admin will notice
 
@@ -69,7 +69,7 @@ class Heartbeat:
 def prepare_worktree(spec: Spec) -> str:
     """Create or reset the attempt's worktree; returns the SHA the attempt's diff starts at."""
     repo, wt = Path(spec.repo), Path(spec.worktree)
-    git.run(repo, "worktree", "prune", check=False)
+    git.worktree(repo, "prune", check=False)
     keep = spec.keep_branch and git.branch_exists(repo, spec.branch)
     if git.is_worktree(wt):
         git.clean_reset(wt)
@@ -82,9 +82,9 @@ def prepare_worktree(spec: Spec) -> str:
             shutil.rmtree(wt)
         wt.parent.mkdir(parents=True, exist_ok=True)
         if keep:
-            git.run(repo, "worktree", "add", "-f", str(wt), spec.branch)
+            git.add_worktree(repo, wt, spec.branch, "-f")
         else:
-            git.run(repo, "worktree", "add", "-f", "-B", spec.branch, str(wt), spec.base_sha)
+            git.add_worktree(repo, wt, spec.base_sha, "-f", "-B", spec.branch)
     if keep and not git.is_ancestor(wt, spec.base_sha, "HEAD"):
         # Continue from the earlier attempt's commits, on top of what has been integrated since.
         proc = git.run(wt, *git.IDENTITY, "merge", "--no-edit", "-q", spec.base_sha, check=False)
@@ -97,18 +97,15 @@ def prepare_worktree(spec: Spec) -> str:
 def prepare_checkout(spec: Spec) -> None:
     """A detached checkout of ``base_sha`` for a read-only run (planner, reviewer)."""
     repo, wt = Path(spec.repo), Path(spec.worktree)
-    git.run(repo, "worktree", "prune", check=False)
+    git.worktree(repo, "prune", check=False)
     if wt.exists():
         remove_checkout(spec)
     wt.parent.mkdir(parents=True, exist_ok=True)
-    git.run(repo, "worktree", "add", "-f", "--detach", str(wt), spec.base_sha)
+    git.add_worktree(repo, wt, spec.base_sha, "-f", "--detach")
 
 
 def remove_checkout(spec: Spec) -> None:
-    git.run(spec.repo, "worktree", "remove", "--force", spec.worktree, check=False)
-    if Path(spec.worktree).exists():
-        shutil.rmtree(spec.worktree, ignore_errors=True)
-    git.run(spec.repo, "worktree", "prune", check=False)
+    git.remove_worktree(spec.repo, spec.worktree)
 
 
 def _agent_failed(agent: AgentOutcome) -> tuple[str, str] | None:

@@ -318,7 +318,7 @@ def merge_branch(repo: Path, head: str, base: str, message: str) -> str:
         raise TrackerError(f"base branch {base!r} does not exist")
     with tempfile.TemporaryDirectory(prefix="shiftctl-merge-") as tmp:
         scratch = Path(tmp) / "wt"
-        git.run(repo, "worktree", "add", "--detach", str(scratch), old)
+        git.add_worktree(repo, scratch, old, "--detach")
         try:
             proc = git.run(scratch, *git.IDENTITY, "merge", "--no-ff", "-m", message, head,
                            check=False)
@@ -328,5 +328,5 @@ def merge_branch(repo: Path, head: str, base: str, message: str) -> str:
             sha = git.out(scratch, "rev-parse", "HEAD")
             git.run(repo, "update-ref", f"refs/heads/{base}", sha, old)
         finally:
-            git.run(repo, "worktree", "remove", "--force", str(scratch), check=False)
+            git.remove_worktree(repo, scratch)
     return sha
