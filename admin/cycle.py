@@ -105,7 +105,11 @@ def _locked_cycle(config: Config, paths: Paths, now: float | None) -> CycleResul
         else:
             actions, errors = execute(Runtime(config, paths, store, tracker, snap), decision)
         failed = bool(errors) and not actions
-        sleep_s = ladder.sleep_hint(snap, decision, failed=failed)
+        then = None
+        if decision.rung not in ("sleep", "health") and not errors:
+            after = observe(config, paths, store, time.time())
+            then = (after, ladder.decide(after))
+        sleep_s = ladder.sleep_hint(snap, decision, failed=failed, then=then)
         if tracker is not None:  # a quota running low stretches the nap
             sleep_s = max(sleep_s, quota.pause(remember(store, tracker), time.time()))
         streak = snap.unhealthy_streak + 1 if decision.rung == "health" or failed else 0

@@ -327,12 +327,25 @@ def next_due(s: Snapshot) -> float | None:
     return min(times) if times else None
 
 
-def sleep_hint(s: Snapshot, decision: Decision, *, failed: bool = False) -> float:
-    """Seconds to nap after this cycle. Unhealthy or failing cycles back off exponentially."""
+def sleep_hint(s: Snapshot, decision: Decision, *, failed: bool = False,
+               then: tuple[Snapshot, Decision] | None = None) -> float:
+    """Seconds to nap after this cycle. Unhealthy or failing cycles back off exponentially.
+
+    ``then`` is how things look after the cycle acted, and what the next cycle would do:
+    new work (a collected task to review, a promoted task to assign) goes on at once, nothing
+    left to do sleeps as long as a sleeping cycle would; only a cycle whose successor would
+    repeat it (no progress) waits ``sleep.after_action``.
+    """
     cfg = s.config.sleep
     if decision.rung == "health" or failed:
         return min(cfg.idle, max(cfg.after_action, 5.0) * (2 ** min(s.unhealthy_streak, 10)))
     if decision.rung != "sleep":
+        if then is not None:
+            after, following = then
+            if following.rung == "sleep":
+                return sleep_hint(after, following)
+            if following != decision and following.rung != "health":
+                return 0.0
         return cfg.after_action
     base = cfg.busy if s.running() else cfg.idle
     due = next_due(s)

@@ -40,9 +40,9 @@ from memory.db import StateError
 from model_server import ModelServer, Script, act, say, status_block, tool
 
 SHIFTCTL = [sys.executable, "-P", "-m", "admin.cli"]
-# Production naps, except that an acting cycle is followed at once by the next one (the
-# default ``after_action: 5`` would add ~5 s per cycle of a task and measure that instead).
-SLEEP = {"after_action": 0, "busy": 300, "idle": 1800, "wake_check": 30}
+# The default naps: a cycle whose successor has new work is followed at once, so
+# ``after_action`` only applies to a cycle that would repeat itself.
+SLEEP = {"after_action": 5, "busy": 300, "idle": 1800, "wake_check": 30}
 NAIVE_PROMPT = "Check the issue tracker for new work and do it."
 CLAUDE_ENV = {"ANTHROPIC_API_KEY": "sk-ant-bench-not-a-real-key"}
 

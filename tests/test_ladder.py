@@ -158,6 +158,24 @@ def test_sleep_hint_is_adaptive() -> None:
     assert ladder.sleep_hint(sick, ladder.Decision("health")) == 40.0
 
 
+def test_after_acting_the_loop_goes_on_at_once_while_the_next_cycle_has_new_work() -> None:
+    review = ladder.Decision("review", (ladder.Action("review", 1, "1-t1"),))
+    assign = ladder.Decision("assign", (ladder.Action("spawn", 2, "shell"),))
+    idle = snap(issues=[issue(state="done")])
+    t = task("t1", "running")
+    busy = snap(t, runs=[running(t)])
+    assert ladder.sleep_hint(idle, review, then=(idle, assign)) == 0.0
+    # nothing left: sleep as a sleeping cycle would, busy while workers run
+    assert ladder.sleep_hint(idle, assign, then=(busy, ladder.Decision("sleep"))) == \
+        CFG.sleep.busy
+    assert ladder.sleep_hint(idle, review, then=(idle, ladder.Decision("sleep"))) == \
+        CFG.sleep.idle
+    # the same decision again means no progress: wait sleep.after_action, never spin
+    assert ladder.sleep_hint(idle, review, then=(idle, review)) == CFG.sleep.after_action
+    assert ladder.sleep_hint(idle, review, then=(idle, ladder.Decision("health"))) == \
+        CFG.sleep.after_action
+
+
 def test_progressable() -> None:
     assert not ladder.progressable(snap(issues=[issue(state="done")]))
     assert ladder.progressable(snap(task("t1", "ready")))
