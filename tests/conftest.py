@@ -55,6 +55,15 @@ def wait_for(predicate: Any, timeout: float = 30.0, what: str = "condition") -> 
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def outside_tmp(name: str) -> Path:
+    """A fresh directory outside /tmp (Codex will not set up its sandbox under /tmp), next to
+    the checkout unless that is itself under /tmp. The caller removes it."""
+    base = ROOT / ".cache" if not ROOT.resolve().is_relative_to("/tmp") else Path("/var/tmp")
+    path = base / "shiftctl-tests" / f"{name}-{os.getpid()}-{time.monotonic_ns()}"
+    path.mkdir(parents=True)
+    return path
+
+
 def agent_cli(name: str) -> str:
     """A real agent CLI (``claude``, ``codex``) as ``scripts/test.sh`` installs it: a test
     that needs a missing one is skipped, or fails where the run requires it (CI)."""

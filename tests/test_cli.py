@@ -11,7 +11,7 @@ import pytest
 
 from admin.cli import cli
 from admin.lock import AdminLock
-from conftest import ROOT, Project, agent_argv, make_repo
+from conftest import Project, agent_argv, make_repo, outside_tmp
 
 
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
@@ -117,9 +117,13 @@ def test_doctor_names_agent_settings_the_cli_is_known_to_refuse(project: Project
         "kind": "codex", "argv": [sys.executable]}}})
     out = project.cli("doctor", check=False)
     assert out.returncode == 1 and "under /tmp, where Codex cannot set up its sandbox" in out.stdout
-    project.configure(agents={"default": "cx", "profiles": {"cx": {
-        "kind": "codex", "argv": [sys.executable], "env": {"CODEX_HOME": str(ROOT)}}}})
-    assert "Codex cannot" not in project.cli("doctor", check=False).stdout
+    home = outside_tmp("codex-home")
+    try:
+        project.configure(agents={"default": "cx", "profiles": {"cx": {
+            "kind": "codex", "argv": [sys.executable], "env": {"CODEX_HOME": str(home)}}}})
+        assert "Codex cannot" not in project.cli("doctor", check=False).stdout
+    finally:
+        home.rmdir()
 
 
 def test_missing_agent_cli_parks_the_task_with_a_reason(project: Project) -> None:

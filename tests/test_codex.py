@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import ROOT, Project, agent_cli, git
+from conftest import Project, agent_cli, git, outside_tmp
 from model_server import (ModelServer, Script, act, finish, hang, plan, rate_limited,
                           server_error, tool, verdict)
 
@@ -29,8 +28,7 @@ def codex(model_server: ModelServer, monkeypatch: pytest.MonkeyPatch) -> Iterato
     where Codex refuses to set up its sandbox."""
     cli = agent_cli("codex")
     monkeypatch.setenv(KEY_VAR, "sk-test-not-a-real-key")
-    home = ROOT / ".cache" / "codex-homes" / uuid.uuid4().hex[:12]
-    home.mkdir(parents=True)
+    home = outside_tmp("codex-home")
     monkeypatch.setenv("CODEX_HOME", str(home))
     provider = "model_providers.scripted"
     yield [cli, "-c", "model_provider=scripted", "-c", f"{provider}.name=scripted",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AGENTS, Project, git
+from conftest import AGENTS, Project, git, outside_tmp
 from worker import sandbox
 
 needs_bwrap = pytest.mark.skipif(
@@ -21,25 +21,32 @@ needs_bwrap = pytest.mark.skipif(
 @needs_bwrap
 def test_a_sandboxed_agent_cannot_write_outside_its_worktree(project: Project,
                                                             tmp_path: Path) -> None:
-    script = AGENTS / "sandbox_probe.py"
-    outside_tmp = Path("/tmp/shiftctl-sandbox-probe.txt")
-    outside_tmp.unlink(missing_ok=True)
+    # the sandbox's private /tmp hides whatever lies under /tmp: run the probe from outside
+    home = outside_tmp("sandbox-probe")
+    script = Path(shutil.copy(AGENTS / "sandbox_probe.py", home))
+    python = str(Path(sys.executable).resolve())
+    tmp_probe = Path("/tmp/shiftctl-sandbox-probe.txt")
+    tmp_probe.unlink(missing_ok=True)
     project.configure(agents={"default": "boxed", "profiles": {"boxed": {
         "kind": "command", "sandbox": "bwrap",
-        "argv": [sys.executable, str(script), "{prompt_file}", "{worktree}"]}}},
+        "argv": [python, str(script), "{prompt_file}", "{worktree}"]}}},
         checks=[{"name": "boxed-check", "run": f"touch {project.root}/check-escaped || true; "
                  "touch check-inside", "timeout": 30}])
     n = project.file_issue("Probe", "- [ ] probe the sandbox\n")
-    project.run()
+    try:
+        project.run()
+        escaped_beside_script = (home / "escaped.txt").exists()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     assert project.tasks(n)["t1"].state == "done"
     report = json.loads(git(project.root, "show", f"shiftctl/issue-{n}:report.json"))
     assert report["worktree"] == "wrote"
     assert report["system"] != "wrote" and report["git"] != "wrote", report  # read-only
-    assert not (AGENTS / "escaped.txt").exists()
+    assert not escaped_beside_script
     assert not (project.root / "escaped.txt").exists()  # (under /tmp: a private tmpfs)
     assert not (Path(os.environ["HOME"]) / "escaped.txt").exists()
     assert not (project.root / ".git" / "escaped").exists()
-    assert report["tmp"] == "wrote" and not outside_tmp.exists()  # a private /tmp
+    assert report["tmp"] == "wrote" and not tmp_probe.exists()  # a private /tmp
     assert report["pid1"].endswith("bwrap")  # its own pid namespace
     assert not (project.root / "check-escaped").exists()  # checks run boxed too
     run = project.runs(n)[0]
