@@ -63,10 +63,13 @@ def start(rt: Runtime, run: Run, spec: Spec, task: Task | None, *,
     rt.store.update_run(run.id, pid=pid, pgid=pid, pid_start=started)
 
 
-def _new_run_dir(rt: Runtime, run_id: str) -> Path:
+def _new_run_dir(rt: Runtime, run_id: str, prompt: str) -> tuple[Path, Path]:
+    """The run's directory with its prompt in it: (run dir, prompt file)."""
     run_dir = rt.paths.run_dir(run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
+    prompt_file = run_dir / "prompt.md"
+    atomic_write(prompt_file, prompt, durable=False)
+    return run_dir, prompt_file
 
 
 def spawn(rt: Runtime, action: Action) -> str:
@@ -78,13 +81,11 @@ def spawn(rt: Runtime, action: Action) -> str:
     profile = cfg.agents.profiles[action.detail]
     attempt = task.attempts + 1
     run_id = f"{task.issue}-{task.key}-a{attempt}-{secrets.token_hex(3)}"
-    run_dir = _new_run_dir(rt, run_id)
     base_sha = ensure_integration(rt, issue)
     previous = [r for r in store.runs(task_id=task.id) if r.kind == "work" and r.ended_at]
     keep = bool(kept_commits(previous))
     brief = work_prompt(rt, issue, task, attempt, previous, task_branch(task.issue, task.key))
-    prompt_file = run_dir / "prompt.md"
-    atomic_write(prompt_file, brief.text, durable=False)
+    run_dir, prompt_file = _new_run_dir(rt, run_id, brief.text)
     spec = Spec(run_id=run_id, run_dir=str(run_dir), repo=str(cfg.root),
                 worktree=str(paths.task_worktree(task.issue, task.key)),
                 branch=task_branch(task.issue, task.key), base_ref=issue.branch or "",
@@ -109,9 +110,7 @@ def spawn_read(rt: Runtime, *, kind: str, issue: int, task: Task | None, profile
     cfg = rt.config
     prof = cfg.agents.profiles[profile]
     run_id = f"{issue}-{kind}-{task.key + '-' if task else ''}a{attempt}-{secrets.token_hex(3)}"
-    run_dir = _new_run_dir(rt, run_id)
-    prompt_file = run_dir / "prompt.md"
-    atomic_write(prompt_file, prompt, durable=False)
+    run_dir, prompt_file = _new_run_dir(rt, run_id, prompt)
     spec = Spec(run_id=run_id, run_dir=str(run_dir), repo=str(cfg.root),
                 worktree=str(rt.paths.read_worktree(run_id)), branch="", base_ref="",
                 base_sha=base_sha,

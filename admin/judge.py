@@ -33,20 +33,12 @@ def consult(rt: Runtime, task: Task, work: Run, base: str, head: str) -> Verdict
     tried = [r for r in runs if r.ended_at and r.counted]
     if len(tried) >= JUDGE_TRIES:
         why = f"the reviewer could not give a verdict {len(tried)} times; last: {tried[-1].error}"
-        with rt.store.tx():
-            rt.outbox.comment(task.issue, "failed", f"{task.key}:judge:{work.id}",
-                              f"Task **{task.key}** ({task.title}) passed its checks but "
-                              f"needs a human: {why}.\n\nReply `/retry {task.key}` to try again.")
-            rt.store.set_task_state(task, "needs_human", why[:500])
+        _to_human(rt, task, f"judge:{work.id}", why, f"Reply `/retry {task.key}` to try again.")
         return f"{task.ref}: {why}"
     if issue_budget_left(rt.snapshot, task.issue) <= 0:
-        why = "the issue's budget (budget.usd_per_issue) was spent before review"
-        with rt.store.tx():
-            rt.outbox.comment(task.issue, "failed", f"{task.key}:judge-budget:{work.id}",
-                              f"Task **{task.key}** ({task.title}) passed its checks but "
-                              f"needs a human: {why}.\n\nRaise the budget and reply "
-                              f"`/retry {task.key}`.")
-            rt.store.set_task_state(task, "needs_human", why)
+        _to_human(rt, task, f"judge-budget:{work.id}",
+                  "the issue's budget (budget.usd_per_issue) was spent before review",
+                  f"Raise the budget and reply `/retry {task.key}`.")
         return f"{task.ref}: no budget left for the reviewer"
     profile = available(rt.snapshot, rt.config.review.judge)
     if profile is None:
@@ -58,6 +50,15 @@ def consult(rt: Runtime, task: Task, work: Run, base: str, head: str) -> Verdict
                               prompt=prompt, base_sha=head, subject=work.id,
                               attempt=len(runs) + 1)
     return f"review {task.ref}: reviewer {profile} started (run {run.id})"
+
+
+def _to_human(rt: Runtime, task: Task, key: str, why: str, then: str) -> None:
+    """Work that passed its checks waits for a person: the reason, once, on the issue."""
+    with rt.store.tx():
+        rt.outbox.comment(task.issue, "failed", f"{task.key}:{key}",
+                          f"Task **{task.key}** ({task.title}) passed its checks but needs a "
+                          f"human: {why}.\n\n{then}")
+        rt.store.set_task_state(task, "needs_human", why[:500])
 
 
 def answer(rt: Runtime, run: Run, result: Result) -> tuple[str, str, dict[str, Any]]:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from admin.outcomes import NOT_COUNTED
 from admin.runtime import Runtime
 from memory.store import Run, Task
 from worker.result import Result
-
-NOT_COUNTED = ("rate_limited", "stopped")
-
 
 def collect_read(rt: Runtime, run: Run, task: Task | None, result: Result | None,
                  outcome: str, error: str, changes: dict[str, Any]) -> str:

@@ -196,11 +196,6 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
             task = store.task(run.task_id)
         runs.append(view_run(run, task, now))
     day_start = now - (now % 86400)
-    cooldowns = {}
-    for row in store.conn.execute("SELECT key, value FROM kv WHERE key LIKE 'cooldown:%'"):
-        until = float(row[1])
-        if until > now:
-            cooldowns[row[0].split(":", 1)[1]] = until
     needed = {t.profile or config.agents.default for t in tasks if t.state == "ready"}
     last_checkpoint = store.get("last_checkpoint")
     if last_checkpoint is None:  # never checkpointed: count from the first cycle
@@ -213,7 +208,7 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         stopped=paths.stop.exists(), spent_today=store.cost_since(day_start),
         issue_costs={n: store.issue_cost(n) for n in loaded},
         issue_runs={n: store.issue_run_count(n) for n in loaded},
-        cooldowns=cooldowns, unusable=unusable_profiles(config, needed),
+        cooldowns=store.cooldowns(now), unusable=unusable_profiles(config, needed),
         stale_worktrees=tuple(_stale_worktrees(store, paths, issues,
                                                {rv.run.id for rv in runs})),
         checkpoint_due=now - float(last_checkpoint) > CHECKPOINT_EVERY_S,

@@ -61,13 +61,9 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
             rate = json.loads(raw_rate) if raw_rate else None
         except ValueError:
             rate = None
-        cooldowns = {}
-        for key, value in store.conn.execute("SELECT key, value FROM kv WHERE key LIKE "
-                                             "'cooldown:%'"):
-            if float(value) > now:
-                cooldowns[key.split(":", 1)[1]] = float(value)
         return {
-            "issues": issues, "workers": workers, "prs": prs, "cooldowns": cooldowns,
+            "issues": issues, "workers": workers, "prs": prs,
+            "cooldowns": store.cooldowns(now),
             "next_wake": (last.ended_at or last.started_at) + (last.sleep_s or 0) if last else None,
             "last_cycle": {"cycle": last.number, "rung": last.rung, "actions": last.actions,
                            "sleep_s": last.sleep_s, "ended_at": last.ended_at,

@@ -215,6 +215,12 @@ class Store:
             self.conn.execute("INSERT INTO kv (key, value) VALUES (?, ?) "
                               "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
+    def cooldowns(self, now: float) -> dict[str, float]:
+        """Agent profiles resting after a rate limit, and until when (kv ``cooldown:NAME``)."""
+        rows = self.conn.execute("SELECT key, value FROM kv WHERE key LIKE 'cooldown:%'")
+        return {key.split(":", 1)[1]: float(value) for key, value in rows
+                if float(value) > now}
+
     # -- issues ----------------------------------------------------------------------------
     def issue(self, number: int) -> Issue | None:
         row = self.conn.execute("SELECT * FROM issues WHERE number = ?", (number,)).fetchone()

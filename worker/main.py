@@ -96,16 +96,10 @@ def prepare_worktree(spec: Spec) -> str:
 
 def prepare_checkout(spec: Spec) -> None:
     """A detached checkout of ``base_sha`` for a read-only run (planner, reviewer)."""
-    repo, wt = Path(spec.repo), Path(spec.worktree)
-    git.worktree(repo, "prune", check=False)
-    if wt.exists():
-        remove_checkout(spec)
+    wt = Path(spec.worktree)
+    git.remove_worktree(spec.repo, wt)  # a crashed run's leftover, and stale entries
     wt.parent.mkdir(parents=True, exist_ok=True)
-    git.add_worktree(repo, wt, spec.base_sha, "-f", "--detach")
-
-
-def remove_checkout(spec: Spec) -> None:
-    git.remove_worktree(spec.repo, spec.worktree)
+    git.add_worktree(spec.repo, wt, spec.base_sha, "-f", "--detach")
 
 
 def _agent_failed(agent: AgentOutcome) -> tuple[str, str] | None:
@@ -175,9 +169,16 @@ class Attempt:
             self.result.agent_started_at = time.time()
         self.heartbeat.beat()
 
+    def _sandbox(self, wt: Path) -> Callable[[Sequence[str]], list[str]]:
+        """The argv wrapper for the agent and its checks; refuses rather than runs bare."""
+        spec = self.spec
+        return sandbox.wrapper(spec.agent.sandbox, wt,
+                               read_only=[Path(spec.repo) / ".git", spec.dir])
+
     def _agent(self, wt: Path, env: dict[str, str], log: IO[bytes],
                wrap: Callable[[Sequence[str]], list[str]]) -> AgentOutcome:
         spec = self.spec
+        self.heartbeat.set("agent")
         ctx = AgentContext(spec=spec, worktree=wt, env=env, prompt_file=Path(spec.prompt_file),
                            log=log, deadline=time.monotonic() + spec.agent.task_timeout,
                            on_output=self.heartbeat.output, on_start=self._agent_started,
@@ -191,9 +192,7 @@ class Attempt:
         spec, res = self.spec, self.result
         base = prepare_worktree(spec)
         wt = Path(spec.worktree)
-        wrap = sandbox.wrapper(spec.agent.sandbox, wt,  # refuses rather than runs bare
-                               read_only=[Path(spec.repo) / ".git", spec.dir])
-        self.heartbeat.set("agent")
+        wrap = self._sandbox(wt)
         agent = self._agent(wt, env, log, wrap)
         self.heartbeat.set("commit")
         git.commit_all(wt, spec.commit_message or f"shiftctl: {spec.task.title}")
@@ -216,16 +215,13 @@ class Attempt:
         prepare_checkout(spec)
         wt = Path(spec.worktree)
         try:
-            wrap = sandbox.wrapper(spec.agent.sandbox, wt,
-                                   read_only=[Path(spec.repo) / ".git", spec.dir])
-            self.heartbeat.set("agent")
-            agent = self._agent(wt, env, log, wrap)
+            agent = self._agent(wt, env, log, self._sandbox(wt))
             changed = git.out(wt, "status", "--porcelain")
             if changed or git.rev(wt, "HEAD") != spec.base_sha:
                 res.extra["discarded_changes"] = changed.splitlines()[:50]
                 log.write(b"\n[shiftctl] read-only run changed files; discarded\n")
         finally:
-            remove_checkout(spec)
+            git.remove_worktree(spec.repo, wt)
         res.outcome, res.error = decide_read(agent)
         res.final_text = agent.final_text[:MAX_ANSWER]
         return agent
