@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from admin import dispatch
-from admin.answers import AnswerError, json_answer, plan_tasks, rekey
-from admin.intake import adopt, checked, refuse
-from admin.ladder import available
-from admin.planner import PlanError
-from admin.prompts import render
-from admin.runtime import Runtime
-from memory.store import Issue, Run
-from worker import git
-from worker.result import Result
+from shiftctl.admin import dispatch
+from shiftctl.admin.answers import AnswerError, json_answer, plan_tasks, rekey
+from shiftctl.admin.intake import adopt, checked, refuse
+from shiftctl.admin.ladder import available
+from shiftctl.admin.planner import PlanError
+from shiftctl.admin.prompts import render
+from shiftctl.admin.runtime import Runtime
+from shiftctl.memory.store import Issue, Run
+from shiftctl.worker import git
+from shiftctl.worker.result import Result
 
 PLAN_TRIES = 2
 

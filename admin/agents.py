@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from admin.config import Config, Profile
-from worker.spec import AgentSpec
+from shiftctl.admin.config import Config, Profile
+from shiftctl.worker.spec import AgentSpec
 
 EXECUTABLES = {"claude": "claude", "codex": "codex", "shell": "bash", "aider": "aider",
                "gemini": "gemini", "opencode": "opencode"}

@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from admin.planner import PlannedTask, task_key
+from shiftctl.admin.planner import PlannedTask, task_key
 
 _FENCED = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*(json)?[ \t]*\n(.*?)^[ \t]*\1[ \t]*$",
                      re.DOTALL | re.MULTILINE)

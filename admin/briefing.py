@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from admin.prompts import digest, render
-from admin.recall import recall
-from admin.runtime import Runtime
-from memory import episodes
-from memory.episodes import Episode
-from memory.store import Issue, Run, Task
+from shiftctl.admin.prompts import digest, render
+from shiftctl.admin.recall import recall
+from shiftctl.admin.runtime import Runtime
+from shiftctl.memory import episodes
+from shiftctl.memory.episodes import Episode
+from shiftctl.memory.store import Issue, Run, Task
 
 MAX_FACTS_PER_ATTEMPT = 12
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import click
 
-from admin import config as config_mod
-from admin.config import Config, ConfigError
-from admin.paths import Paths
+from shiftctl.admin import config as config_mod
+from shiftctl.admin.config import Config, ConfigError
+from shiftctl.admin.paths import Paths
 
 
 class Context:
@@ -42,8 +42,8 @@ class Context:
             raise click.ClickException(
                 f"this repository uses the {self.config.tracker.kind} tracker; 'issue' and 'pr' "
                 "commands work on the local tracker only (use the tracker itself)")
-        from admin.trackers.base import TrackerError
-        from admin.trackers.local import LocalTracker
+        from shiftctl.admin.trackers.base import TrackerError
+        from shiftctl.admin.trackers.local import LocalTracker
         self.paths.ensure()
         tracker = LocalTracker(self.paths.tracker_db, self.config.root,
                                self.config.tracker.allowed_authors)
@@ -55,7 +55,7 @@ class Context:
             tracker.close()
 
     def wake(self) -> None:
-        from worker.fsutil import touch
+        from shiftctl.worker.fsutil import touch
         touch(self.paths.wake)
 
 
@@ -89,7 +89,7 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
 @pass_ctx
 def init(ctx: Context, tracker: str, repo: str | None, force: bool) -> None:
     """Write shiftctl.yaml and .shiftctl/ in this repository."""
-    from admin.setup import init as do_init
+    from shiftctl.admin.setup import init as do_init
     try:
         for line in do_init(ctx.start, tracker=tracker, repo=repo, force=force):
             click.echo(line)
@@ -104,7 +104,7 @@ def init(ctx: Context, tracker: str, repo: str | None, force: bool) -> None:
 @pass_ctx
 def doctor(ctx: Context, as_json: bool) -> None:
     """Check git, agents, tracker access, SQLite and supervisor."""
-    from admin.doctor import check
+    from shiftctl.admin.doctor import check
     findings = check(ctx.config)
     if as_json:
         emit([f.__dict__ for f in findings])
@@ -231,7 +231,7 @@ def pr_list(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def pr_show(ctx: Context, number: int, as_json: bool) -> None:
     """Show a pull request and its diff stat."""
-    from worker import git
+    from shiftctl.worker import git
     with ctx.local_tracker() as tracker:
         p = tracker.get_pr(number)
     if as_json:
@@ -259,7 +259,7 @@ def pr_merge(ctx: Context, number: int) -> None:
 @pass_ctx
 def cycle(ctx: Context, as_json: bool) -> None:
     """Run one admin cycle."""
-    from admin.cycle import run_cycle
+    from shiftctl.admin.cycle import run_cycle
     result = run_cycle(ctx.config)
     if as_json:
         click.echo(json.dumps(result.to_json()))
@@ -278,7 +278,7 @@ def cycle(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def nap(ctx: Context, seconds: float) -> None:
     """Sleep SECONDS, waking early on a trigger."""
-    from admin.nap import nap as do_nap
+    from shiftctl.admin.nap import nap as do_nap
     click.echo(do_nap(ctx.config, seconds))
 
 
@@ -297,8 +297,8 @@ def wake(ctx: Context) -> None:
 @pass_ctx
 def run(ctx: Context, until_idle: bool, max_cycles: int | None, as_json: bool) -> None:
     """Run the loop in the foreground."""
-    from admin.cycle import CycleResult
-    from admin.runloop import run_loop
+    from shiftctl.admin.cycle import CycleResult
+    from shiftctl.admin.runloop import run_loop
 
     def show(r: CycleResult) -> None:
         if as_json:
@@ -316,7 +316,7 @@ def run(ctx: Context, until_idle: bool, max_cycles: int | None, as_json: bool) -
 @pass_ctx
 def status(ctx: Context, as_json: bool) -> None:
     """Issues, tasks, workers, PRs, costs and the next wake."""
-    from admin.status import collect_status, render
+    from shiftctl.admin.status import collect_status, render
     data = collect_status(ctx.config)
     if as_json:
         emit(data)
@@ -332,9 +332,9 @@ def status(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def events(ctx: Context, as_json: bool, follow: bool, issue_number: int | None, limit: int) -> None:
     """The event log (append-only, hash-chained)."""
-    from memory.db import StateError
-    from memory.events import rows
-    from memory.store import Store
+    from shiftctl.memory.db import StateError
+    from shiftctl.memory.events import rows
+    from shiftctl.memory.store import Store
     try:
         store = Store.open(ctx.paths.state_db, readonly=True)
     except StateError as exc:
@@ -367,7 +367,7 @@ def events(ctx: Context, as_json: bool, follow: bool, issue_number: int | None, 
 
 # -- people steering --------------------------------------------------------------------------
 def _request(ctx: Context, verb: str, **kw: Any) -> None:
-    from admin.requests import submit
+    from shiftctl.admin.requests import submit
     submit(ctx.paths, verb, **kw)
 
 
@@ -416,8 +416,8 @@ def memory() -> None:
 def memory_list(ctx: Context, show_episodes: bool, show_all: bool, limit: int,
                 as_json: bool) -> None:
     """List lessons, the most effective first (or the latest episodes)."""
-    from admin import memory_view as mv
-    from memory import episodes, lessons
+    from shiftctl.admin import memory_view as mv
+    from shiftctl.memory import episodes, lessons
     with mv.reading(ctx.paths) as store:
         if store is None:
             items: list[Any] = []
@@ -439,8 +439,8 @@ def memory_list(ctx: Context, show_episodes: bool, show_all: bool, limit: int,
 @pass_ctx
 def memory_search(ctx: Context, query: str, limit: int, as_json: bool) -> None:
     """Full-text search over lessons and episodes."""
-    from admin import memory_view as mv
-    from memory import episodes, lessons
+    from shiftctl.admin import memory_view as mv
+    from shiftctl.memory import episodes, lessons
     with mv.reading(ctx.paths) as store:
         found_lessons = lessons.search(store.conn, query, limit) if store else []
         found_episodes = episodes.search(store.conn, query, limit) if store else []
@@ -462,8 +462,8 @@ def memory_search(ctx: Context, query: str, limit: int, as_json: bool) -> None:
 @pass_ctx
 def memory_show(ctx: Context, ref: str, as_json: bool) -> None:
     """Show a lesson (ID is its number) or an episode (eN, e.g. e12)."""
-    from admin import memory_view as mv
-    from memory.episodes import Episode
+    from shiftctl.admin import memory_view as mv
+    from shiftctl.memory.episodes import Episode
     try:
         mv.parse_id(ref)
     except ValueError as exc:
@@ -479,7 +479,7 @@ def memory_show(ctx: Context, ref: str, as_json: bool) -> None:
 
 
 def _memory_request(ctx: Context, verb: str, **kw: str) -> None:
-    from admin.lesson_requests import request
+    from shiftctl.admin.lesson_requests import request
     result = request(ctx.paths, verb, **kw)
     if result is None:
         click.echo("queued: a cycle is running; it applies this on its next cycle")
@@ -494,7 +494,7 @@ def _memory_request(ctx: Context, verb: str, **kw: str) -> None:
 @pass_ctx
 def memory_add(ctx: Context, text: str) -> None:
     """Add a lesson that every worker prompt may carry."""
-    from memory.lessons import MAX_TEXT, normalize
+    from shiftctl.memory.lessons import MAX_TEXT, normalize
     if not normalize(text):
         fail("a lesson needs some text")
     if len(normalize(text)) > MAX_TEXT:
@@ -515,7 +515,7 @@ def memory_retire(ctx: Context, lesson_id: int, reason: str) -> None:
 @pass_ctx
 def stop(ctx: Context) -> None:
     """Kill switch: stop dispatching and end every worker now."""
-    from admin.killswitch import engage
+    from shiftctl.admin.killswitch import engage
     for line in engage(ctx.config):
         click.echo(line)
 
@@ -524,7 +524,7 @@ def stop(ctx: Context) -> None:
 @pass_ctx
 def start(ctx: Context) -> None:
     """Release the kill switch."""
-    from admin.killswitch import release
+    from shiftctl.admin.killswitch import release
     click.echo(release(ctx.config))
 
 
@@ -537,9 +537,9 @@ def audit() -> None:
 @pass_ctx
 def audit_verify(ctx: Context) -> None:
     """Check the event hash chain; name the first broken link."""
-    from memory.db import StateError
-    from memory.events import verify
-    from memory.store import Store
+    from shiftctl.memory.db import StateError
+    from shiftctl.memory.events import verify
+    from shiftctl.memory.store import Store
     try:
         store = Store.open(ctx.paths.state_db, readonly=True)
     except StateError as exc:
@@ -560,7 +560,7 @@ def audit_verify(ctx: Context) -> None:
               help="Build the demo here instead of a temporary directory.")
 def demo(workdir: Path | None) -> None:
     """The whole loop on a throwaway repository, offline."""
-    from admin.demo import run_demo, summary
+    from shiftctl.admin.demo import run_demo, summary
     started = time.monotonic()
     repo = run_demo(workdir, echo=click.echo)
     click.echo(summary(repo))
@@ -572,7 +572,7 @@ def demo(workdir: Path | None) -> None:
 @pass_ctx
 def supervise(ctx: Context, foreground: bool) -> None:
     """Run the loop under supervisord for this repository (autorestart, logs in .shiftctl/)."""
-    from admin.supervise import SupervisorError, start_supervisord
+    from shiftctl.admin.supervise import SupervisorError, start_supervisord
     try:
         click.echo(start_supervisord(ctx.config, foreground=foreground))
     except SupervisorError as exc:

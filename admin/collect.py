@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from admin import faults, remember
-from admin.ladder import Action
-from admin.outcomes import after_run
-from admin.planner import PlanError, PlannedTask, validate
-from admin.runtime import Runtime
-from memory.store import Run, Task
-from worker.result import Result, ResultError, read
+from shiftctl.admin import faults, remember
+from shiftctl.admin.ladder import Action
+from shiftctl.admin.outcomes import after_run
+from shiftctl.admin.planner import PlanError, PlannedTask, validate
+from shiftctl.admin.runtime import Runtime
+from shiftctl.memory.store import Run, Task
+from shiftctl.worker.result import Result, ResultError, read
 
 COOLDOWN_STREAK = "cooldown_streak:"
 COOLDOWN_MAX_DOUBLINGS = 4
@@ -77,7 +77,7 @@ def ended(rt: Runtime, run: Run) -> tuple[Result | None, str, str, dict[str, Any
     """What a finished run left: (result or None, outcome, error, the run's new columns)."""
     result, problem = _read_result(run)
     if result is None:
-        from admin.dispatch import end_agent
+        from shiftctl.admin.dispatch import end_agent
         end_agent(run)
     if result is not None:
         outcome, error = result.outcome, result.error
@@ -135,7 +135,7 @@ def collect(rt: Runtime, action: Action) -> str:
     run, task = rv.run, rv.task
     result, outcome, error, changes = ended(rt, run)
     if run.kind != "work":
-        from admin.judgment import collect_read
+        from shiftctl.admin.judgment import collect_read
         return collect_read(rt, run, task, result, outcome, error, changes)
     learnings = result.learnings if result is not None else []
     if task is None or task.state != "running":
@@ -155,7 +155,7 @@ def collect(rt: Runtime, action: Action) -> str:
 
 def reclaim(rt: Runtime, action: Action) -> str:
     """A live worker whose lease ran out: end it and treat the attempt as failed."""
-    from admin.dispatch import terminate
+    from shiftctl.admin.dispatch import terminate
     rv = rt.run_view(str(action.target))
     terminate(rv.run)
     rv.run.outcome = None
@@ -205,7 +205,7 @@ def breakdown(rt: Runtime, task: Task, subtasks: list[dict[str, str]]) -> str | 
                            max_depth=limits.max_depth, existing=existing)
     except PlanError as exc:
         return f"breakdown refused: {exc}"
-    from admin.intake import add_tasks
+    from shiftctl.admin.intake import add_tasks
     add_tasks(rt, task.issue, planned, plan_version=task.plan_version,
               position=task.position)
     last = planned[-1].key

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 
-from admin import lesson_requests
-from admin.ladder import Action
-from admin.outcomes import dependents
-from admin.runtime import Runtime
-from memory.store import Command, Task
+from shiftctl.admin import lesson_requests
+from shiftctl.admin.ladder import Action
+from shiftctl.admin.outcomes import dependents
+from shiftctl.admin.runtime import Runtime
+from shiftctl.memory.store import Command, Task
 
 VERBS = ("approve", "retry", "cancel", "replan")
 _COMMAND = re.compile(r"^[ \t]*/(approve|retry|cancel|replan)\b[ \t]*([^\s]*)", re.MULTILINE)
@@ -88,7 +88,7 @@ def _approve(rt: Runtime, cmd: Command) -> str:
 
 
 def _replan(rt: Runtime, cmd: Command) -> str:
-    from admin.dispatch import terminate
+    from shiftctl.admin.dispatch import terminate
     issue = rt.store.issue(cmd.issue or 0)
     if issue is None or issue.state in ("cancelled", "closed"):
         return "nothing to replan"
@@ -115,7 +115,7 @@ def apply(rt: Runtime, action: Action) -> str:
     elif cmd.verb == "reply":
         result = _retry(rt, cmd, answer=True)
     elif cmd.verb == "cancel":
-        from admin.lifecycle import cancel_issue
+        from shiftctl.admin.lifecycle import cancel_issue
         issue = rt.store.issue(cmd.issue or 0)
         if issue is None or issue.state in ("cancelled", "closed"):
             result = "nothing to cancel"

@@ -6,17 +6,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from admin import faults, ladder, quota
-from admin.config import Config
-from admin.executor import execute
-from admin.lock import AdminLock
-from admin.paths import Paths
-from admin.requests import import_requests
-from admin.runtime import Runtime
-from admin.snapshot import Snapshot, observe
-from admin.sync import remember, sync
-from admin.trackers import TrackerError, open_tracker
-from memory.store import Store
+from shiftctl.admin import faults, ladder, quota
+from shiftctl.admin.config import Config
+from shiftctl.admin.executor import execute
+from shiftctl.admin.lock import AdminLock
+from shiftctl.admin.paths import Paths
+from shiftctl.admin.requests import import_requests
+from shiftctl.admin.runtime import Runtime
+from shiftctl.admin.snapshot import Snapshot, observe
+from shiftctl.admin.sync import remember, sync
+from shiftctl.admin.trackers import TrackerError, open_tracker
+from shiftctl.memory.store import Store
 
 
 @dataclass

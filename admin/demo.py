@@ -15,10 +15,10 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
-from admin import config as config_mod
-from admin.cycle import CycleResult
-from admin.runloop import run_loop
-from admin.trackers.local import LocalTracker
+from shiftctl.admin import config as config_mod
+from shiftctl.admin.cycle import CycleResult
+from shiftctl.admin.runloop import run_loop
+from shiftctl.admin.trackers.local import LocalTracker
 
 PACKAGE = {
     "demo_pkg/__init__.py": "",
@@ -141,7 +141,7 @@ def run_demo(workdir: Path | None = None, echo: Callable[[str], None] = print) -
 
 
 def summary(repo: Path) -> str:
-    from admin.status import collect_status, render
+    from shiftctl.admin.status import collect_status, render
     cfg = config_mod.load(repo)
     status = collect_status(cfg)
     tracker = LocalTracker(repo / ".shiftctl" / "tracker.db", repo)

@@ -10,31 +10,28 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from admin import faults
-from admin.agents import agent_spec, worker_pass_env
-from admin.briefing import kept_commits, work_prompt
-from admin.integration import ensure_integration
-from admin.ladder import Action
-from admin.paths import task_branch
-from admin.prompts import digest
-from admin.runtime import Runtime
-from admin.snapshot import proc_stat
-from memory import lessons
-from memory.store import Run, Task
-from worker.env import build_env
-from worker.fsutil import atomic_write, write_json
-from worker.proc import kill_groups
-from worker.spec import CheckSpec, Spec, TaskSpec
+from shiftctl.admin import faults
+from shiftctl.admin.agents import agent_spec, worker_pass_env
+from shiftctl.admin.briefing import kept_commits, work_prompt
+from shiftctl.admin.integration import ensure_integration
+from shiftctl.admin.ladder import Action
+from shiftctl.admin.paths import task_branch
+from shiftctl.admin.prompts import digest
+from shiftctl.admin.runtime import Runtime
+from shiftctl.admin.snapshot import proc_stat
+from shiftctl.memory import lessons
+from shiftctl.memory.store import Run, Task
+from shiftctl.worker.env import build_env
+from shiftctl.worker.fsutil import atomic_write, write_json
+from shiftctl.worker.proc import kill_groups
+from shiftctl.worker.spec import CheckSpec, Spec, TaskSpec
 
 
 def launch(spec_path: Path, env: dict[str, str], log_path: Path) -> tuple[int, str | None]:
-    """``python -m worker SPEC`` in its own session: restarting the loop never kills it.
-
-    ``-P`` keeps the target repository (the cwd) off ``sys.path``, so a repo that has its
-    own ``worker`` package cannot shadow ours.
-    """
+    """``python -m shiftctl.worker SPEC`` in its own session: restarting the loop never
+    kills it."""
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-P", "-m", "worker", str(spec_path)],
+        proc = subprocess.Popen([sys.executable, "-m", "shiftctl.worker", str(spec_path)],
                                 cwd=str(spec_path.parent), env=env, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                 close_fds=True)

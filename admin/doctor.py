@@ -7,12 +7,12 @@ import shutil
 import sys
 from dataclasses import dataclass
 
-from admin.agents import executable, known_problem, sandbox_of
-from admin.config import Config
-from admin.paths import Paths
-from memory.db import StateError, sqlite_version
-from memory.store import Store
-from worker import git
+from shiftctl.admin.agents import executable, known_problem, sandbox_of
+from shiftctl.admin.config import Config
+from shiftctl.admin.paths import Paths
+from shiftctl.memory.db import StateError, sqlite_version
+from shiftctl.memory.store import Store
+from shiftctl.worker import git
 
 
 @dataclass
@@ -55,7 +55,7 @@ def check(config: Config) -> list[Finding]:
         except StateError as exc:
             found.append(Finding("state db", "not migrated" in str(exc), str(exc)))
     try:
-        from admin.trackers import cached_kv, open_tracker
+        from shiftctl.admin.trackers import cached_kv, open_tracker
         tracker = open_tracker(config, cached_kv(paths))
         missing = tracker.check_access()
         found.append(Finding("tracker", not missing, f"{config.tracker.kind}: " + (
@@ -75,7 +75,7 @@ def check(config: Config) -> list[Finding]:
                              f"{prof.kind}: {problem}" if where and problem else
                              f"{prof.kind}: {where}" if where else
                              f"{prof.kind}: {exe!r} not found on PATH", required=name in used))
-    from worker import sandbox
+    from shiftctl.worker import sandbox
     why = sandbox.probe()
     sandboxed = sorted(n for n, p in config.agents.profiles.items()
                        if sandbox_of(config, p) == "bwrap")

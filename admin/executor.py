@@ -5,9 +5,9 @@ import importlib
 import traceback
 from collections.abc import Callable
 
-from admin.ladder import Action, Decision
-from admin.runtime import Runtime
-from admin.trackers.base import TrackerError
+from shiftctl.admin.ladder import Action, Decision
+from shiftctl.admin.runtime import Runtime
+from shiftctl.admin.trackers.base import TrackerError
 
 Handler = Callable[[Runtime, Action], str]
 
@@ -23,30 +23,30 @@ def _flush(rt: Runtime, action: Action) -> str:
 
 # verb -> "module:function"; modules load on first use, so an idle cycle imports none of them
 HANDLERS: dict[str, str] = {
-    "collect": "admin.collect:collect",
-    "reclaim": "admin.collect:reclaim",
-    "command": "admin.commands:apply",
-    "activate": "admin.lifecycle:activate",
-    "promote": "admin.lifecycle:promote",
-    "cancel_task": "admin.lifecycle:cancel_task",
-    "orphan": "admin.lifecycle:orphan",
-    "publish": "admin.lifecycle:publish",
-    "finish": "admin.lifecycle:finish",
-    "stuck": "admin.lifecycle:stuck",
-    "over_budget": "admin.lifecycle:over_budget",
-    "plan": "admin.intake:plan",
-    "review": "admin.review_step:review_task",
-    "spawn": "admin.dispatch:spawn",
-    "no_agent": "admin.lifecycle:no_agent",
-    "run_cap": "admin.lifecycle:run_cap",
-    "kill": "admin.dispatch:kill",
-    "close_issue": "admin.lifecycle:close_issue",
-    "pr_closed": "admin.lifecycle:pr_closed",
-    "closed_on_tracker": "admin.lifecycle:closed_on_tracker",
-    "cancel_issue": "admin.lifecycle:cancel_issue_action",
-    "remove_worktree": "admin.maintenance:remove_worktree",
-    "checkpoint": "admin.maintenance:checkpoint",
-    "distil": "admin.remember:distil",
+    "collect": "shiftctl.admin.collect:collect",
+    "reclaim": "shiftctl.admin.collect:reclaim",
+    "command": "shiftctl.admin.commands:apply",
+    "activate": "shiftctl.admin.lifecycle:activate",
+    "promote": "shiftctl.admin.lifecycle:promote",
+    "cancel_task": "shiftctl.admin.lifecycle:cancel_task",
+    "orphan": "shiftctl.admin.lifecycle:orphan",
+    "publish": "shiftctl.admin.lifecycle:publish",
+    "finish": "shiftctl.admin.lifecycle:finish",
+    "stuck": "shiftctl.admin.lifecycle:stuck",
+    "over_budget": "shiftctl.admin.lifecycle:over_budget",
+    "plan": "shiftctl.admin.intake:plan",
+    "review": "shiftctl.admin.review_step:review_task",
+    "spawn": "shiftctl.admin.dispatch:spawn",
+    "no_agent": "shiftctl.admin.lifecycle:no_agent",
+    "run_cap": "shiftctl.admin.lifecycle:run_cap",
+    "kill": "shiftctl.admin.dispatch:kill",
+    "close_issue": "shiftctl.admin.lifecycle:close_issue",
+    "pr_closed": "shiftctl.admin.lifecycle:pr_closed",
+    "closed_on_tracker": "shiftctl.admin.lifecycle:closed_on_tracker",
+    "cancel_issue": "shiftctl.admin.lifecycle:cancel_issue_action",
+    "remove_worktree": "shiftctl.admin.maintenance:remove_worktree",
+    "checkpoint": "shiftctl.admin.maintenance:checkpoint",
+    "distil": "shiftctl.admin.remember:distil",
 }
 BUILTIN: dict[str, Handler] = {"repair": _repair, "flush": _flush}
 # what a failing action's target is, so that it can be parked with a human

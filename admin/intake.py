@@ -6,11 +6,11 @@ The checklist planner answers at once. An agent planner is a read-only run
 """
 from __future__ import annotations
 
-from admin.integration import ensure_integration, set_aside_stale_branches
-from admin.ladder import Action
-from admin.planner import PlanError, PlannedTask, checklist_plan, plan_summary, validate
-from admin.runtime import Runtime
-from memory.store import Issue, Task
+from shiftctl.admin.integration import ensure_integration, set_aside_stale_branches
+from shiftctl.admin.ladder import Action
+from shiftctl.admin.planner import PlanError, PlannedTask, checklist_plan, plan_summary, validate
+from shiftctl.admin.runtime import Runtime
+from shiftctl.memory.store import Issue, Task
 
 
 def checked(rt: Runtime, raw: list[PlannedTask]) -> list[PlannedTask]:
@@ -86,7 +86,7 @@ def plan(rt: Runtime, action: Action) -> str:
         return f"skip #{issue.number}: {issue.state}"
     version = issue.plan_version + 1
     if rt.config.planner.kind == "agent":
-        from admin import agent_planner
+        from shiftctl.admin import agent_planner
         return agent_planner.consult(rt, issue, version)
     try:
         tasks = checked(rt, checklist_plan(issue.title, issue.body, version=version))

@@ -10,12 +10,12 @@ import shutil
 import time
 from pathlib import Path
 
-from admin import faults
-from admin.paths import issue_branch, task_branch
-from admin.runtime import Runtime
-from admin.trackers.base import PullRequest
-from memory.store import Issue, Task
-from worker import git
+from shiftctl.admin import faults
+from shiftctl.admin.paths import issue_branch, task_branch
+from shiftctl.admin.runtime import Runtime
+from shiftctl.admin.trackers.base import PullRequest
+from shiftctl.memory.store import Issue, Task
+from shiftctl.worker import git
 
 STATE_MARK = {"done": "x", "cancelled": "-"}
 

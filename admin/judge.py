@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from admin import dispatch
-from admin.answers import AnswerError, json_answer, verdict
-from admin.ladder import available, issue_budget_left
-from admin.prompts import render
-from admin.review import Verdict
-from admin.runtime import Runtime
-from memory.store import Run, Task
-from worker import git
-from worker.result import Result
+from shiftctl.admin import dispatch
+from shiftctl.admin.answers import AnswerError, json_answer, verdict
+from shiftctl.admin.ladder import available, issue_budget_left
+from shiftctl.admin.prompts import render
+from shiftctl.admin.review import Verdict
+from shiftctl.admin.runtime import Runtime
+from shiftctl.memory.store import Run, Task
+from shiftctl.worker import git
+from shiftctl.worker.result import Result
 
 JUDGE_TRIES = 2
 DIFF_BUDGET = 60_000

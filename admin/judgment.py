@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from admin.outcomes import NOT_COUNTED
-from admin.runtime import Runtime
-from memory.store import Run, Task
-from worker.result import Result
+from shiftctl.admin.outcomes import NOT_COUNTED
+from shiftctl.admin.runtime import Runtime
+from shiftctl.memory.store import Run, Task
+from shiftctl.worker.result import Result
 
 def collect_read(rt: Runtime, run: Run, task: Task | None, result: Result | None,
                  outcome: str, error: str, changes: dict[str, Any]) -> str:
@@ -16,9 +16,9 @@ def collect_read(rt: Runtime, run: Run, task: Task | None, result: Result | None
     with rt.store.tx():
         if outcome == "succeeded" and result is not None:
             if run.kind == "plan":
-                from admin.agent_planner import answer
+                from shiftctl.admin.agent_planner import answer
             else:
-                from admin.judge import answer
+                from shiftctl.admin.judge import answer
             outcome, error, more = answer(rt, run, result)
             changes.update(more)
         rt.store.finish_run(run, task, outcome=outcome, error=error or None,

@@ -5,12 +5,12 @@ anything still running; ``stop`` also ends the workers at once itself.
 """
 from __future__ import annotations
 
-from admin.config import Config
-from admin.dispatch import terminate
-from admin.paths import Paths
-from memory.db import StateError
-from memory.store import Store
-from worker.fsutil import touch
+from shiftctl.admin.config import Config
+from shiftctl.admin.dispatch import terminate
+from shiftctl.admin.paths import Paths
+from shiftctl.memory.db import StateError
+from shiftctl.memory.store import Store
+from shiftctl.worker.fsutil import touch
 
 
 def engage(config: Config) -> list[str]:

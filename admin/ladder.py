@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from admin.snapshot import RunView, Snapshot
-from memory.store import TASK_FAILED, Issue, Task
+from shiftctl.admin.snapshot import RunView, Snapshot
+from shiftctl.memory.store import TASK_FAILED, Issue, Task
 
 MAX_PLANS_PER_CYCLE = 3
 MAX_REVIEWS_PER_CYCLE = 5

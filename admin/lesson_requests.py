@@ -8,11 +8,11 @@ the request stays queued and that cycle (or the next) applies it.
 """
 from __future__ import annotations
 
-from admin.lock import AdminLock
-from admin.paths import Paths
-from admin.requests import import_requests, submit
-from memory import lessons
-from memory.store import Command, Store
+from shiftctl.admin.lock import AdminLock
+from shiftctl.admin.paths import Paths
+from shiftctl.admin.requests import import_requests, submit
+from shiftctl.memory import lessons
+from shiftctl.memory.store import Command, Store
 
 VERBS = ("memory_add", "memory_retire")
 MAX_LESSON_CHARS = lessons.MAX_TEXT

@@ -1,10 +1,10 @@
 """Issue- and task-level transitions that the unblock and maintenance rungs decide."""
 from __future__ import annotations
 
-from admin import integration
-from admin.ladder import Action, deps_state
-from admin.runtime import Runtime
-from memory.store import TASK_FAILED
+from shiftctl.admin import integration
+from shiftctl.admin.ladder import Action, deps_state
+from shiftctl.admin.runtime import Runtime
+from shiftctl.memory.store import TASK_FAILED
 
 
 def activate(rt: Runtime, action: Action) -> str:
@@ -140,7 +140,7 @@ def pr_closed(rt: Runtime, action: Action) -> str:
 
 
 def cancel_issue(rt: Runtime, number: int, reason: str) -> str:
-    from admin.dispatch import terminate
+    from shiftctl.admin.dispatch import terminate
     issue = rt.issue(number)
     for run in rt.store.open_runs():
         if run.issue == number:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from admin.ladder import Action
-from admin.runtime import Runtime
-from worker import git
+from shiftctl.admin.ladder import Action
+from shiftctl.admin.runtime import Runtime
+from shiftctl.worker import git
 
 
 def remove_worktree(rt: Runtime, action: Action) -> str:

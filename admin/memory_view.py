@@ -6,11 +6,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from admin.paths import Paths
-from memory import episodes, lessons
-from memory.episodes import Episode
-from memory.lessons import Lesson
-from memory.store import Store
+from shiftctl.admin.paths import Paths
+from shiftctl.memory import episodes, lessons
+from shiftctl.memory.episodes import Episode
+from shiftctl.memory.lessons import Lesson
+from shiftctl.memory.store import Store
 
 
 @contextlib.contextmanager

@@ -11,12 +11,12 @@ import shutil
 import time
 from collections.abc import Callable
 
-from admin.config import Config
-from admin.paths import Paths
-from admin.snapshot import MIN_FREE_BYTES
-from admin.trackers import RateLimited, Tracker, TrackerError, cached_kv, open_tracker
-from memory.db import StateError
-from memory.store import Store
+from shiftctl.admin.config import Config
+from shiftctl.admin.paths import Paths
+from shiftctl.admin.snapshot import MIN_FREE_BYTES
+from shiftctl.admin.trackers import RateLimited, Tracker, TrackerError, cached_kv, open_tracker
+from shiftctl.memory.db import StateError
+from shiftctl.memory.store import Store
 
 CRITICAL = "priority:critical"
 # How often the wake file is looked at: a finishing worker waits for this before its result

@@ -7,9 +7,9 @@ after posting and before recording never posts twice.
 """
 from __future__ import annotations
 
-from admin import faults, markers
-from admin.trackers.base import PullRequest, Tracker, TrackerError
-from memory.store import Store
+from shiftctl.admin import faults, markers
+from shiftctl.admin.trackers.base import PullRequest, Tracker, TrackerError
+from shiftctl.memory.store import Store
 
 STATE_LABELS = {
     "planned": "shiftctl:planned",

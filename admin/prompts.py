@@ -9,9 +9,9 @@ from typing import Any
 
 import jinja2
 
-import prompts
+from shiftctl import prompts
 
-from admin.config import Config
+from shiftctl.admin.config import Config
 
 BODY_BUDGET = 60_000
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from admin.config import Config
-from memory import episodes, lessons
-from memory.store import Issue, Store, Task
+from shiftctl.admin.config import Config
+from shiftctl.memory import episodes, lessons
+from shiftctl.memory.store import Issue, Store, Task
 
 SOP_FILES = ("AGENTS.md", "CLAUDE.md", "CONTRIBUTING.md")
 CONTEXT_DIR = ".shiftctl/context"

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from admin.ladder import Action
-from admin.runtime import Runtime
-from memory import episodes, lessons
-from memory.distil import DISTILLED_KEY
-from memory.distil import distil as distil_lessons
-from memory.episodes import Episode
-from memory.logfacts import log_facts
-from memory.store import Run, Task
+from shiftctl.admin.ladder import Action
+from shiftctl.admin.runtime import Runtime
+from shiftctl.memory import episodes, lessons
+from shiftctl.memory.distil import DISTILLED_KEY
+from shiftctl.memory.distil import distil as distil_lessons
+from shiftctl.memory.episodes import Episode
+from shiftctl.memory.logfacts import log_facts
+from shiftctl.memory.store import Run, Task
 
 
 def episode_of(task: Task, run: Run, *, learnings: Sequence[str] = (),

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from admin.paths import Paths
-from memory.store import Store
-from worker.fsutil import atomic_write, touch
+from shiftctl.admin.paths import Paths
+from shiftctl.memory.store import Store
+from shiftctl.worker.fsutil import atomic_write, touch
 
 
 def submit(paths: Paths, verb: str, *, issue: int | None = None, arg: str = "",

@@ -1,13 +1,13 @@
 """The review rung: judge a finished task, then merge it or send it back with findings."""
 from __future__ import annotations
 
-from admin import integration, remember
-from admin.collect import settle
-from admin.ladder import Action
-from admin.paths import task_branch
-from admin.review import Verdict, gather, verdict
-from admin.runtime import Runtime
-from worker import git
+from shiftctl.admin import integration, remember
+from shiftctl.admin.collect import settle
+from shiftctl.admin.ladder import Action
+from shiftctl.admin.paths import task_branch
+from shiftctl.admin.review import Verdict, gather, verdict
+from shiftctl.admin.runtime import Runtime
+from shiftctl.worker import git
 
 
 def review_task(rt: Runtime, action: Action) -> str:
@@ -26,7 +26,7 @@ def review_task(rt: Runtime, action: Action) -> str:
         v = verdict(facts, forbidden_paths=rt.config.review.forbidden_paths,
                     max_diff_lines=rt.config.review.max_diff_lines)
         if v.passed and rt.config.review.judge:  # the reviewer only sees work that passed
-            from admin.judge import consult
+            from shiftctl.admin.judge import consult
             judged = consult(rt, task, run, base, head)
             if isinstance(judged, str):
                 return judged

@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from admin import config as config_mod
-from admin.config import ConfigError
-from admin.cycle import CycleResult, run_cycle
-from admin.nap import WAKE_TICK_S, nap
+from shiftctl.admin import config as config_mod
+from shiftctl.admin.config import ConfigError
+from shiftctl.admin.cycle import CycleResult, run_cycle
+from shiftctl.admin.nap import WAKE_TICK_S, nap
 
 MAX_FAILING_CYCLES = 10
 

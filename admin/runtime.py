@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from admin.config import Config
-from admin.outbox import Outbox
-from admin.paths import Paths
-from admin.snapshot import RunView, Snapshot
-from admin.trackers.base import Tracker
-from memory.store import Issue, Store, Task
+from shiftctl.admin.config import Config
+from shiftctl.admin.outbox import Outbox
+from shiftctl.admin.paths import Paths
+from shiftctl.admin.snapshot import RunView, Snapshot
+from shiftctl.admin.trackers.base import Tracker
+from shiftctl.memory.store import Issue, Store, Task
 
 
 @dataclass

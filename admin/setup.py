@@ -4,9 +4,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from admin.config import CONFIG_NAME, ConfigError, default_text
-from admin.paths import Paths
-from worker import git
+from shiftctl.admin.config import CONFIG_NAME, ConfigError, default_text
+from shiftctl.admin.paths import Paths
+from shiftctl.worker import git
 
 
 def init(root: Path, *, tracker: str = "local", repo: str | None = None,

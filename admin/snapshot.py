@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from admin.config import Config
-from admin.paths import READ_PREFIX, Paths
-from memory import distil
-from memory.store import Command, Issue, Run, Store, Task
-from worker import git
+from shiftctl.admin.config import Config
+from shiftctl.admin.paths import READ_PREFIX, Paths
+from shiftctl.memory import distil
+from shiftctl.memory.store import Command, Issue, Run, Store, Task
+from shiftctl.worker import git
 
 ACTIVE_ISSUE_STATES = ("new", "planned", "active", "needs_human", "done")
 TASK_LOAD_STATES = ("planned", "active", "needs_human")
@@ -138,8 +138,8 @@ def _health(config: Config, paths: Paths) -> list[str]:
 
 def unusable_profiles(config: Config, profiles: set[str]) -> dict[str, str]:
     """Profiles that cannot start here, and why: a missing CLI, or a sandbox that cannot run."""
-    from admin.agents import executable, sandbox_of
-    from worker import sandbox
+    from shiftctl.admin.agents import executable, sandbox_of
+    from shiftctl.worker import sandbox
     out = {}
     for name in profiles:
         prof = config.agents.profiles.get(name)

@@ -5,12 +5,12 @@ import json
 import time
 from typing import Any
 
-from admin import quota
-from admin.config import Config
-from admin.paths import Paths
-from admin.snapshot import view_run
-from memory.db import StateError
-from memory.store import Store
+from shiftctl.admin import quota
+from shiftctl.admin.config import Config
+from shiftctl.admin.paths import Paths
+from shiftctl.admin.snapshot import view_run
+from shiftctl.memory.db import StateError
+from shiftctl.memory.store import Store
 
 
 def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:

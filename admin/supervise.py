@@ -9,8 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from admin.config import Config
-from admin.paths import Paths
+from shiftctl.admin.config import Config
+from shiftctl.admin.paths import Paths
 
 
 class SupervisorError(Exception):
@@ -31,7 +31,7 @@ def shared_file(name: str) -> Path:
 
 def cli_command() -> str:
     """How the loop script should call this very shiftctl (``-P``: the repo is the cwd)."""
-    return f"{sys.executable} -P -m admin.cli"
+    return f"{sys.executable} -m shiftctl"
 
 
 def supervisord_argv(conf: Path, foreground: bool) -> list[str]:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 
-from admin import commands, markers
-from admin.config import Config
-from admin.trackers.base import Changes, Tracker, TrackerIssue
-from memory.store import Issue, Store
+from shiftctl.admin import commands, markers
+from shiftctl.admin.config import Config
+from shiftctl.admin.trackers.base import Changes, Tracker, TrackerIssue
+from shiftctl.memory.store import Issue, Store
 
 APPROVED_LABEL = "shiftctl:approved"
 PRIORITIES = {"priority:critical": 2, "priority:high": 1}

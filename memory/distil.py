@@ -18,12 +18,12 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from memory import episodes, events, fts, lessons
-from memory.db import transaction
-from memory.episodes import Episode
+from shiftctl.memory import episodes, events, fts, lessons
+from shiftctl.memory.db import transaction
+from shiftctl.memory.episodes import Episode
 
 WINDOW = 500
-DISTILLED_KEY = "memory:distilled_seq"  # kv: the episode seq the last distillation reached
+DISTILLED_KEY = "shiftctl.memory:distilled_seq"  # kv: the episode seq the last distillation reached
 MAX_FIX_FILES = 5
 MAX_FIX_COMMANDS = 3
 

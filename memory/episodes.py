@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from memory import fts
-from memory.db import transaction
-from memory.store import _decode, _encode
+from shiftctl.memory import fts
+from shiftctl.memory.db import transaction
+from shiftctl.memory.store import _decode, _encode
 
 MAX_BODY = 2000
 MAX_LINE = 300

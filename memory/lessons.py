@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
-from memory import events, fts
-from memory.db import transaction
-from memory.store import _decode
+from shiftctl.memory import events, fts
+from shiftctl.memory.db import transaction
+from shiftctl.memory.store import _decode
 
 KINDS = ("check", "fix", "learning", "human")
 GLOBAL_KINDS = ("check", "fix", "human")  # about every task; a learning must match the task

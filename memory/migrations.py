@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from memory.db import StateError, transaction
+from shiftctl.memory.db import StateError, transaction
 
 Step = str | Callable[[sqlite3.Connection], None]
 

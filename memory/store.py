@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from memory import events
-from memory.db import StateError, connect, transaction
-from memory.migrations import migrate, pending
+from shiftctl.memory import events
+from shiftctl.memory.db import StateError, connect, transaction
+from shiftctl.memory.migrations import migrate, pending
 
 ISSUE_STATES = ("new", "planned", "active", "done", "closed", "needs_human", "cancelled")
 TASK_STATES = ("pending", "ready", "running", "review", "done", "retry", "needs_human", "cancelled")

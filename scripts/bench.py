@@ -33,13 +33,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT / "tests")]  # the test helpers (shiftctl itself is installed)
 
 from conftest import AGENT_BIN, Project, make_repo
-from memory.db import StateError
+from shiftctl.memory.db import StateError
 from model_server import ModelServer, Script, act, say, status_block, tool
 
-SHIFTCTL = [sys.executable, "-P", "-m", "admin.cli"]
+SHIFTCTL = [sys.executable, "-m", "shiftctl"]
 # The default naps: a cycle whose successor has new work is followed at once, so
 # ``after_action`` only applies to a cycle that would repeat itself.
 SLEEP = {"after_action": 5, "busy": 300, "idle": 1800, "wake_check": 30}
@@ -83,8 +83,7 @@ def isolate(work: Path) -> None:
     home.mkdir()
     (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@test.invalid\n"
                                      "[init]\n\tdefaultBranch = main\n")
-    os.environ.update({"HOME": str(home), "USER": "alice", "GIT_CONFIG_NOSYSTEM": "1",
-                       "PYTHONPATH": str(ROOT)})
+    os.environ.update({"HOME": str(home), "USER": "alice", "GIT_CONFIG_NOSYSTEM": "1"})
     os.environ.pop("SHIFTCTL_FAULT", None)
 
 
@@ -252,7 +251,7 @@ def add_files(repo: Path, n: int) -> None:
 def inprocess_cycles(p: Project, n: int) -> tuple[list[float], list[int]]:
     """Wall time and tracker requests of n idle cycles run in this process (after one more
     that loads what the first cycle of a process loads)."""
-    from admin.cycle import run_cycle
+    from shiftctl.admin.cycle import run_cycle
     config = p.config
     run_cycle(config)
     times, requests = [], []
@@ -364,7 +363,7 @@ def section_idle_cost(bench: Bench) -> dict[str, Any]:
 
 
 def claude_env(server: ModelServer) -> dict[str, str]:
-    from worker.agents.claude import ENV_DEFAULTS  # what shiftctl gives claude: offline, quiet
+    from shiftctl.worker.agents.claude import ENV_DEFAULTS  # what shiftctl gives claude: offline, quiet
     return {**ENV_DEFAULTS, **CLAUDE_ENV, "ANTHROPIC_BASE_URL": server.url}
 
 
@@ -435,9 +434,9 @@ def section_throughput(bench: Bench) -> dict[str, Any]:
 def populate(p: Project, n_tasks: int) -> None:
     """A history of n_tasks merged tasks, 10 per issue (issues closed on the tracker), through
     the same store and tracker calls the admin makes."""
-    from memory import episodes
-    from memory.db import transaction
-    from memory.store import Issue, Run, Store, Task
+    from shiftctl.memory import episodes
+    from shiftctl.memory.db import transaction
+    from shiftctl.memory.store import Issue, Run, Store, Task
     n_issues = max(1, n_tasks // 10)
     t = p.tracker()
     try:

@@ -27,12 +27,10 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-from admin.runloop import run_loop  # noqa: E402
-from admin.trackers.local import LocalTracker  # noqa: E402
-from memory.store import Store  # noqa: E402
+from shiftctl.admin.runloop import run_loop  # noqa: E402
+from shiftctl.admin.trackers.local import LocalTracker  # noqa: E402
+from shiftctl.memory.store import Store  # noqa: E402
 
 AGENT = ROOT / "tests" / "agents" / "scripted.py"
 CHECK = """\
@@ -90,7 +88,7 @@ def build_repo(repo: Path, *, memory: bool, backoff: float, usd_per_mtok: float)
     (repo / "check_changelog.sh").write_text(CHECK)
     env = {"AGENT_WRITE": "features/{task}.txt:{task}",
            "AGENT_WRITE_IF": "CHANGELOG.md=>CHANGELOG.md:- {task}",
-           "AGENT_BILL": str(usd_per_mtok), "PYTHONPATH": str(ROOT)}
+           "AGENT_BILL": str(usd_per_mtok)}
     config = {
         "base_branch": "main",
         "tracker": {"kind": "local", "intake_label": "shiftctl", "allowed_authors": ["bench"]},
@@ -141,7 +139,7 @@ def run_sequence(workdir: Path, *, memory: bool, issues: int = 10, backoff: floa
             store.close()
     store = Store.open(repo / ".shiftctl" / "state.db", readonly=True)
     try:
-        from memory import lessons
+        from shiftctl.memory import lessons
         out.lessons = [lesson.to_dict() for lesson in lessons.listing(store.conn)]
     finally:
         store.close()

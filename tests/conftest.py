@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
-from admin import config as config_mod
-from admin.config import Config
-from admin.cycle import CycleResult, run_cycle
-from admin.runloop import run_loop
-from admin.trackers.local import LocalTracker
-from memory.store import Store
+from shiftctl.admin import config as config_mod
+from shiftctl.admin.config import Config
+from shiftctl.admin.cycle import CycleResult, run_cycle
+from shiftctl.admin.runloop import run_loop
+from shiftctl.admin.trackers.local import LocalTracker
+from shiftctl.memory.store import Store
 from model_server import ModelServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +38,6 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("USER", "alice")
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.delenv("SHIFTCTL_FAULT", raising=False)
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
 
 
 def git(repo: Path, *args: str) -> str:
@@ -222,7 +221,7 @@ class Project:
 
     def cli(self, *args: str, check: bool = True, input: str | None = None,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([sys.executable, "-P", "-m", "admin.cli", "-C", str(self.root),
+        proc = subprocess.run([sys.executable, "-m", "shiftctl", "-C", str(self.root),
                                *args], capture_output=True, text=True, input=input,
                               env=env or dict(os.environ), timeout=120)
         if check and proc.returncode != 0:
@@ -256,7 +255,7 @@ def _end_workers(p: Project) -> None:
     db = p.root / ".shiftctl" / "state.db"
     if not db.exists():
         return
-    from admin.dispatch import terminate
+    from shiftctl.admin.dispatch import terminate
     s = Store.open(db, readonly=True)
     try:
         runs = s.open_runs()

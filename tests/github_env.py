@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from admin import markers
+from shiftctl.admin import markers
 from conftest import Project, git, make_repo
 from github_fake import FakeGitHub, World, new_world
 from github_fake import bare as bare_repo
@@ -42,9 +42,9 @@ def github_tracker(gh: GithubWorld, kv: Any = None, **settings: Any) -> Any:
     """A GithubTracker for the fake's repository, configured like a user would."""
     import yaml
 
-    from admin.config import load
-    from admin.trackers import MemoryKV
-    from admin.trackers.github import GithubTracker
+    from shiftctl.admin.config import load
+    from shiftctl.admin.trackers import MemoryKV
+    from shiftctl.admin.trackers.github import GithubTracker
     from conftest import BASE_CONFIG, merge
     root = gh.bare.parent / "repo"
     (root / "shiftctl.yaml").write_text(yaml.safe_dump(merge(BASE_CONFIG, {

@@ -15,13 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from worker.agents import AgentOutcome, claude
-from worker.agents.claude import READ_ONLY_TOOLS, WRITE_TOOLS, Stream
-from worker.agents.limits import mentions_limit, reset_time
-from worker.agents.templated import read_aider, read_gemini, read_opencode
-from worker.main import decide
-from worker.result import parse_status_block
-from worker.spec import AgentSpec
+from shiftctl.worker.agents import AgentOutcome, claude
+from shiftctl.worker.agents.claude import READ_ONLY_TOOLS, WRITE_TOOLS, Stream
+from shiftctl.worker.agents.limits import mentions_limit, reset_time
+from shiftctl.worker.agents.templated import read_aider, read_gemini, read_opencode
+from shiftctl.worker.main import decide
+from shiftctl.worker.result import parse_status_block
+from shiftctl.worker.spec import AgentSpec
 
 # --- limits: the provider said no, not the task ---------------------------------------------
 

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from conftest import ROOT, Project, git, make_repo
-from memory.store import Store
-from worker.spec import AgentSpec, Spec, TaskSpec
+from shiftctl.memory.store import Store
+from shiftctl.worker.spec import AgentSpec, Spec, TaskSpec
 
 PROMPT_MARK = "Write the greeting file"
 
@@ -128,7 +128,7 @@ def install_fake(bin_dir: Path, kind: str, *, model: str | None = None, mode: st
 
 def run_worker(tmp_path: Path, kind: str, bin_dir: Path, *,
                model: str | None = None) -> dict[str, Any]:
-    """One attempt with ``python -m worker``; the fake CLIs are first on the worker's PATH."""
+    """One attempt with ``python -m shiftctl.worker``; the fake CLIs are first on the worker's PATH."""
     repo = make_repo(tmp_path / "repo")
     run_dir = tmp_path / "runs" / "run1"
     run_dir.mkdir(parents=True)
@@ -144,9 +144,9 @@ def run_worker(tmp_path: Path, kind: str, bin_dir: Path, *,
     (run_dir / "spec.json").write_text(json.dumps(spec.to_dict()))
     (repo / ".shiftctl").mkdir(exist_ok=True)
     (repo / ".shiftctl" / ".gitignore").write_text("*\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT),
+    env = {**os.environ,
            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.run([sys.executable, "-P", "-m", "worker", str(run_dir / "spec.json")],
+    proc = subprocess.run([sys.executable, "-m", "shiftctl.worker", str(run_dir / "spec.json")],
                           env=env, capture_output=True, text=True, timeout=90)
     assert proc.returncode == 0, proc.stderr
     result = json.loads((run_dir / "result.json").read_text())

@@ -18,7 +18,7 @@ ONE = "- [ ] go\n  ```sh\n  echo go > go.txt\n  ```\n"
 
 
 def cli_cycle(project: Project, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-P", "-m", "admin.cli", "-C", str(project.root),
+    return subprocess.run([sys.executable, "-m", "shiftctl", "-C", str(project.root),
                            "cycle", "--json"], capture_output=True, text=True, timeout=120,
                           env={**os.environ, **env})
 
@@ -32,7 +32,7 @@ def test_malformed_config_fails_the_cycle_with_the_key_and_the_loop_backs_off(
     loop = subprocess.Popen(["bash", str(ROOT / "scripts" / "shift-loop.sh")],
                             cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ,
-                                            "SHIFTCTL": f"{sys.executable} -P -m admin.cli"},
+                                            "SHIFTCTL": f"{sys.executable} -m shiftctl"},
                             start_new_session=True)
     time.sleep(4)
     assert loop.poll() is None, "the loop must keep running"
@@ -81,7 +81,7 @@ def test_ten_thousand_item_checklist_is_refused_with_a_reason(project: Project) 
 
 def test_huge_result_is_a_failed_run(project: Project, tmp_path: Path) -> None:
     n, run = project.start_slow_task(tmp_path / "first")
-    from admin.dispatch import terminate
+    from shiftctl.admin.dispatch import terminate
     terminate(run, grace=0.5)
     with open(Path(run.run_dir) / "result.json", "w") as fh:
         fh.write('{"outcome": "succeeded", "summary": "' + "x" * 9_000_000 + '"}')
@@ -103,7 +103,7 @@ def test_worktree_deleted_under_a_running_worker(project: Project, tmp_path: Pat
 
 def test_runtime_dir_deleted_under_a_running_loop(project: Project) -> None:
     project.file_issue("Before", ONE)
-    loop = subprocess.Popen([sys.executable, "-P", "-m", "admin.cli", "-C", str(project.root),
+    loop = subprocess.Popen([sys.executable, "-m", "shiftctl", "-C", str(project.root),
                              "run", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=dict(os.environ))
     try:
@@ -154,7 +154,7 @@ def test_low_disk_is_a_health_problem_that_backs_off(project: Project,
 
     real = shutil.disk_usage
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr("admin.snapshot.shutil.disk_usage", lambda p: usage(10**9, 10**9, 10**6))
+    monkeypatch.setattr("shiftctl.admin.snapshot.shutil.disk_usage", lambda p: usage(10**9, 10**9, 10**6))
     project.file_issue("Waits", ONE)
     first = project.cycle()
     second = project.cycle()
@@ -162,7 +162,7 @@ def test_low_disk_is_a_health_problem_that_backs_off(project: Project,
     assert any("disk" in a for a in first.actions)
     assert second.sleep_s > first.sleep_s  # backs off
     assert project.runs() == []
-    monkeypatch.setattr("admin.snapshot.shutil.disk_usage", real)
+    monkeypatch.setattr("shiftctl.admin.snapshot.shutil.disk_usage", real)
     project.run()
     assert project.cycle().rung == "sleep"
 

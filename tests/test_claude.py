@@ -221,8 +221,8 @@ def test_the_work_settings_let_claude_edit_and_run_commands_as_root_and_as_a_nor
     import subprocess
     import tempfile
 
-    from worker.agents.claude import ENV_DEFAULTS, argv
-    from worker.spec import AgentSpec
+    from shiftctl.worker.agents.claude import ENV_DEFAULTS, argv
+    from shiftctl.worker.spec import AgentSpec
 
     prefix: list[str] = []
     base = tmp_path

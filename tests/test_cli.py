@@ -9,8 +9,8 @@ import time
 import click
 import pytest
 
-from admin.cli import cli
-from admin.lock import AdminLock
+from shiftctl.admin.cli import cli
+from shiftctl.admin.lock import AdminLock
 from conftest import Project, agent_argv, make_repo, outside_tmp
 
 
@@ -67,7 +67,7 @@ def test_errors_go_to_stderr_with_nonzero_exit(project: Project, tmp_path) -> No
     bad = project.cli("status", check=False)
     assert bad.returncode != 0
     assert "workers.max_concurrent: 'many'" in bad.stderr
-    elsewhere = subprocess.run([sys.executable, "-P", "-m", "admin.cli", "-C", str(tmp_path),
+    elsewhere = subprocess.run([sys.executable, "-m", "shiftctl", "-C", str(tmp_path),
                                 "status"], capture_output=True, text=True)
     assert elsewhere.returncode != 0 and "shiftctl init" in elsewhere.stderr
 
@@ -85,20 +85,20 @@ def test_a_second_admin_reports_busy(project: Project) -> None:
 
 def test_init_writes_a_working_setup(tmp_path) -> None:
     repo = make_repo(tmp_path / "fresh")
-    out = subprocess.run([sys.executable, "-P", "-m", "admin.cli", "-C", str(repo), "init"],
+    out = subprocess.run([sys.executable, "-m", "shiftctl", "-C", str(repo), "init"],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert (repo / "shiftctl.yaml").exists()
     assert (repo / ".shiftctl" / ".gitignore").read_text() == "*\n"
-    doctor = subprocess.run([sys.executable, "-P", "-m", "admin.cli", "-C", str(repo),
+    doctor = subprocess.run([sys.executable, "-m", "shiftctl", "-C", str(repo),
                              "doctor"], capture_output=True, text=True)
     assert "repository" in doctor.stdout and "sqlite" in doctor.stdout
-    again = subprocess.run([sys.executable, "-P", "-m", "admin.cli", "-C", str(repo), "init"],
+    again = subprocess.run([sys.executable, "-m", "shiftctl", "-C", str(repo), "init"],
                            capture_output=True, text=True)
     assert "kept existing" in again.stdout
     not_git = tmp_path / "plain"
     not_git.mkdir()
-    bad = subprocess.run([sys.executable, "-P", "-m", "admin.cli", "-C", str(not_git), "init"],
+    bad = subprocess.run([sys.executable, "-m", "shiftctl", "-C", str(not_git), "init"],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "not a git repository" in bad.stderr
 
@@ -169,7 +169,7 @@ def test_events_follow_prints_new_events_as_they_happen(project: Project) -> Non
     import threading
 
     project.cycle()
-    follower = subprocess.Popen([sys.executable, "-P", "-m", "admin.cli", "-C",
+    follower = subprocess.Popen([sys.executable, "-m", "shiftctl", "-C",
                                  str(project.root), "events", "--follow", "--json"],
                                 stdout=subprocess.PIPE, text=True)
     lines: queue.Queue[str] = queue.Queue()

@@ -67,7 +67,7 @@ def test_concurrency_ceiling_is_respected(project: Project, tmp_path) -> None:
 
 PREPARE = """
 import sys
-from worker import git
+from shiftctl.worker import git
 repo, wt, branch = sys.argv[1:]
 git.worktree(repo, "prune", check=False)
 git.add_worktree(repo, wt, "HEAD", "-f", "-B", branch)
@@ -78,7 +78,7 @@ def test_sixteen_workers_preparing_worktrees_at_once_all_succeed(tmp_path: Path)
     """git does not serialise worktree changes: unlocked, a ``prune`` removes another
     worker's half-made entry and an ``add`` reads one half-written (seen with 16 workers)."""
     repo = make_repo(tmp_path / "repo")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = dict(os.environ)
     for wave in range(3):
         procs = [subprocess.Popen([sys.executable, "-c", PREPARE, str(repo),
                                    str(repo / ".shiftctl" / "worktrees" / f"{wave}-{i}"),

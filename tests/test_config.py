@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from admin.config import ConfigError, default_text, find, load, parse
+from shiftctl.admin.config import ConfigError, default_text, find, load, parse
 
 
 def test_defaults_match_the_design() -> None:

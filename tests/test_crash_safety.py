@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from admin.faults import EXIT_CODE, POINTS
+from shiftctl.admin.faults import EXIT_CODE, POINTS
 from conftest import Project, git
 from test_core_loop import THREE_TASKS
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 def cycle_with_fault(project: Project, point: str) -> int:
     env = {**os.environ, "SHIFTCTL_FAULT": point}
-    proc = subprocess.run([sys.executable, "-P", "-m", "admin.cli", "-C", str(project.root),
+    proc = subprocess.run([sys.executable, "-m", "shiftctl", "-C", str(project.root),
                            "cycle", "--json"], env=env, capture_output=True, text=True,
                           timeout=120)
     return proc.returncode

@@ -7,15 +7,15 @@ import time
 
 import pytest
 
-from admin import config as config_mod
-from admin.status import collect_status
+from shiftctl.admin import config as config_mod
+from shiftctl.admin.status import collect_status
 
 pytestmark = pytest.mark.slow
 
 
 def test_demo_runs_the_whole_loop(tmp_path) -> None:
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-P", "-m", "admin.cli", "demo", "--dir",
+    proc = subprocess.run([sys.executable, "-m", "shiftctl", "demo", "--dir",
                            str(tmp_path / "d")], capture_output=True, text=True, timeout=120)
     elapsed = time.monotonic() - t0
     assert proc.returncode == 0, proc.stderr

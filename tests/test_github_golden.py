@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from admin.config import parse
-from admin.trackers import MemoryKV
-from admin.trackers.github import GithubTracker, _issue
+from shiftctl.admin.config import parse
+from shiftctl.admin.trackers import MemoryKV
+from shiftctl.admin.trackers.github import GithubTracker, _issue
 from conftest import make_repo
 from github_fake import FakeGitHub, new_world
 from github_fake import bare as bare_repo

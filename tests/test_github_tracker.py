@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from admin import markers
-from admin.outbox import PR_BODY_LIMIT, Outbox
-from admin.trackers import MemoryKV, RateLimited
-from admin.trackers.gh_cursor import Cursor
-from admin.trackers.github import GithubTracker
+from shiftctl.admin import markers
+from shiftctl.admin.outbox import PR_BODY_LIMIT, Outbox
+from shiftctl.admin.trackers import MemoryKV, RateLimited
+from shiftctl.admin.trackers.gh_cursor import Cursor
+from shiftctl.admin.trackers.github import GithubTracker
 from conftest import git
 from github_env import GithubWorld, github_tracker, start_github
 
@@ -161,7 +161,7 @@ def test_an_existing_pull_request_is_reused(github: GithubWorld) -> None:
 
 
 def test_pull_request_bodies_stay_within_githubs_limit(github: GithubWorld, tmp_path) -> None:
-    from memory.store import Store
+    from shiftctl.memory.store import Store
     t = github_tracker(github)
     pushed_branch(t, "shiftctl/issue-7")
     store = Store.open(tmp_path / "state.db")
@@ -197,7 +197,7 @@ def test_github_enterprise_lives_under_api_v3(tmp_path, monkeypatch) -> None:
 
 
 def test_a_missing_token_is_a_clear_error(github: GithubWorld, monkeypatch) -> None:
-    from admin.trackers import TrackerError
+    from shiftctl.admin.trackers import TrackerError
     from github_env import TOKEN_ENV
     monkeypatch.delenv(TOKEN_ENV)
     with pytest.raises(TrackerError, match=f"\\${TOKEN_ENV} is not set"):

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 def start_cycle(project: Project) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-P", "-m", "admin.cli", "-C", str(project.root),
+    return subprocess.Popen([sys.executable, "-m", "shiftctl", "-C", str(project.root),
                              "cycle", "--json"], stdout=subprocess.PIPE, text=True,
                             env=dict(os.environ))
 

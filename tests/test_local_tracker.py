@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from admin.paths import Paths
-from admin.trackers.base import TrackerError
-from admin.trackers.local import LocalTracker
+from shiftctl.admin.paths import Paths
+from shiftctl.admin.trackers.base import TrackerError
+from shiftctl.admin.trackers.local import LocalTracker
 from conftest import git, make_repo
 
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from admin import ladder
-from admin.briefing import kept_commits
-from admin.config import ConfigError, parse
-from admin.lock import AdminLock
-from admin.recall import recall
+from shiftctl.admin import ladder
+from shiftctl.admin.briefing import kept_commits
+from shiftctl.admin.config import ConfigError, parse
+from shiftctl.admin.lock import AdminLock
+from shiftctl.admin.recall import recall
 from conftest import Project, agent_argv
-from memory import episodes, lessons
-from memory.store import Issue, Run, Store, Task
+from shiftctl.memory import episodes, lessons
+from shiftctl.memory.store import Issue, Run, Store, Task
 
 GUARD = (f"{sys.executable} -c \"import pathlib,sys; "
          "sys.exit('CHECK-SAYS: broken.txt must not exist') "
@@ -212,7 +212,7 @@ def test_memory_config_is_validated() -> None:
 
 
 def test_maintenance_distils_only_when_memory_is_due() -> None:
-    from admin.snapshot import Snapshot
+    from shiftctl.admin.snapshot import Snapshot
     cfg = parse({"agents": {"default": "shell"}}, Path("/r"))
     idle = Snapshot(now=1.0, config=cfg)
     assert ladder.decide(idle).rung == "sleep"

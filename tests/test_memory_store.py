@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from memory import distil, episodes, fts, lessons, logfacts
-from memory.db import connect
-from memory.episodes import Episode
-from memory.migrations import MIGRATIONS, migrate
-from memory.store import Issue, Run, Store, Task
+from shiftctl.memory import distil, episodes, fts, lessons, logfacts
+from shiftctl.memory.db import connect
+from shiftctl.memory.episodes import Episode
+from shiftctl.memory.migrations import MIGRATIONS, migrate
+from shiftctl.memory.store import Issue, Run, Store, Task
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from worker.result import (MAX_RESULT_BYTES, Result, ResultError, parse_status_block, read,
+from shiftctl.worker.result import (MAX_RESULT_BYTES, Result, ResultError, parse_status_block, read,
                            write)
 
 

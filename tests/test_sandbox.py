@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import AGENTS, Project, git, outside_tmp
-from worker import sandbox
+from shiftctl.worker import sandbox
 
 needs_bwrap = pytest.mark.skipif(
     sandbox.probe() is not None and os.environ.get("SHIFTCTL_REQUIRE_BWRAP") != "1",
@@ -75,8 +75,6 @@ def test_the_worker_refuses_too_when_bwrap_is_missing(tmp_path: Path) -> None:
         assert found
         (bin_dir / tool).symlink_to(found)
     env = {**os.environ, "PATH": str(bin_dir)}
-    from conftest import ROOT
-    env["PYTHONPATH"] = str(ROOT)
     r = run_worker(tmp_path, kind="shell", body="```sh\necho hi > hi\n```\n",
                    worker_env=env, sandbox_kind="bwrap")
     assert r["outcome"] == "failed"

@@ -10,8 +10,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from admin import commands
-from admin.prompts import fence
+from shiftctl.admin import commands
+from shiftctl.admin.prompts import fence
 from conftest import Project, agent_argv
 
 TOKEN = "ghp_" + "S3cr3tT0k3n" * 4

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from memory import events
-from memory.db import StateError, connect, transaction
-from memory.migrations import MIGRATIONS, Migration, applied, migrate
-from memory.store import Store
+from shiftctl.memory import events
+from shiftctl.memory.db import StateError, connect, transaction
+from shiftctl.memory.migrations import MIGRATIONS, Migration, applied, migrate
+from shiftctl.memory.store import Store
 
 
 def test_wal_mode_busy_timeout_and_migrations_recorded(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The worker protocol (DESIGN §5), with a real ``python -m worker`` and real git."""
+"""The worker protocol (DESIGN §5), with a real ``python -m shiftctl.worker`` and real git."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, agent_argv, git, make_repo
-from worker.spec import AgentSpec, CheckSpec, Spec, TaskSpec
+from shiftctl.worker.spec import AgentSpec, CheckSpec, Spec, TaskSpec
 
 
 def run_worker(tmp_path: Path, *, kind: str = "command", argv=(), env=None, body: str = "",
@@ -34,8 +34,8 @@ def run_worker(tmp_path: Path, *, kind: str = "command", argv=(), env=None, body
     (run_dir / "spec.json").write_text(json.dumps(spec.to_dict()))
     (repo / ".shiftctl").mkdir(exist_ok=True)
     (repo / ".shiftctl" / ".gitignore").write_text("*\n")
-    proc = subprocess.run([sys.executable, "-P", "-m", "worker", str(run_dir / "spec.json")],
-                          env=worker_env or {**os.environ, "PYTHONPATH": str(ROOT)},
+    proc = subprocess.run([sys.executable, "-m", "shiftctl.worker", str(run_dir / "spec.json")],
+                          env=worker_env or dict(os.environ),
                           capture_output=True, text=True, timeout=timeout + 60)
     assert proc.returncode == 0, proc.stderr
     result = json.loads((run_dir / "result.json").read_text())
@@ -118,7 +118,7 @@ def test_status_block_decides_the_outcome(tmp_path: Path, status, outcome, field
 
 def test_agent_environment_is_an_allowlist(tmp_path: Path) -> None:
     dump = tmp_path / "env.txt"
-    worker_env = {**os.environ, "PYTHONPATH": str(ROOT), "PASSED": "yes",
+    worker_env = {**os.environ, "PASSED": "yes",
                   "NOT_PASSED": "leak-me-not"}
     r = run_worker(tmp_path, argv=agent_argv("scripted.py"),
                    env={"AGENT_WRITE": "a.txt:a", "AGENT_DUMP_ENV": str(dump), "SET_HERE": "1"},

@@ -5,9 +5,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from worker.fsutil import tail
-from worker.proc import run_process
-from worker.spec import CheckSpec
+from shiftctl.worker.fsutil import tail
+from shiftctl.worker.proc import run_process
+from shiftctl.worker.spec import CheckSpec
 
 OUTPUT_TAIL = 4000
 

@@ -16,14 +16,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from worker import agents, git, sandbox
-from worker.agents import AgentContext, AgentOutcome
-from worker.checks import run_checks
-from worker.env import build_env
-from worker.fsutil import atomic_write, touch
-from worker.result import (MAX_ANSWER, Result, ResultError, StatusBlock, parse_status_block,
+from shiftctl.worker import agents, git, sandbox
+from shiftctl.worker.agents import AgentContext, AgentOutcome
+from shiftctl.worker.checks import run_checks
+from shiftctl.worker.env import build_env
+from shiftctl.worker.fsutil import atomic_write, touch
+from shiftctl.worker.result import (MAX_ANSWER, Result, ResultError, StatusBlock, parse_status_block,
                            write)
-from worker.spec import Spec
+from shiftctl.worker.spec import Spec
 
 
 class Heartbeat:

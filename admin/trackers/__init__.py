@@ -1,9 +1,9 @@
 """Tracker factory: the only place that knows which tracker a config names."""
 from __future__ import annotations
 
-from admin.config import Config
-from admin.paths import Paths
-from admin.trackers.base import (Changes, Comment, KeyValue, MemoryKV, PullRequest, RateLimited,
+from shiftctl.admin.config import Config
+from shiftctl.admin.paths import Paths
+from shiftctl.admin.trackers.base import (Changes, Comment, KeyValue, MemoryKV, PullRequest, RateLimited,
                                  Tracker, TrackerError, TrackerIssue)
 
 __all__ = ["Changes", "Comment", "KeyValue", "MemoryKV", "PullRequest", "RateLimited", "Tracker",
@@ -16,11 +16,11 @@ def open_tracker(config: Config, kv: KeyValue | None = None) -> Tracker:
     """The configured tracker; ``kv`` keeps its caches (the state store inside a cycle)."""
     paths = Paths(config.root)
     if config.tracker.kind == "local":
-        from admin.trackers.local import LocalTracker
+        from shiftctl.admin.trackers.local import LocalTracker
         paths.ensure()
         return LocalTracker(paths.tracker_db, config.root, config.tracker.allowed_authors)
     if config.tracker.kind == "github":
-        from admin.trackers.github import GithubTracker
+        from shiftctl.admin.trackers.github import GithubTracker
         return GithubTracker(config, kv if kv is not None else cached_kv(paths))
     raise TrackerError(f"unknown tracker kind {config.tracker.kind!r}")
 
@@ -30,8 +30,8 @@ def cached_kv(paths: Paths) -> MemoryKV:
     state (nap, doctor): they read what the cycle learned and forget what they learn."""
     import sqlite3
 
-    from memory.db import StateError
-    from memory.store import Store
+    from shiftctl.memory.db import StateError
+    from shiftctl.memory.store import Store
     try:
         store = Store.open(paths.state_db, readonly=True)
     except (StateError, sqlite3.Error):

@@ -15,10 +15,10 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from admin.trackers.base import TrackerError
+from shiftctl.admin.trackers.base import TrackerError
 
 if TYPE_CHECKING:
-    from admin.trackers.github import GithubTracker
+    from shiftctl.admin.trackers.github import GithubTracker
 
 PROBE_REF = "refs/heads/shiftctl/access-check"
 
@@ -80,7 +80,7 @@ def _probe_reads(t: GithubTracker) -> list[str]:
 
 
 def _probe_issue_write(t: GithubTracker) -> list[str]:
-    from admin.trackers.github import LABEL_STYLE
+    from shiftctl.admin.trackers.github import LABEL_STYLE
     for name, (color, description) in LABEL_STYLE.items():
         status, headers, data = _call(t, "GET", f"{t.repo_url}/labels/{quote(name, safe='')}")
         if status == 404:

@@ -25,7 +25,7 @@ import requests
 import tenacity
 from github import Auth, Github, GithubException
 
-from admin.trackers.base import RateLimited, TrackerError
+from shiftctl.admin.trackers.base import RateLimited, TrackerError
 
 ACCEPT = "application/vnd.github.v3+json"
 USER_AGENT = "shiftctl"

@@ -13,8 +13,8 @@ import base64
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from admin.trackers.base import TrackerError
-from worker import git
+from shiftctl.admin.trackers.base import TrackerError
+from shiftctl.worker import git
 
 NO_HOOKS = {"core.hooksPath": "/dev/null"}
 

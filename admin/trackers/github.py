@@ -20,13 +20,13 @@ from urllib.parse import quote
 
 from github import GithubException
 
-from admin import markers
-from admin.config import Config
-from admin.trackers import gh_push
-from admin.trackers.base import (Changes, Comment, KeyValue, PullRequest, Tracker, TrackerError,
+from shiftctl.admin import markers
+from shiftctl.admin.config import Config
+from shiftctl.admin.trackers import gh_push
+from shiftctl.admin.trackers.base import (Changes, Comment, KeyValue, PullRequest, Tracker, TrackerError,
                                  TrackerIssue)
-from admin.trackers.gh_client import Client, as_tracker_error
-from admin.trackers.gh_cursor import Cursor, next_since, wants_comments
+from shiftctl.admin.trackers.gh_client import Client, as_tracker_error
+from shiftctl.admin.trackers.gh_cursor import Cursor, next_since, wants_comments
 
 PERMISSION_TTL_S = 3600.0
 WRITERS = ("admin", "maintain", "write")
@@ -382,5 +382,5 @@ class GithubTracker(Tracker):
                      token=self._token, dry_run=True)
 
     def check_access(self) -> list[str]:
-        from admin.trackers.gh_access import check_access
+        from shiftctl.admin.trackers.gh_access import check_access
         return check_access(self)

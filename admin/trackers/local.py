@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from admin.trackers.base import Changes, Comment, PullRequest, Tracker, TrackerError, TrackerIssue
-from memory.db import connect, transaction
-from worker import git
+from shiftctl.admin.trackers.base import Changes, Comment, PullRequest, Tracker, TrackerError, TrackerIssue
+from shiftctl.memory.db import connect, transaction
+from shiftctl.worker import git
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)""",

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from worker.proc import ProcResult, run_process
-from worker.spec import Spec
+from shiftctl.worker.proc import ProcResult, run_process
+from shiftctl.worker.spec import Spec
 
 
 @dataclass
@@ -58,13 +58,13 @@ class Agent(Protocol):
 
 # kind -> "module:factory"; only the adapter a run uses is imported
 ADAPTERS: dict[str, str] = {
-    "shell": "worker.agents.shell:ShellAgent",
-    "command": "worker.agents.command:CommandAgent",
-    "claude": "worker.agents.claude:ClaudeAgent",
-    "codex": "worker.agents.codex:CodexAgent",
-    "aider": "worker.agents.templated:aider",
-    "gemini": "worker.agents.templated:gemini",
-    "opencode": "worker.agents.templated:opencode",
+    "shell": "shiftctl.worker.agents.shell:ShellAgent",
+    "command": "shiftctl.worker.agents.command:CommandAgent",
+    "claude": "shiftctl.worker.agents.claude:ClaudeAgent",
+    "codex": "shiftctl.worker.agents.codex:CodexAgent",
+    "aider": "shiftctl.worker.agents.templated:aider",
+    "gemini": "shiftctl.worker.agents.templated:gemini",
+    "opencode": "shiftctl.worker.agents.templated:opencode",
 }
 KINDS: tuple[str, ...] = tuple(ADAPTERS)
 

@@ -17,9 +17,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from worker.agents import AgentContext, AgentOutcome, outcome_from_proc, reading
-from worker.agents.limits import is_provider_status, mentions_limit, reset_time
-from worker.spec import AgentSpec
+from shiftctl.worker.agents import AgentContext, AgentOutcome, outcome_from_proc, reading
+from shiftctl.worker.agents.limits import is_provider_status, mentions_limit, reset_time
+from shiftctl.worker.spec import AgentSpec
 
 WORK_TOOLS = ("Bash", "Edit", "MultiEdit", "Write", "Read", "Glob", "Grep", "NotebookEdit",
               "TodoWrite")

@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from worker.agents import AgentContext, AgentOutcome, outcome_from_proc, reading
-from worker.agents.limits import is_provider_status, mentions_limit, reset_time
-from worker.spec import AgentSpec
+from shiftctl.worker.agents import AgentContext, AgentOutcome, outcome_from_proc, reading
+from shiftctl.worker.agents.limits import is_provider_status, mentions_limit, reset_time
+from shiftctl.worker.spec import AgentSpec
 
 QUIET = ("--disable", "plugins", "-c", "analytics.enabled=false",
          "--disable", "unbounded_connection_retries",

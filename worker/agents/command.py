@@ -5,7 +5,7 @@ Without ``{prompt_file}`` in argv the prompt arrives on stdin. The final fenced
 """
 from __future__ import annotations
 
-from worker.agents import AgentContext, AgentOutcome, outcome_from_proc
+from shiftctl.worker.agents import AgentContext, AgentOutcome, outcome_from_proc
 
 
 def expand(argv: list[str], values: dict[str, str]) -> list[str]:

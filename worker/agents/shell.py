@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from worker.agents import AgentContext, AgentOutcome, outcome_from_proc
+from shiftctl.worker.agents import AgentContext, AgentOutcome, outcome_from_proc
 
 _FENCE = re.compile(r"^[ \t]*```(?:sh|bash|shell)[ \t]*\n(.*?)^[ \t]*```[ \t]*$",
                     re.DOTALL | re.MULTILINE)

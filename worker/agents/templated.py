@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from worker.agents import AgentContext, AgentOutcome, outcome_from_proc, reading
-from worker.agents.limits import mentions_limit, reset_time
-from worker.spec import AgentSpec
+from shiftctl.worker.agents import AgentContext, AgentOutcome, outcome_from_proc, reading
+from shiftctl.worker.agents.limits import mentions_limit, reset_time
+from shiftctl.worker.spec import AgentSpec
 
 
 @dataclass
