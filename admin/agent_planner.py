@@ -18,7 +18,7 @@ from shiftctl.admin.planner import PlanError
 from shiftctl.admin.prompts import render
 from shiftctl.admin.runtime import Runtime
 from shiftctl.memory.store import Issue, Run
-from shiftctl.worker import git
+from shiftctl.system import git
 from shiftctl.worker.result import Result
 
 PLAN_TRIES = 2

@@ -55,7 +55,7 @@ class Context:
             tracker.close()
 
     def wake(self) -> None:
-        from shiftctl.worker.fsutil import touch
+        from shiftctl.system.fs import touch
         touch(self.paths.wake)
 
 
@@ -231,7 +231,7 @@ def pr_list(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def pr_show(ctx: Context, number: int, as_json: bool) -> None:
     """Show a pull request and its diff stat."""
-    from shiftctl.worker import git
+    from shiftctl.system import git
     with ctx.local_tracker() as tracker:
         p = tracker.get_pr(number)
     if as_json:

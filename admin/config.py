@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from shiftctl.worker.agents import KINDS as BUILTIN_KINDS
+from shiftctl.worker.spec import AGENT_KINDS as BUILTIN_KINDS
 
 CONFIG_NAME = "shiftctl.yaml"
 APPROVAL_POLICIES = ("auto", "always", "over_budget")

@@ -21,9 +21,9 @@ from shiftctl.admin.runtime import Runtime
 from shiftctl.admin.snapshot import proc_stat
 from shiftctl.memory import lessons
 from shiftctl.memory.store import Run, Task
-from shiftctl.worker.env import build_env
-from shiftctl.worker.fsutil import atomic_write, write_json
-from shiftctl.worker.proc import kill_groups
+from shiftctl.system.env import build_env
+from shiftctl.system.fs import atomic_write, write_json
+from shiftctl.system.proc import kill_groups
 from shiftctl.worker.spec import CheckSpec, Spec, TaskSpec
 
 

@@ -12,7 +12,7 @@ from shiftctl.admin.config import Config
 from shiftctl.admin.paths import Paths
 from shiftctl.memory.db import StateError, sqlite_version
 from shiftctl.memory.store import Store
-from shiftctl.worker import git
+from shiftctl.system import git
 
 
 @dataclass
@@ -75,7 +75,7 @@ def check(config: Config) -> list[Finding]:
                              f"{prof.kind}: {problem}" if where and problem else
                              f"{prof.kind}: {where}" if where else
                              f"{prof.kind}: {exe!r} not found on PATH", required=name in used))
-    from shiftctl.worker import sandbox
+    from shiftctl.system import sandbox
     why = sandbox.probe()
     sandboxed = sorted(n for n, p in config.agents.profiles.items()
                        if sandbox_of(config, p) == "bwrap")

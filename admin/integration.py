@@ -15,7 +15,7 @@ from shiftctl.admin.paths import issue_branch, task_branch
 from shiftctl.admin.runtime import Runtime
 from shiftctl.admin.trackers.base import PullRequest
 from shiftctl.memory.store import Issue, Task
-from shiftctl.worker import git
+from shiftctl.system import git
 
 STATE_MARK = {"done": "x", "cancelled": "-"}
 

@@ -17,7 +17,7 @@ from shiftctl.admin.prompts import render
 from shiftctl.admin.review import Verdict
 from shiftctl.admin.runtime import Runtime
 from shiftctl.memory.store import Run, Task
-from shiftctl.worker import git
+from shiftctl.system import git
 from shiftctl.worker.result import Result
 
 JUDGE_TRIES = 2

@@ -10,7 +10,7 @@ from shiftctl.admin.dispatch import terminate
 from shiftctl.admin.paths import Paths
 from shiftctl.memory.db import StateError
 from shiftctl.memory.store import Store
-from shiftctl.worker.fsutil import touch
+from shiftctl.system.fs import touch
 
 
 def engage(config: Config) -> list[str]:

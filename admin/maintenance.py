@@ -6,7 +6,7 @@ from pathlib import Path
 
 from shiftctl.admin.ladder import Action
 from shiftctl.admin.runtime import Runtime
-from shiftctl.worker import git
+from shiftctl.system import git
 
 
 def remove_worktree(rt: Runtime, action: Action) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from shiftctl.admin.paths import Paths
 from shiftctl.memory.store import Store
-from shiftctl.worker.fsutil import atomic_write, touch
+from shiftctl.system.fs import atomic_write, touch
 
 
 def submit(paths: Paths, verb: str, *, issue: int | None = None, arg: str = "",

@@ -7,7 +7,7 @@ from shiftctl.admin.ladder import Action
 from shiftctl.admin.paths import task_branch
 from shiftctl.admin.review import Verdict, gather, verdict
 from shiftctl.admin.runtime import Runtime
-from shiftctl.worker import git
+from shiftctl.system import git
 
 
 def review_task(rt: Runtime, action: Action) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from shiftctl.admin.config import CONFIG_NAME, ConfigError, default_text
 from shiftctl.admin.paths import Paths
-from shiftctl.worker import git
+from shiftctl.system import git
 
 
 def init(root: Path, *, tracker: str = "local", repo: str | None = None,

@@ -16,7 +16,7 @@ from shiftctl.admin.config import Config
 from shiftctl.admin.paths import READ_PREFIX, Paths
 from shiftctl.memory import distil
 from shiftctl.memory.store import Command, Issue, Run, Store, Task
-from shiftctl.worker import git
+from shiftctl.system import git
 
 ACTIVE_ISSUE_STATES = ("new", "planned", "active", "needs_human", "done")
 TASK_LOAD_STATES = ("planned", "active", "needs_human")
@@ -139,7 +139,7 @@ def _health(config: Config, paths: Paths) -> list[str]:
 def unusable_profiles(config: Config, profiles: set[str]) -> dict[str, str]:
     """Profiles that cannot start here, and why: a missing CLI, or a sandbox that cannot run."""
     from shiftctl.admin.agents import executable, sandbox_of
-    from shiftctl.worker import sandbox
+    from shiftctl.system import sandbox
     out = {}
     for name in profiles:
         prof = config.agents.profiles.get(name)

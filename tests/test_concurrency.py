@@ -67,7 +67,7 @@ def test_concurrency_ceiling_is_respected(project: Project, tmp_path) -> None:
 
 PREPARE = """
 import sys
-from shiftctl.worker import git
+from shiftctl.system import git
 repo, wt, branch = sys.argv[1:]
 git.worktree(repo, "prune", check=False)
 git.add_worktree(repo, wt, "HEAD", "-f", "-B", branch)

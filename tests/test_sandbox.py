@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import AGENTS, Project, git, outside_tmp
-from shiftctl.worker import sandbox
+from shiftctl.system import sandbox
 
 needs_bwrap = pytest.mark.skipif(
     sandbox.probe() is not None and os.environ.get("SHIFTCTL_REQUIRE_BWRAP") != "1",

@@ -5,8 +5,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from shiftctl.worker.fsutil import tail
-from shiftctl.worker.proc import run_process
+from shiftctl.system.fs import tail
+from shiftctl.system.proc import run_process
 from shiftctl.worker.spec import CheckSpec
 
 OUTPUT_TAIL = 4000

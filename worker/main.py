@@ -16,11 +16,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from shiftctl.worker import agents, git, sandbox
+from shiftctl.system import git, sandbox
+from shiftctl.worker import agents
 from shiftctl.worker.agents import AgentContext, AgentOutcome
 from shiftctl.worker.checks import run_checks
-from shiftctl.worker.env import build_env
-from shiftctl.worker.fsutil import atomic_write, touch
+from shiftctl.system.env import build_env
+from shiftctl.system.fs import atomic_write, touch
 from shiftctl.worker.result import (MAX_ANSWER, Result, ResultError, StatusBlock, parse_status_block,
                            write)
 from shiftctl.worker.spec import Spec

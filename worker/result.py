@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from shiftctl.worker.fsutil import write_json
+from shiftctl.system.fs import write_json
 
 OUTCOMES = ("succeeded", "failed", "timed_out", "stalled", "blocked", "needs_breakdown",
             "rate_limited")

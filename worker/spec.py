@@ -10,6 +10,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The agent kinds a profile may name; ``shiftctl.worker.agents`` has an adapter for each.
+AGENT_KINDS: tuple[str, ...] = ("shell", "command", "claude", "codex", "aider", "gemini",
+                                "opencode")
+
 
 @dataclass
 class AgentSpec:

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from shiftctl.admin.trackers.base import TrackerError
-from shiftctl.worker import git
+from shiftctl.system import git
 
 NO_HOOKS = {"core.hooksPath": "/dev/null"}
 

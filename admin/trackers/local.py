@@ -18,7 +18,7 @@ from typing import Any
 
 from shiftctl.admin.trackers.base import Changes, Comment, PullRequest, Tracker, TrackerError, TrackerIssue
 from shiftctl.memory.db import connect, transaction
-from shiftctl.worker import git
+from shiftctl.system import git
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)""",

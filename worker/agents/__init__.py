@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from shiftctl.worker.proc import ProcResult, run_process
-from shiftctl.worker.spec import Spec
+from shiftctl.system.proc import ProcResult, run_process
+from shiftctl.worker.spec import AGENT_KINDS, Spec
 
 
 @dataclass
@@ -66,7 +66,8 @@ ADAPTERS: dict[str, str] = {
     "gemini": "shiftctl.worker.agents.templated:gemini",
     "opencode": "shiftctl.worker.agents.templated:opencode",
 }
-KINDS: tuple[str, ...] = tuple(ADAPTERS)
+KINDS: tuple[str, ...] = AGENT_KINDS
+assert set(ADAPTERS) == set(AGENT_KINDS), "an agent kind without an adapter"
 
 
 def get(kind: str) -> Agent:

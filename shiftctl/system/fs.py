@@ -1,4 +1,4 @@
-"""Small file helpers shared by the worker and the admin."""
+"""Small file helpers: atomic writes, touch, tails."""
 from __future__ import annotations
 
 import json

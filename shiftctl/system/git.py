@@ -1,4 +1,4 @@
-"""Plain ``git`` subprocess calls, shared by the worker and the admin."""
+"""Plain ``git`` subprocess calls, for the worker and the admin."""
 from __future__ import annotations
 
 import fcntl
