@@ -251,7 +251,7 @@ def add_files(repo: Path, n: int) -> None:
 def inprocess_cycles(p: Project, n: int) -> tuple[list[float], list[int]]:
     """Wall time and tracker requests of n idle cycles run in this process (after one more
     that loads what the first cycle of a process loads)."""
-    from shiftctl.admin.cycle import run_cycle
+    from shiftctl.admin.cycle.main import run_cycle
     config = p.config
     run_cycle(config)
     times, requests = [], []

@@ -28,8 +28,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from shiftctl.admin.runloop import run_loop  # noqa: E402
-from shiftctl.admin.trackers.local import LocalTracker  # noqa: E402
+from shiftctl.admin.cycle.loop import run_loop  # noqa: E402
+from shiftctl.admin.tracker.local import LocalTracker  # noqa: E402
 from shiftctl.memory.store import Store  # noqa: E402
 
 AGENT = ROOT / "tests" / "agents" / "scripted.py"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from shiftctl.admin.cli import cli
+from shiftctl.admin.cli.main import cli
 
 BEGIN = "<!-- cli-reference:begin -->"
 END = "<!-- cli-reference:end -->"

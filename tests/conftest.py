@@ -16,9 +16,9 @@ import yaml
 
 from shiftctl.admin import config as config_mod
 from shiftctl.admin.config import Config
-from shiftctl.admin.cycle import CycleResult, run_cycle
-from shiftctl.admin.runloop import run_loop
-from shiftctl.admin.trackers.local import LocalTracker
+from shiftctl.admin.cycle.main import CycleResult, run_cycle
+from shiftctl.admin.cycle.loop import run_loop
+from shiftctl.admin.tracker.local import LocalTracker
 from shiftctl.memory.store import Store
 from model_server import ModelServer
 
@@ -255,7 +255,7 @@ def _end_workers(p: Project) -> None:
     db = p.root / ".shiftctl" / "state.db"
     if not db.exists():
         return
-    from shiftctl.admin.dispatch import terminate
+    from shiftctl.admin.steps.dispatch import terminate
     s = Store.open(db, readonly=True)
     try:
         runs = s.open_runs()

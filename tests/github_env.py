@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shiftctl.admin import markers
+from shiftctl.admin.tracker import markers
 from conftest import Project, git, make_repo
 from github_fake import FakeGitHub, World, new_world
 from github_fake import bare as bare_repo
@@ -43,8 +43,8 @@ def github_tracker(gh: GithubWorld, kv: Any = None, **settings: Any) -> Any:
     import yaml
 
     from shiftctl.admin.config import load
-    from shiftctl.admin.trackers import MemoryKV
-    from shiftctl.admin.trackers.github import GithubTracker
+    from shiftctl.admin.tracker import MemoryKV
+    from shiftctl.admin.tracker.github.tracker import GithubTracker
     from conftest import BASE_CONFIG, merge
     root = gh.bare.parent / "repo"
     (root / "shiftctl.yaml").write_text(yaml.safe_dump(merge(BASE_CONFIG, {

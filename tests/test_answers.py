@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shiftctl.admin.answers import AnswerError, json_answer, plan_tasks, rekey, verdict
-from shiftctl.admin.planner import PlannedTask
+from shiftctl.admin.planning.answers import AnswerError, json_answer, plan_tasks, rekey, verdict
+from shiftctl.admin.planning.plans import PlannedTask
 
 PLAN = {"tasks": [{"id": "a", "title": "Add the parser", "body": "in parse.py",
                    "success_criteria": ["tests pass"], "paths": ["parse.py"]},

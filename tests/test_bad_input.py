@@ -81,7 +81,7 @@ def test_ten_thousand_item_checklist_is_refused_with_a_reason(project: Project) 
 
 def test_huge_result_is_a_failed_run(project: Project, tmp_path: Path) -> None:
     n, run = project.start_slow_task(tmp_path / "first")
-    from shiftctl.admin.dispatch import terminate
+    from shiftctl.admin.steps.dispatch import terminate
     terminate(run, grace=0.5)
     with open(Path(run.run_dir) / "result.json", "w") as fh:
         fh.write('{"outcome": "succeeded", "summary": "' + "x" * 9_000_000 + '"}')
@@ -154,7 +154,7 @@ def test_low_disk_is_a_health_problem_that_backs_off(project: Project,
 
     real = shutil.disk_usage
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr("shiftctl.admin.snapshot.shutil.disk_usage", lambda p: usage(10**9, 10**9, 10**6))
+    monkeypatch.setattr("shiftctl.admin.cycle.snapshot.shutil.disk_usage", lambda p: usage(10**9, 10**9, 10**6))
     project.file_issue("Waits", ONE)
     first = project.cycle()
     second = project.cycle()
@@ -162,7 +162,7 @@ def test_low_disk_is_a_health_problem_that_backs_off(project: Project,
     assert any("disk" in a for a in first.actions)
     assert second.sleep_s > first.sleep_s  # backs off
     assert project.runs() == []
-    monkeypatch.setattr("shiftctl.admin.snapshot.shutil.disk_usage", real)
+    monkeypatch.setattr("shiftctl.admin.cycle.snapshot.shutil.disk_usage", real)
     project.run()
     assert project.cycle().rung == "sleep"
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from shiftctl.admin.snapshot import process_alive
+from shiftctl.admin.cycle.snapshot import process_alive
 from conftest import Project, agent_argv
 
 

@@ -9,8 +9,8 @@ import time
 import click
 import pytest
 
-from shiftctl.admin.cli import cli
-from shiftctl.admin.lock import AdminLock
+from shiftctl.admin.cli.main import cli
+from shiftctl.admin.cycle.lock import AdminLock
 from conftest import Project, agent_argv, make_repo, outside_tmp
 
 

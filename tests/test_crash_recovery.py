@@ -5,7 +5,7 @@ import os
 import signal
 from pathlib import Path
 
-from shiftctl.admin.snapshot import process_alive
+from shiftctl.admin.cycle.snapshot import process_alive
 from conftest import Project, wait_for
 
 
@@ -35,7 +35,7 @@ def test_sigkilled_worker_is_recorded_as_crashed_and_retried(project: Project, t
 
 def test_corrupt_result_is_a_failed_run_not_a_crashed_admin(project: Project, tmp_path) -> None:
     n, run = project.start_slow_task(tmp_path / "first")
-    from shiftctl.admin.dispatch import terminate
+    from shiftctl.admin.steps.dispatch import terminate
     terminate(run, grace=0.5)
     (Path(run.run_dir) / "result.json").write_text('{"outcome": "succ')  # partial write
     result = project.cycle()

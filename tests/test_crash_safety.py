@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from shiftctl.admin.faults import EXIT_CODE, POINTS
+from shiftctl.admin.cycle.faults import EXIT_CODE, POINTS
 from conftest import Project, git
 from test_core_loop import THREE_TASKS
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from shiftctl.admin import config as config_mod
-from shiftctl.admin.status import collect_status
+from shiftctl.admin.cli.status import collect_status
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from shiftctl.admin.config import parse
-from shiftctl.admin.trackers import MemoryKV
-from shiftctl.admin.trackers.github import GithubTracker, _issue
+from shiftctl.admin.tracker import MemoryKV
+from shiftctl.admin.tracker.github.tracker import GithubTracker, _issue
 from conftest import make_repo
 from github_fake import FakeGitHub, new_world
 from github_fake import bare as bare_repo

@@ -178,7 +178,7 @@ def test_a_spent_quota_makes_the_loop_sleep_until_the_reset(gh_project: GithubPr
 
 def test_a_nap_checks_github_conditionally_and_wakes_for_a_critical_issue(
         gh_project: GithubProject) -> None:
-    from shiftctl.admin.nap import nap
+    from shiftctl.admin.cycle.nap import nap
     p = gh_project
     p.configure(sleep={"idle": 60, "after_action": 0, "busy": 2, "wake_check": 0.2})
     p.run()

@@ -65,7 +65,7 @@ def test_grepping_logs_events_run_dirs_git_config_and_agent_envs_finds_no_token(
 
 def test_a_remote_on_another_host_never_gets_the_token(gh_project: GithubProject,
                                                         tmp_path: Path) -> None:
-    from shiftctl.admin.trackers.gh_push import auth_settings
+    from shiftctl.admin.tracker.github.push import auth_settings
     api = gh_project.gh.fake.base_url
     assert auth_settings("http://127.0.0.1:9/x.git", api, TOKEN)
     assert auth_settings("https://evil.example/x.git", api, TOKEN) == {}
@@ -83,7 +83,7 @@ def test_push_runs_no_hook_an_agent_could_have_planted(gh_project: GithubProject
     hook.write_text(f"#!/bin/sh\nenv > {witness}\n")
     hook.chmod(stat.S_IRWXU)
     git(p.root, "branch", "feature")
-    from shiftctl.admin.trackers import open_tracker
+    from shiftctl.admin.tracker import open_tracker
     tracker = open_tracker(p.config)
     try:
         tracker.push(p.root, "feature")

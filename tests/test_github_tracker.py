@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from shiftctl.admin import markers
-from shiftctl.admin.outbox import PR_BODY_LIMIT, Outbox
-from shiftctl.admin.trackers import MemoryKV, RateLimited
-from shiftctl.admin.trackers.gh_cursor import Cursor
-from shiftctl.admin.trackers.github import GithubTracker
+from shiftctl.admin.tracker import markers
+from shiftctl.admin.tracker.outbox import PR_BODY_LIMIT, Outbox
+from shiftctl.admin.tracker import MemoryKV, RateLimited
+from shiftctl.admin.tracker.github.cursor import Cursor
+from shiftctl.admin.tracker.github.tracker import GithubTracker
 from conftest import git
 from github_env import GithubWorld, github_tracker, start_github
 
@@ -197,7 +197,7 @@ def test_github_enterprise_lives_under_api_v3(tmp_path, monkeypatch) -> None:
 
 
 def test_a_missing_token_is_a_clear_error(github: GithubWorld, monkeypatch) -> None:
-    from shiftctl.admin.trackers import TrackerError
+    from shiftctl.admin.tracker import TrackerError
     from github_env import TOKEN_ENV
     monkeypatch.delenv(TOKEN_ENV)
     with pytest.raises(TrackerError, match=f"\\${TOKEN_ENV} is not set"):

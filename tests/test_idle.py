@@ -37,7 +37,7 @@ def test_fresh_repo_first_cycle_is_idle(project: Project) -> None:
 def test_hourly_maintenance_checkpoints_and_trims_old_records(project, monkeypatch) -> None:
     import time
 
-    from shiftctl.admin import maintenance
+    from shiftctl.admin.steps import maintenance
     monkeypatch.setattr(maintenance, "KEEP_CYCLES", 5)
     monkeypatch.setattr(maintenance, "KEEP_RUN_DIRS_S", 0)
     n = project.file_issue("Work", "- [ ] go\n  ```sh\n  echo go > go.txt\n  ```\n")
@@ -47,7 +47,7 @@ def test_hourly_maintenance_checkpoints_and_trims_old_records(project, monkeypat
     assert project.issue_state(n) == "closed"  # closed on the tracker by a person
     run_dir = project.runs(n)[0].run_dir
     future = time.time() + 2 * 3600
-    from shiftctl.admin.cycle import run_cycle
+    from shiftctl.admin.cycle.main import run_cycle
     r = run_cycle(project.config, now=future)
     assert r.rung == "maintenance" and any("checkpoint" in a for a in r.actions), r
     from pathlib import Path

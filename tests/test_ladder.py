@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from shiftctl.admin import ladder
+from shiftctl.admin.cycle import ladder
 from shiftctl.admin.config import parse
-from shiftctl.admin.outcomes import after_run, backoff, dependents
-from shiftctl.admin.snapshot import RunView, Snapshot
+from shiftctl.admin.cycle.outcomes import after_run, backoff, dependents
+from shiftctl.admin.cycle.snapshot import RunView, Snapshot
 from shiftctl.memory.store import Issue, Run, Task
 
 NOW = 1_000_000.0
@@ -206,7 +206,7 @@ def test_every_verb_the_ladder_can_emit_has_a_handler() -> None:
     import inspect
     import re
 
-    from shiftctl.admin import executor
+    from shiftctl.admin.cycle import executor
     source = inspect.getsource(ladder)
     verbs = set(re.findall(r'Action\("([a-z_]+)"', source))
     assert verbs, "no verbs found"

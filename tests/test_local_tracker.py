@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from shiftctl.admin.paths import Paths
-from shiftctl.admin.trackers.base import TrackerError
-from shiftctl.admin.trackers.local import LocalTracker
+from shiftctl.admin.tracker.base import TrackerError
+from shiftctl.admin.tracker.local import LocalTracker
 from conftest import git, make_repo
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from shiftctl.admin import ladder
-from shiftctl.admin.briefing import kept_commits
+from shiftctl.admin.cycle import ladder
+from shiftctl.admin.briefing.work import kept_commits
 from shiftctl.admin.config import ConfigError, parse
-from shiftctl.admin.lock import AdminLock
-from shiftctl.admin.recall import recall
+from shiftctl.admin.cycle.lock import AdminLock
+from shiftctl.admin.briefing.recall import recall
 from conftest import Project, agent_argv
 from shiftctl.memory import episodes, lessons
 from shiftctl.memory.store import Issue, Run, Store, Task
@@ -212,7 +212,7 @@ def test_memory_config_is_validated() -> None:
 
 
 def test_maintenance_distils_only_when_memory_is_due() -> None:
-    from shiftctl.admin.snapshot import Snapshot
+    from shiftctl.admin.cycle.snapshot import Snapshot
     cfg = parse({"agents": {"default": "shell"}}, Path("/r"))
     idle = Snapshot(now=1.0, config=cfg)
     assert ladder.decide(idle).rung == "sleep"

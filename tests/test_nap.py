@@ -5,7 +5,7 @@ import shutil
 import threading
 import time
 
-from shiftctl.admin.nap import nap
+from shiftctl.admin.cycle.nap import nap
 from conftest import Project
 
 

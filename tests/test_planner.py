@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shiftctl.admin.planner import PlanError, PlannedTask, checklist_plan, validate
+from shiftctl.admin.planning.plans import PlanError, PlannedTask, checklist_plan, validate
 
 
 def test_items_depend_on_the_previous_unless_parallel() -> None:

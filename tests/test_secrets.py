@@ -10,8 +10,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shiftctl.admin import commands
-from shiftctl.admin.prompts import fence
+from shiftctl.admin.steps import steering
+from shiftctl.admin.briefing.prompts import fence
 from conftest import Project, agent_argv
 
 TOKEN = "ghp_" + "S3cr3tT0k3n" * 4
@@ -87,8 +87,8 @@ def test_fenced_text_never_contains_its_own_fence(text: str) -> None:
 @settings(max_examples=500, deadline=None)
 @given(st.text(max_size=300))
 def test_slash_command_parser_never_fails_and_only_knows_its_verbs(text: str) -> None:
-    for verb, arg in commands.parse(text):
-        assert verb in commands.VERBS and not any(c.isspace() for c in arg)
+    for verb, arg in steering.parse(text):
+        assert verb in steering.VERBS and not any(c.isspace() for c in arg)
 
 
 def test_cli_changes_leave_the_state_db_to_the_admin(project: Project) -> None:

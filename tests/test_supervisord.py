@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from shiftctl.admin.snapshot import process_alive
-from shiftctl.admin.supervise import supervisor_env, supervisorctl_argv
+from shiftctl.admin.cycle.snapshot import process_alive
+from shiftctl.admin.cli.supervise import supervisor_env, supervisorctl_argv
 from conftest import Project, agent_argv, wait_for
 
 pytestmark = pytest.mark.slow

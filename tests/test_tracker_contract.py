@@ -8,10 +8,10 @@ from typing import Any, Callable
 
 import pytest
 
-from shiftctl.admin import markers
+from shiftctl.admin.tracker import markers
 from shiftctl.admin.paths import Paths
-from shiftctl.admin.trackers import Tracker, TrackerError
-from shiftctl.admin.trackers.local import LocalTracker
+from shiftctl.admin.tracker import Tracker, TrackerError
+from shiftctl.admin.tracker.local import LocalTracker
 from conftest import git, make_repo
 from github_env import BOT, GithubWorld, github_tracker
 

@@ -1,0 +1,97 @@
+"""``shiftctl doctor``: can this machine run shiftctl on this repository? Says what is missing."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+
+from shiftctl.admin.profiles import executable, known_problem, sandbox_of
+from shiftctl.admin.config import Config
+from shiftctl.admin.paths import Paths
+from shiftctl.memory.db import StateError, sqlite_version
+from shiftctl.memory.store import Store
+from shiftctl.system import git
+
+
+@dataclass
+class Finding:
+    name: str
+    ok: bool
+    detail: str
+    required: bool = True
+
+
+def _version(text: str) -> tuple[int, ...]:
+    out = []
+    for part in text.split("."):
+        digits = "".join(ch for ch in part if ch.isdigit())
+        if not digits:
+            break
+        out.append(int(digits))
+    return tuple(out)
+
+
+def check(config: Config) -> list[Finding]:
+    paths = Paths(config.root)
+    found = [Finding("python", sys.version_info >= (3, 11), sys.version.split()[0])]
+    gv = git.out(config.root, "--version", check=False).replace("git version ", "")
+    found.append(Finding("git", _version(gv) >= (2, 25), f"git {gv} (needs 2.25+ for worktrees)"))
+    repo_ok = git.run(config.root, "rev-parse", "--git-dir", check=False).returncode == 0
+    found.append(Finding("repository", repo_ok, str(config.root)))
+    if repo_ok:
+        has_base = git.rev(config.root, f"refs/heads/{config.base_branch}") is not None
+        found.append(Finding("base branch", has_base, config.base_branch if has_base else
+                             f"{config.base_branch!r} does not exist (set base_branch)"))
+    sv = sqlite_version()
+    found.append(Finding("sqlite", True, f"SQLite {sv}; state.db has a single writer (the admin) "
+                         "so the WAL-reset bug of SQLite < 3.51.3 cannot occur", required=False))
+    if paths.state_db.exists():
+        try:
+            store = Store.open(paths.state_db, readonly=True)
+            store.close()
+            found.append(Finding("state db", True, str(paths.state_db)))
+        except StateError as exc:
+            found.append(Finding("state db", "not migrated" in str(exc), str(exc)))
+    try:
+        from shiftctl.admin.tracker import cached_kv, open_tracker
+        tracker = open_tracker(config, cached_kv(paths))
+        missing = tracker.check_access()
+        found.append(Finding("tracker", not missing, f"{config.tracker.kind}: " + (
+            "; ".join(missing) if missing else "reachable, access ok")))
+        tracker.close()
+    except Exception as exc:
+        found.append(Finding("tracker", False, f"{config.tracker.kind}: {exc}"))
+    used = {config.agents.default}
+    for p in (config.planner.profile, config.review.judge):
+        if p:
+            used.add(p)
+    for name, prof in sorted(config.agents.profiles.items()):
+        exe = executable(prof)
+        where = shutil.which(exe)
+        problem = known_problem(prof, os.environ, os.geteuid())
+        found.append(Finding(f"agent {name}", where is not None and problem is None,
+                             f"{prof.kind}: {problem}" if where and problem else
+                             f"{prof.kind}: {where}" if where else
+                             f"{prof.kind}: {exe!r} not found on PATH", required=name in used))
+    from shiftctl.system import sandbox
+    why = sandbox.probe()
+    sandboxed = sorted(n for n, p in config.agents.profiles.items()
+                       if sandbox_of(config, p) == "bwrap")
+    if sandboxed:
+        found.append(Finding("sandbox", why is None, "bwrap works" if why is None else
+                             f"{why}; profiles {', '.join(sandboxed)} will refuse to start"))
+    else:
+        found.append(Finding("sandbox", True, "bwrap available (no profile uses it)" if why is None
+                             else f"not available: {why}", required=False))
+    has_sup = shutil.which("supervisord") is not None or \
+        importlib.util.find_spec("supervisor") is not None
+    found.append(Finding("supervisor", has_sup, "supervisord available" if has_sup else
+                         "supervisor is not installed (pip install supervisor)", required=False))
+    try:
+        free = shutil.disk_usage(paths.runtime if paths.runtime.exists() else config.root).free
+        found.append(Finding("disk", free > 200 * 1024 * 1024, f"{free // (1024 * 1024)} MB free"))
+    except OSError as exc:
+        found.append(Finding("disk", False, str(exc)))
+    return found

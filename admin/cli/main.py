@@ -1,0 +1,587 @@
+"""The ``shiftctl`` command line: a thin layer, each command calls one library function."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from shiftctl.admin import config as config_mod
+from shiftctl.admin.config import Config, ConfigError
+from shiftctl.admin.paths import Paths
+
+
+class Context:
+    def __init__(self, start: Path) -> None:
+        self.start = start
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            try:
+                self._config = config_mod.load(self.start)
+            except ConfigError as exc:
+                raise click.ClickException(str(exc)) from exc
+        return self._config
+
+    @property
+    def paths(self) -> Paths:
+        return Paths(self.config.root)
+
+    @contextlib.contextmanager
+    def local_tracker(self) -> Iterator[Any]:
+        """The local tracker, with its errors turned into clean CLI errors."""
+        if self.config.tracker.kind != "local":
+            raise click.ClickException(
+                f"this repository uses the {self.config.tracker.kind} tracker; 'issue' and 'pr' "
+                "commands work on the local tracker only (use the tracker itself)")
+        from shiftctl.admin.tracker.base import TrackerError
+        from shiftctl.admin.tracker.local import LocalTracker
+        self.paths.ensure()
+        tracker = LocalTracker(self.paths.tracker_db, self.config.root,
+                               self.config.tracker.allowed_authors)
+        try:
+            yield tracker
+        except TrackerError as exc:
+            raise click.ClickException(str(exc)) from exc
+        finally:
+            tracker.close()
+
+    def wake(self) -> None:
+        from shiftctl.system.fs import touch
+        touch(self.paths.wake)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def emit(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@click.group()
+@click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Look for shiftctl.yaml from DIR instead of the current directory.")
+@click.version_option(package_name="shiftctl")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path | None) -> None:
+    """shiftctl: hand work to AI coding agents through your issue tracker, safely."""
+    ctx.obj = Context(directory or Path.cwd())
+
+
+# -- setting up -----------------------------------------------------------------------------
+@cli.command()
+@click.option("--tracker", type=click.Choice(["local", "github"]), default="local",
+              show_default=True, help="Where issues come from.")
+@click.option("--repo", default=None, help="owner/name of the GitHub repository.")
+@click.option("--force", is_flag=True, help="Overwrite an existing shiftctl.yaml.")
+@pass_ctx
+def init(ctx: Context, tracker: str, repo: str | None, force: bool) -> None:
+    """Write shiftctl.yaml and .shiftctl/ in this repository."""
+    from shiftctl.admin.cli.init import init as do_init
+    try:
+        for line in do_init(ctx.start, tracker=tracker, repo=repo, force=force):
+            click.echo(line)
+    except ConfigError as exc:
+        fail(str(exc))
+    click.echo("Next: shiftctl doctor, then file an issue with the intake label and run "
+               "'shiftctl run' (or supervise the loop: see the README).")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def doctor(ctx: Context, as_json: bool) -> None:
+    """Check git, agents, tracker access, SQLite and supervisor."""
+    from shiftctl.admin.cli.doctor import check
+    findings = check(ctx.config)
+    if as_json:
+        emit([f.__dict__ for f in findings])
+    else:
+        for f in findings:
+            mark = "ok  " if f.ok else ("FAIL" if f.required else "warn")
+            click.echo(f"{mark}  {f.name:<16} {f.detail}")
+    if any(not f.ok and f.required for f in findings):
+        sys.exit(1)
+
+
+# -- the local tracker ----------------------------------------------------------------------
+@cli.group()
+def issue() -> None:
+    """Issues on the local tracker."""
+
+
+@issue.command("new")
+@click.argument("title")
+@click.option("--body", default=None, help="Issue text.")
+@click.option("--body-file", type=click.File("rb"), default=None, help="Read the text from a file (- for stdin).")
+@click.option("--label", "labels", multiple=True, help="A label (repeatable).")
+@click.option("--author", default=None, help="Who files it (default: $USER).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def issue_new(ctx: Context, title: str, body: str | None, body_file: Any, labels: tuple[str, ...],
+              author: str | None, as_json: bool) -> None:
+    """File an issue."""
+    if body is not None and body_file is not None:
+        fail("give --body or --body-file, not both")
+    text = body if body is not None else (
+        body_file.read().decode("utf-8", "replace") if body_file is not None else "")
+    with ctx.local_tracker() as tracker:
+        new = tracker.new_issue(title, text, list(labels),
+                                author or os.environ.get("USER") or "local")
+    ctx.wake()
+    if as_json:
+        emit(new.to_dict())
+    else:
+        click.echo(f"#{new.number} {new.title}")
+
+
+@issue.command("list")
+@click.option("--state", type=click.Choice(["open", "closed", "all"]), default="open")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def issue_list(ctx: Context, state: str, as_json: bool) -> None:
+    """List issues."""
+    with ctx.local_tracker() as tracker:
+        issues = tracker.list_issues(state)
+    if as_json:
+        emit([{k: v for k, v in i.to_dict().items() if k != "comments"} for i in issues])
+        return
+    for i in issues:
+        click.echo(f"#{i.number:<4} {i.state:<6} {i.author:<10} [{', '.join(i.labels)}] {i.title}")
+
+
+@issue.command("show")
+@click.argument("number", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def issue_show(ctx: Context, number: int, as_json: bool) -> None:
+    """Show an issue with its comments."""
+    with ctx.local_tracker() as tracker:
+        found = tracker.get_issue(number)
+    if as_json:
+        emit(found.to_dict())
+        return
+    click.echo(f"#{found.number} {found.title}  [{found.state}] by {found.author}  "
+               f"labels: {', '.join(found.labels) or '-'}")
+    click.echo("")
+    click.echo(found.body)
+    for c in found.comments:
+        click.echo(f"\n--- comment {c.id} by {c.author} at {c.created_at}")
+        click.echo(c.body)
+
+
+@issue.command("comment")
+@click.argument("number", type=int)
+@click.argument("text")
+@click.option("--author", default=None, help="Who comments (default: $USER).")
+@pass_ctx
+def issue_comment(ctx: Context, number: int, text: str, author: str | None) -> None:
+    """Comment on an issue (slash commands like /approve work here)."""
+    with ctx.local_tracker() as tracker:
+        c = tracker.post_comment(number, text, author=author or os.environ.get("USER") or "local")
+    ctx.wake()
+    click.echo(f"comment {c.id} on #{number}")
+
+
+@issue.command("close")
+@click.argument("number", type=int)
+@pass_ctx
+def issue_close(ctx: Context, number: int) -> None:
+    """Close an issue."""
+    with ctx.local_tracker() as tracker:
+        tracker.close_issue(number)
+    click.echo(f"closed #{number}")
+
+
+@cli.group()
+def pr() -> None:
+    """Pull requests on the local tracker."""
+
+
+@pr.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def pr_list(ctx: Context, as_json: bool) -> None:
+    """List pull requests."""
+    with ctx.local_tracker() as tracker:
+        prs = tracker.list_prs()
+    if as_json:
+        emit([p.to_dict() for p in prs])
+        return
+    for p in prs:
+        draft = " draft" if p.draft else ""
+        click.echo(f"#{p.number:<4} {p.state}{draft:<6} {p.head} -> {p.base}  {p.title}")
+
+
+@pr.command("show")
+@click.argument("number", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def pr_show(ctx: Context, number: int, as_json: bool) -> None:
+    """Show a pull request and its diff stat."""
+    from shiftctl.system import git
+    with ctx.local_tracker() as tracker:
+        p = tracker.get_pr(number)
+    if as_json:
+        emit(p.to_dict() | {"body": p.body})
+        return
+    click.echo(f"#{p.number} {p.title}  [{p.state}{', draft' if p.draft else ''}] "
+               f"{p.head} -> {p.base}\n\n{p.body}\n")
+    click.echo(git.out(ctx.config.root, "diff", "--stat", f"{p.base}...{p.head}", check=False))
+
+
+@pr.command("merge")
+@click.argument("number", type=int)
+@pass_ctx
+def pr_merge(ctx: Context, number: int) -> None:
+    """Merge a ready pull request into its base branch (a real git merge)."""
+    with ctx.local_tracker() as tracker:
+        sha = tracker.merge_pr(number)
+    ctx.wake()
+    click.echo(f"merged #{number} as {sha[:12]}")
+
+
+# -- the loop -------------------------------------------------------------------------------
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the cycle record as JSON.")
+@pass_ctx
+def cycle(ctx: Context, as_json: bool) -> None:
+    """Run one admin cycle."""
+    from shiftctl.admin.cycle.main import run_cycle
+    result = run_cycle(ctx.config)
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+    else:
+        click.echo(f"cycle {result.cycle}: {result.rung}; sleep {result.sleep_s:g}s")
+        for a in result.actions:
+            click.echo(f"  {a}")
+    for e in result.errors:
+        click.echo(f"error: {e}", err=True)
+    if result.rung == "error":
+        sys.exit(1)  # the loop script backs off on a failed cycle
+
+
+@cli.command()
+@click.argument("seconds", type=float)
+@pass_ctx
+def nap(ctx: Context, seconds: float) -> None:
+    """Sleep SECONDS, waking early on a trigger."""
+    from shiftctl.admin.cycle.nap import nap as do_nap
+    click.echo(do_nap(ctx.config, seconds))
+
+
+@cli.command()
+@pass_ctx
+def wake(ctx: Context) -> None:
+    """Wake the loop now."""
+    ctx.wake()
+
+
+@cli.command()
+@click.option("--until-idle", is_flag=True,
+              help="Return once nothing is left that can progress without a human.")
+@click.option("--max-cycles", type=int, default=None, help="Stop after N cycles.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per cycle.")
+@pass_ctx
+def run(ctx: Context, until_idle: bool, max_cycles: int | None, as_json: bool) -> None:
+    """Run the loop in the foreground."""
+    from shiftctl.admin.cycle.main import CycleResult
+    from shiftctl.admin.cycle.loop import run_loop
+
+    def show(r: CycleResult) -> None:
+        if as_json:
+            click.echo(json.dumps(r.to_json()))
+        elif r.rung != "sleep" or not until_idle:
+            click.echo(f"cycle {r.cycle}: {r.rung} " + "; ".join(r.actions)[:200])
+        for e in r.errors:
+            click.echo(f"error: {e}", err=True)
+
+    run_loop(ctx.config.root, until_idle=until_idle, max_cycles=max_cycles, on_cycle=show)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def status(ctx: Context, as_json: bool) -> None:
+    """Issues, tasks, workers, PRs, costs and the next wake."""
+    from shiftctl.admin.cli.status import collect_status, render
+    data = collect_status(ctx.config)
+    if as_json:
+        emit(data)
+    else:
+        click.echo(render(data))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new events.")
+@click.option("--issue", "issue_number", type=int, default=None, help="Only this issue.")
+@click.option("--limit", type=int, default=200, show_default=True, help="How many past events.")
+@pass_ctx
+def events(ctx: Context, as_json: bool, follow: bool, issue_number: int | None, limit: int) -> None:
+    """The event log (append-only, hash-chained)."""
+    from shiftctl.memory.db import StateError
+    from shiftctl.memory.events import rows
+    from shiftctl.memory.store import Store
+    try:
+        store = Store.open(ctx.paths.state_db, readonly=True)
+    except StateError as exc:
+        fail(f"no state yet: {exc}")
+    last = 0
+    try:
+        batch = rows(store.conn, issue=issue_number, limit=limit)
+        while True:
+            for ev in batch:
+                last = ev["id"]
+                if as_json:
+                    click.echo(json.dumps(ev, default=str))
+                else:
+                    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ev["ts"]))
+                    where = f"#{ev['issue']}" if ev["issue"] is not None else ""
+                    if ev["task"]:
+                        where = ev["task"]
+                    data = " ".join(f"{k}={v}" for k, v in ev["data"].items() if v not in (None, ""))
+                    click.echo(f"{ev['id']:>6} {when} {ev['kind']:<18} {where:<8} {data[:160]}")
+            if not follow:
+                return
+            sys.stdout.flush()  # a follower reads line by line through a pipe
+            time.sleep(1.0)
+            batch = rows(store.conn, issue=issue_number, after_id=last)
+    except KeyboardInterrupt:
+        return
+    finally:
+        store.close()
+
+
+# -- people steering --------------------------------------------------------------------------
+def _request(ctx: Context, verb: str, **kw: Any) -> None:
+    from shiftctl.admin.inbox import submit
+    submit(ctx.paths, verb, **kw)
+
+
+@cli.command()
+@click.argument("issue_number", metavar="ISSUE", type=int)
+@pass_ctx
+def approve(ctx: Context, issue_number: int) -> None:
+    """Approve an issue's plan."""
+    _request(ctx, "approve", issue=issue_number)
+    click.echo(f"approval of #{issue_number} queued; the loop applies it on its next cycle")
+
+
+@cli.command()
+@click.argument("task", metavar="TASK")
+@pass_ctx
+def retry(ctx: Context, task: str) -> None:
+    """Retry a task that needs a human (TASK is ISSUE-KEY, e.g. 12-t2)."""
+    number, _, key = task.partition("-")
+    if not number.isdigit() or not key:
+        fail(f"{task!r} is not a task id (expected ISSUE-KEY, e.g. 12-t2)")
+    _request(ctx, "retry", issue=int(number), arg=task)
+    click.echo(f"retry of {task} queued; the loop applies it on its next cycle")
+
+
+@cli.command()
+@click.argument("issue_number", metavar="ISSUE", type=int)
+@pass_ctx
+def cancel(ctx: Context, issue_number: int) -> None:
+    """Stop working on an issue."""
+    _request(ctx, "cancel", issue=issue_number)
+    click.echo(f"cancellation of #{issue_number} queued; the loop applies it on its next cycle")
+
+
+# -- memory ----------------------------------------------------------------------------------
+@cli.group()
+def memory() -> None:
+    """Lessons and episodes: what shiftctl remembers between runs."""
+
+
+@memory.command("list")
+@click.option("--episodes", "show_episodes", is_flag=True, help="List episodes (runs), not lessons.")
+@click.option("--all", "show_all", is_flag=True, help="Include retired lessons.")
+@click.option("--limit", type=int, default=50, show_default=True, help="How many episodes.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def memory_list(ctx: Context, show_episodes: bool, show_all: bool, limit: int,
+                as_json: bool) -> None:
+    """List lessons, the most effective first (or the latest episodes)."""
+    from shiftctl.admin.cli import memory_view as mv
+    from shiftctl.memory import episodes, lessons
+    with mv.reading(ctx.paths) as store:
+        if store is None:
+            items: list[Any] = []
+        elif show_episodes:
+            items = episodes.recent(store.conn, limit)[::-1]
+        else:
+            items = lessons.listing(store.conn, include_retired=show_all)
+    if as_json:
+        emit([mv.as_json(i) for i in items])
+        return
+    for item in items:
+        click.echo(mv.episode_line(item) if show_episodes else mv.lesson_line(item))
+
+
+@memory.command("search")
+@click.argument("query")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def memory_search(ctx: Context, query: str, limit: int, as_json: bool) -> None:
+    """Full-text search over lessons and episodes."""
+    from shiftctl.admin.cli import memory_view as mv
+    from shiftctl.memory import episodes, lessons
+    with mv.reading(ctx.paths) as store:
+        found_lessons = lessons.search(store.conn, query, limit) if store else []
+        found_episodes = episodes.search(store.conn, query, limit) if store else []
+    if as_json:
+        emit({"lessons": [mv.as_json(x) for x in found_lessons],
+              "episodes": [mv.as_json(x) for x in found_episodes]})
+        return
+    for lesson in found_lessons:
+        click.echo(mv.lesson_line(lesson))
+    for ep in found_episodes:
+        click.echo(mv.episode_line(ep))
+    if not found_lessons and not found_episodes:
+        click.echo(f"nothing in memory matches {query!r}")
+
+
+@memory.command("show")
+@click.argument("ref", metavar="ID")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def memory_show(ctx: Context, ref: str, as_json: bool) -> None:
+    """Show a lesson (ID is its number) or an episode (eN, e.g. e12)."""
+    from shiftctl.admin.cli import memory_view as mv
+    from shiftctl.memory.episodes import Episode
+    try:
+        mv.parse_id(ref)
+    except ValueError as exc:
+        fail(str(exc))
+    with mv.reading(ctx.paths) as store:
+        item = mv.find(store, ref) if store else None
+    if item is None:
+        fail(f"no {mv.parse_id(ref)[0]} {ref} in memory")
+    if as_json:
+        emit(mv.as_json(item))
+    else:
+        click.echo(mv.episode_detail(item) if isinstance(item, Episode) else mv.lesson_detail(item))
+
+
+def _memory_request(ctx: Context, verb: str, **kw: str) -> None:
+    from shiftctl.admin.steps.lessons import request
+    result = request(ctx.paths, verb, **kw)
+    if result is None:
+        click.echo("queued: a cycle is running; it applies this on its next cycle")
+    elif result.startswith(("refused", "no lesson", "unknown")):
+        fail(result)
+    else:
+        click.echo(result)
+
+
+@memory.command("add")
+@click.argument("text")
+@pass_ctx
+def memory_add(ctx: Context, text: str) -> None:
+    """Add a lesson that every worker prompt may carry."""
+    from shiftctl.memory.lessons import MAX_TEXT, normalize
+    if not normalize(text):
+        fail("a lesson needs some text")
+    if len(normalize(text)) > MAX_TEXT:
+        fail(f"a lesson is at most {MAX_TEXT} characters (this one has {len(normalize(text))})")
+    _memory_request(ctx, "memory_add", text=text)
+
+
+@memory.command("retire")
+@click.argument("lesson_id", metavar="ID", type=int)
+@click.option("--reason", default="", help="Why (kept with the lesson).")
+@pass_ctx
+def memory_retire(ctx: Context, lesson_id: int, reason: str) -> None:
+    """Retire a lesson: it stays on record but is no longer shown."""
+    _memory_request(ctx, "memory_retire", arg=str(lesson_id), text=reason)
+
+
+@cli.command()
+@pass_ctx
+def stop(ctx: Context) -> None:
+    """Kill switch: stop dispatching and end every worker now."""
+    from shiftctl.admin.cli.killswitch import engage
+    for line in engage(ctx.config):
+        click.echo(line)
+
+
+@cli.command()
+@pass_ctx
+def start(ctx: Context) -> None:
+    """Release the kill switch."""
+    from shiftctl.admin.cli.killswitch import release
+    click.echo(release(ctx.config))
+
+
+@cli.group()
+def audit() -> None:
+    """The event log's integrity."""
+
+
+@audit.command("verify")
+@pass_ctx
+def audit_verify(ctx: Context) -> None:
+    """Check the event hash chain; name the first broken link."""
+    from shiftctl.memory.db import StateError
+    from shiftctl.memory.events import verify
+    from shiftctl.memory.store import Store
+    try:
+        store = Store.open(ctx.paths.state_db, readonly=True)
+    except StateError as exc:
+        fail(str(exc))
+    try:
+        report = verify(store.conn)
+    finally:
+        store.close()
+    if report.ok:
+        click.echo(f"ok: {report.checked} events, chain intact")
+    else:
+        fail(f"broken at event {report.broken_at}: {report.problem} "
+             f"({report.checked} events before it are intact)")
+
+
+@cli.command()
+@click.option("--dir", "workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Build the demo here instead of a temporary directory.")
+def demo(workdir: Path | None) -> None:
+    """The whole loop on a throwaway repository, offline."""
+    from shiftctl.admin.cli.demo import run_demo, summary
+    started = time.monotonic()
+    repo = run_demo(workdir, echo=click.echo)
+    click.echo(summary(repo))
+    click.echo(f"\nDemo finished in {time.monotonic() - started:.1f}s.")
+
+
+@cli.command()
+@click.option("--foreground", is_flag=True, help="Keep supervisord in the foreground.")
+@pass_ctx
+def supervise(ctx: Context, foreground: bool) -> None:
+    """Run the loop under supervisord for this repository (autorestart, logs in .shiftctl/)."""
+    from shiftctl.admin.cli.supervise import SupervisorError, start_supervisord
+    try:
+        click.echo(start_supervisord(ctx.config, foreground=foreground))
+    except SupervisorError as exc:
+        fail(str(exc))
+
+
+def main() -> None:
+    cli(prog_name="shiftctl")
+
+
+if __name__ == "__main__":
+    main()

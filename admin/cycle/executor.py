@@ -1,0 +1,124 @@
+"""Carries out a decision: one handler per verb, each failure contained to its action."""
+from __future__ import annotations
+
+import importlib
+import traceback
+from collections.abc import Callable
+
+from shiftctl.admin.cycle.ladder import Action, Decision
+from shiftctl.admin.cycle.context import CycleContext
+from shiftctl.admin.tracker.base import TrackerError
+
+Handler = Callable[[CycleContext, Action], str]
+
+
+def _repair(rt: CycleContext, action: Action) -> str:
+    rt.paths.ensure()
+    return f"unhealthy: {action.detail}"
+
+
+def _flush(rt: CycleContext, action: Action) -> str:
+    return "send pending tracker writes"
+
+
+# verb -> "module:function"; modules load on first use, so an idle cycle imports none of them
+HANDLERS: dict[str, str] = {
+    "collect": "shiftctl.admin.steps.collect:collect",
+    "reclaim": "shiftctl.admin.steps.collect:reclaim",
+    "command": "shiftctl.admin.steps.steering:apply",
+    "activate": "shiftctl.admin.steps.lifecycle:activate",
+    "promote": "shiftctl.admin.steps.lifecycle:promote",
+    "cancel_task": "shiftctl.admin.steps.lifecycle:cancel_task",
+    "orphan": "shiftctl.admin.steps.lifecycle:orphan",
+    "publish": "shiftctl.admin.steps.lifecycle:publish",
+    "finish": "shiftctl.admin.steps.lifecycle:finish",
+    "stuck": "shiftctl.admin.steps.lifecycle:stuck",
+    "over_budget": "shiftctl.admin.steps.lifecycle:over_budget",
+    "plan": "shiftctl.admin.planning.intake:plan",
+    "review": "shiftctl.admin.review.step:review_task",
+    "spawn": "shiftctl.admin.steps.dispatch:spawn",
+    "no_agent": "shiftctl.admin.steps.lifecycle:no_agent",
+    "run_cap": "shiftctl.admin.steps.lifecycle:run_cap",
+    "kill": "shiftctl.admin.steps.dispatch:kill",
+    "close_issue": "shiftctl.admin.steps.lifecycle:close_issue",
+    "pr_closed": "shiftctl.admin.steps.lifecycle:pr_closed",
+    "closed_on_tracker": "shiftctl.admin.steps.lifecycle:closed_on_tracker",
+    "cancel_issue": "shiftctl.admin.steps.lifecycle:cancel_issue_action",
+    "remove_worktree": "shiftctl.admin.steps.maintenance:remove_worktree",
+    "checkpoint": "shiftctl.admin.steps.maintenance:checkpoint",
+    "distil": "shiftctl.admin.briefing.remember:distil",
+}
+BUILTIN: dict[str, Handler] = {"repair": _repair, "flush": _flush}
+# what a failing action's target is, so that it can be parked with a human
+TASK_VERBS = {"spawn", "review", "promote", "cancel_task", "orphan", "no_agent", "run_cap"}
+ISSUE_VERBS = {"plan", "finish", "publish", "stuck", "over_budget", "activate", "close_issue",
+               "pr_closed", "closed_on_tracker", "cancel_issue"}
+GIVE_UP_AFTER = 5
+
+
+def handler(verb: str) -> Handler:
+    if verb in BUILTIN:
+        return BUILTIN[verb]
+    module, _, name = HANDLERS[verb].partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def _give_up(rt: CycleContext, action: Action, error: str) -> str | None:
+    """An action that failed ``GIVE_UP_AFTER`` times in a row parks its subject with a human,
+    so one broken task or issue can never turn the loop into a crash loop."""
+    key = f"action_fail:{action.verb}:{action.target}"
+    count = int(rt.store.get(key, "0") or 0) + 1
+    rt.store.put(key, str(count))
+    if count < GIVE_UP_AFTER:
+        return None
+    reason = f"shiftctl could not {action.verb} it {count} times: {error}"[:500]
+    with rt.store.tx():
+        if action.verb in TASK_VERBS and isinstance(action.target, int):
+            task = rt.store.task(action.target)
+            if task is not None:
+                rt.store.set_task_state(task, "needs_human", reason)
+        elif action.verb in ISSUE_VERBS and isinstance(action.target, int):
+            if rt.store.issue(action.target) is not None:
+                rt.store.set_issue_state(action.target, "needs_human", reason)
+        elif action.verb in ("collect", "reclaim", "kill"):
+            run = rt.store.run(str(action.target))
+            if run is not None and run.ended_at is None:
+                task = rt.store.task(run.task_id) if run.task_id else None
+                rt.store.finish_run(run, task, outcome="crashed", error=reason)
+                if task is not None and task.state == "running":
+                    rt.store.set_task_state(task, "needs_human", reason)
+        elif action.verb == "command":
+            cmd = next((c for c in rt.snapshot.commands if c.id == action.target), None)
+            if cmd is not None:
+                rt.store.mark_command(cmd, f"failed: {error}"[:500])
+        else:
+            return None
+        rt.store.put(key, "0")
+    return f"gave up on {action}: {reason}"
+
+
+def execute(rt: CycleContext, decision: Decision) -> tuple[list[str], list[str]]:
+    """Run every action; returns (what was done, errors). Pending tracker writes go last."""
+    done: list[str] = []
+    errors: list[str] = []
+    for action in decision.actions:
+        try:
+            done.append(handler(action.verb)(rt, action))
+            continue
+        except TrackerError as exc:
+            error = f"tracker: {exc}"
+            rt.store.event("action.error", action=str(action), error=error)
+        except Exception as exc:  # one bad action must not stop the others
+            error = f"{type(exc).__name__}: {exc}"
+            rt.store.event("action.error", action=str(action), error=error,
+                           trace=traceback.format_exc()[-4000:])
+        errors.append(f"{action}: {error}")
+        if not error.startswith("tracker:"):  # an outage is waited out, not given up on
+            parked = _give_up(rt, action, error)
+            if parked:
+                done.append(parked)
+    try:
+        done += rt.outbox.flush()
+    except TrackerError as exc:
+        errors.append(f"tracker writes: {exc}")
+    return done, errors

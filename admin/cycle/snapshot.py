@@ -1,0 +1,218 @@
+"""What one cycle knows: the state db, the processes, the files. Built once, then read-only.
+
+``Snapshot`` is plain data so the ladder can be tested without git, trackers or processes;
+``observe`` is the one place that gathers it from the machine.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shiftctl.admin.config import Config
+from shiftctl.admin.paths import READ_PREFIX, Paths
+from shiftctl.memory import distil
+from shiftctl.memory.store import Command, Issue, Run, Store, Task
+from shiftctl.system import git
+
+ACTIVE_ISSUE_STATES = ("new", "planned", "active", "needs_human", "done")
+TASK_LOAD_STATES = ("planned", "active", "needs_human")
+MIN_FREE_BYTES = 200 * 1024 * 1024
+START_GRACE_S = 30.0
+CHECKPOINT_EVERY_S = 3600.0
+
+
+@dataclass(frozen=True)
+class RunView:
+    run: Run
+    task: Task | None
+    alive: bool
+    age: float
+    heartbeat_age: float | None
+    output_age: float | None
+    has_result: bool
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    now: float
+    config: Config
+    issues: dict[int, Issue] = field(default_factory=dict)
+    tasks: tuple[Task, ...] = ()
+    runs: tuple[RunView, ...] = ()
+    commands: tuple[Command, ...] = ()
+    problems: tuple[str, ...] = ()
+    stopped: bool = False
+    spent_today: float = 0.0
+    issue_costs: dict[int, float] = field(default_factory=dict)
+    issue_runs: dict[int, int] = field(default_factory=dict)
+    cooldowns: dict[str, float] = field(default_factory=dict)
+    unusable: dict[str, str] = field(default_factory=dict)  # profile -> why it cannot start
+    stale_worktrees: tuple[str, ...] = ()
+    checkpoint_due: bool = False
+    memory_due: bool = False
+    unhealthy_streak: int = 0
+
+    def tasks_of(self, issue: int) -> list[Task]:
+        return [t for t in self.tasks if t.issue == issue]
+
+    def running(self) -> list[RunView]:
+        return [r for r in self.runs if r.run.kind == "work"]
+
+
+def proc_stat(pid: int) -> tuple[str, str] | None:
+    """(state, start time) of a process from /proc, or None when it does not exist."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    rest = raw[raw.rfind(")") + 2:].split()
+    return rest[0], rest[19]
+
+
+def process_alive(pid: int | None, start: str | None) -> bool:
+    """True for a live (non-zombie) process that is the same one we started."""
+    if not pid:
+        return False
+    if not Path("/proc/self/stat").exists():  # not Linux: best effort
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    stat = proc_stat(pid)
+    if stat is None or stat[0] in ("Z", "X"):
+        return False
+    return start is None or stat[1] == start
+
+
+def read_heartbeat(run_dir: Path, now: float) -> tuple[float | None, float | None]:
+    """(seconds since the last beat, seconds since the agent's last output)."""
+    path = run_dir / "heartbeat"
+    try:
+        data = json.loads(path.read_text())
+        return now - float(data["ts"]), now - float(data.get("last_output") or data["ts"])
+    except FileNotFoundError:
+        return None, None
+    except (ValueError, KeyError, TypeError, OSError):
+        try:
+            age = now - path.stat().st_mtime
+        except OSError:
+            return None, None
+        return age, age
+
+
+def view_run(run: Run, task: Task | None, now: float) -> RunView:
+    run_dir = Path(run.run_dir) if run.run_dir else None
+    hb_age, out_age = read_heartbeat(run_dir, now) if run_dir else (None, None)
+    if run.pid:
+        alive = process_alive(run.pid, run.pid_start)
+    else:  # recorded, but the admin died before it wrote down the pid
+        alive = hb_age < START_GRACE_S if hb_age is not None else now - run.started_at < START_GRACE_S
+    return RunView(run=run, task=task, alive=alive,
+                   age=now - run.started_at, heartbeat_age=hb_age, output_age=out_age,
+                   has_result=bool(run_dir and (run_dir / "result.json").exists()))
+
+
+def _health(config: Config, paths: Paths) -> list[str]:
+    problems = []
+    proc = git.run(config.root, "rev-parse", "--git-dir", check=False)
+    if proc.returncode != 0:
+        problems.append(f"git: {config.root} is not a usable git repository")
+    elif git.rev(config.root, f"refs/heads/{config.base_branch}") is None:
+        problems.append(f"git: base branch {config.base_branch!r} does not exist "
+                        "(set base_branch in shiftctl.yaml)")
+    try:
+        free = shutil.disk_usage(paths.runtime).free
+        if free < MIN_FREE_BYTES:
+            problems.append(f"disk: only {free // (1024 * 1024)} MB free under {paths.runtime}")
+    except OSError as exc:
+        problems.append(f"disk: {exc}")
+    return problems
+
+
+def unusable_profiles(config: Config, profiles: set[str]) -> dict[str, str]:
+    """Profiles that cannot start here, and why: a missing CLI, or a sandbox that cannot run."""
+    from shiftctl.admin.profiles import executable, sandbox_of
+    from shiftctl.system import sandbox
+    out = {}
+    for name in profiles:
+        prof = config.agents.profiles.get(name)
+        if prof is None:
+            continue
+        if shutil.which(executable(prof)) is None:
+            out[name] = (f"agent CLI {executable(prof)!r} for profile {name!r} is not installed "
+                         "or not on PATH")
+        elif sandbox_of(config, prof) == "bwrap" and (why := sandbox.probe()):
+            out[name] = f"profile {name!r} requires sandbox bwrap, but {why}"
+    return out
+
+
+def _stale_worktrees(store: Store, paths: Paths, issues: dict[int, Issue],
+                     open_runs: set[str]) -> list[str]:
+    """Worktree directories whose task, issue or read-only run is finished."""
+    try:
+        names = sorted(p.name for p in paths.worktrees.iterdir() if p.is_dir())
+    except FileNotFoundError:
+        return []
+    stale = []
+    for name in names:
+        if name.startswith(READ_PREFIX):
+            if name[len(READ_PREFIX):] not in open_runs:
+                stale.append(name)  # its worker removes it; this is a crashed one's
+            continue
+        if name.startswith("issue-"):
+            num = name[len("issue-"):]
+            issue = issues.get(int(num)) if num.isdigit() else None
+            if issue is None and num.isdigit():
+                row = store.issue(int(num))
+                if row is None or row.state in ("closed", "cancelled"):
+                    stale.append(name)
+            continue
+        task = store.task_by_ref(name)
+        if task is None or task.state in ("done", "cancelled"):
+            stale.append(name)
+    return stale
+
+
+def observe(config: Config, paths: Paths, store: Store, now: float | None = None,
+            extra_problems: list[str] | None = None) -> Snapshot:
+    now = time.time() if now is None else now
+    issues = {i.number: i for i in store.issues(ACTIVE_ISSUE_STATES)}
+    loaded = [n for n, i in issues.items() if i.state in TASK_LOAD_STATES]
+    tasks: list[Task] = []
+    for n in loaded:
+        tasks += store.tasks(issue=n)
+    by_id = {t.id: t for t in tasks}
+    runs = []
+    for run in store.open_runs():
+        task = by_id.get(run.task_id) if run.task_id else None
+        if task is None and run.task_id:
+            task = store.task(run.task_id)
+        runs.append(view_run(run, task, now))
+    day_start = now - (now % 86400)
+    needed = {t.profile or config.agents.default for t in tasks if t.state == "ready"}
+    last_checkpoint = store.get("last_checkpoint")
+    if last_checkpoint is None:  # never checkpointed: count from the first cycle
+        first = store.conn.execute("SELECT started_at FROM cycles ORDER BY number LIMIT 1").fetchone()
+        last_checkpoint = first[0] if first else now
+    problems = _health(config, paths) + list(extra_problems or [])
+    return Snapshot(
+        now=now, config=config, issues=issues, tasks=tuple(tasks), runs=tuple(runs),
+        commands=tuple(store.pending_commands()), problems=tuple(problems),
+        stopped=paths.stop.exists(), spent_today=store.cost_since(day_start),
+        issue_costs={n: store.issue_cost(n) for n in loaded},
+        issue_runs={n: store.issue_run_count(n) for n in loaded},
+        cooldowns=store.cooldowns(now), unusable=unusable_profiles(config, needed),
+        stale_worktrees=tuple(_stale_worktrees(store, paths, issues,
+                                               {rv.run.id for rv in runs})),
+        checkpoint_due=now - float(last_checkpoint) > CHECKPOINT_EVERY_S,
+        memory_due=config.memory.enabled and distil.due(store.conn,
+                                                        store.get(distil.DISTILLED_KEY)),
+        unhealthy_streak=int(store.get("unhealthy_streak", "0") or 0),
+    )

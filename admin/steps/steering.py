@@ -1,0 +1,131 @@
+"""Human commands: ``/approve``, ``/retry TASK``, ``/cancel``, ``/replan``, answers, and
+``memory add|retire`` from the CLI.
+
+They arrive as comments from allowed authors (via sync) or from the CLI (as request files,
+see ``inbox``); both end up as rows of the ``commands`` table, applied here one by one
+by the unblock rung, so every path runs the same code.
+"""
+from __future__ import annotations
+
+import re
+
+from shiftctl.admin.steps import lessons
+from shiftctl.admin.cycle.ladder import Action
+from shiftctl.admin.cycle.outcomes import dependents
+from shiftctl.admin.cycle.context import CycleContext
+from shiftctl.memory.store import Command, Task
+
+VERBS = ("approve", "retry", "cancel", "replan")
+_COMMAND = re.compile(r"^[ \t]*/(approve|retry|cancel|replan)\b[ \t]*([^\s]*)", re.MULTILINE)
+
+
+def parse(text: str) -> list[tuple[str, str]]:
+    """Slash commands at the start of a line, outside code fences."""
+    found = []
+    in_fence = False
+    for line in (text or "").splitlines():
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        m = _COMMAND.match(line)
+        if m:
+            found.append((m.group(1), m.group(2)))
+    return found
+
+
+def _resolve_task(rt: CycleContext, cmd: Command) -> Task | None:
+    arg = cmd.arg.strip().lstrip("#")
+    if "-" in arg and arg.split("-", 1)[0].isdigit():
+        return rt.store.task_by_ref(arg)
+    if cmd.issue is None:
+        return None
+    if arg:
+        return rt.store.task_by_ref(f"{cmd.issue}-{arg}")
+    waiting = rt.store.tasks(issue=cmd.issue, states=("needs_human",))
+    return waiting[0] if len(waiting) == 1 else None
+
+
+def _retry(rt: CycleContext, cmd: Command, *, answer: bool = False) -> str:
+    task = _resolve_task(rt, cmd)
+    if task is None:
+        return f"no such task {cmd.arg!r}" if cmd.arg else "name the task: /retry TASK"
+    issue = rt.issue(task.issue)
+    if issue.state in ("cancelled", "closed"):
+        return f"issue #{issue.number} is {issue.state}"
+    if task.state not in ("needs_human", "cancelled", "retry"):
+        return f"task {task.key} is {task.state}; nothing to retry"
+    tasks = {t.key: t for t in rt.store.tasks(issue=task.issue)}
+    revive = [tasks[k] for k in dependents({k: t.depends_on for k, t in tasks.items()}, task.key)
+              if tasks[k].state == "cancelled" and (tasks[k].reason or "").startswith("upstream")]
+    with rt.store.tx():
+        attempts = task.attempts if answer else 0
+        rt.store.set_task_state(task, "ready", "answered" if answer else f"retry by {cmd.author}",
+                                attempts=attempts, not_before=None)
+        for t in revive:
+            rt.store.set_task_state(t, "pending", f"revived by retry of {task.key}")
+        if issue.state in ("needs_human", "done"):
+            rt.store.set_issue_state(issue.number, "active", f"retry of {task.key}")
+            rt.outbox.label(issue.number, "active")
+    return f"{task.ref} ready" + (f", {len(revive)} dependent(s) revived" if revive else "")
+
+
+def _approve(rt: CycleContext, cmd: Command) -> str:
+    issue = rt.store.issue(cmd.issue or 0)
+    if issue is None:
+        return "no such issue"
+    if issue.state == "planned":
+        with rt.store.tx():
+            rt.store.set_issue_state(issue.number, "active", f"approved by {cmd.author}",
+                                     approved=1)
+            rt.outbox.label(issue.number, "active")
+        return f"#{issue.number} approved"
+    if issue.state == "new":
+        rt.store.update_issue(issue.number, approved=1)
+        return f"#{issue.number} pre-approved"
+    return f"#{issue.number} is {issue.state}; nothing to approve"
+
+
+def _replan(rt: CycleContext, cmd: Command) -> str:
+    from shiftctl.admin.steps.dispatch import terminate
+    issue = rt.store.issue(cmd.issue or 0)
+    if issue is None or issue.state in ("cancelled", "closed"):
+        return "nothing to replan"
+    for run in rt.store.open_runs():
+        if run.issue == issue.number:
+            rt.store.update_run(run.id, outcome="stopped", error="replanned")
+            terminate(run)
+    with rt.store.tx():
+        for t in rt.store.tasks(issue=issue.number):
+            if t.state not in ("done", "cancelled"):
+                rt.store.set_task_state(t, "cancelled", f"replanned by {cmd.author}")
+        rt.store.set_issue_state(issue.number, "new", f"replan requested by {cmd.author}")
+    return f"#{issue.number} will be planned again"
+
+
+def apply(rt: CycleContext, action: Action) -> str:
+    cmd = next((c for c in rt.snapshot.commands if c.id == action.target), None)
+    if cmd is None:
+        return f"skip command {action.target}"
+    if cmd.verb == "approve":
+        result = _approve(rt, cmd)
+    elif cmd.verb == "retry":
+        result = _retry(rt, cmd)
+    elif cmd.verb == "reply":
+        result = _retry(rt, cmd, answer=True)
+    elif cmd.verb == "cancel":
+        from shiftctl.admin.steps.lifecycle import cancel_issue
+        issue = rt.store.issue(cmd.issue or 0)
+        if issue is None or issue.state in ("cancelled", "closed"):
+            result = "nothing to cancel"
+        else:
+            result = cancel_issue(rt, issue.number, f"cancelled by {cmd.author}")
+    elif cmd.verb == "replan":
+        result = _replan(rt, cmd)
+    elif cmd.verb in lessons.VERBS:
+        result = lessons.apply(rt.store, cmd)
+    else:
+        result = f"unknown command {cmd.verb!r}"
+    rt.store.mark_command(cmd, result)
+    return f"/{cmd.verb} {cmd.arg}".rstrip() + f": {result}"

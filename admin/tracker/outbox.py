@@ -1,0 +1,94 @@
+"""Tracker writes that happen exactly once, also across crashes (a transactional outbox).
+
+A handler decides a comment or a label in the same state transaction as the change it
+reports (``comment``/``label`` only queue). ``flush`` then sends what is pending: before
+each comment it looks for the comment's hidden marker on the tracker, so a cycle that died
+after posting and before recording never posts twice.
+"""
+from __future__ import annotations
+
+from shiftctl.admin.cycle import faults
+from shiftctl.admin.tracker import markers
+from shiftctl.admin.tracker.base import PullRequest, Tracker, TrackerError
+from shiftctl.memory.store import Store
+
+STATE_LABELS = {
+    "planned": "shiftctl:planned",
+    "active": "shiftctl:active",
+    "needs_human": "shiftctl:needs-human",
+    "done": "shiftctl:done",
+}
+PR_BODY_LIMIT = 65_536
+COMMENT_LIMIT = 65_000
+
+
+class Outbox:
+    def __init__(self, store: Store, tracker: Tracker) -> None:
+        self.store = store
+        self.tracker = tracker
+
+    def comment(self, issue: int, kind: str, key: str | int, body: str) -> bool:
+        """Queue a comment once per (kind, issue, key); True when newly queued."""
+        mark = markers.marker(kind, issue, key)
+        return self.store.enqueue(mark, issue=issue, kind="comment",
+                                  body=fit_body(f"{mark}\n{body}", COMMENT_LIMIT))
+
+    def label(self, issue: int, state: str) -> None:
+        """Queue the label that mirrors the issue's state (the latest wish wins)."""
+        self.store.enqueue(f"label:{issue}", issue=issue, kind="label",
+                           body=STATE_LABELS.get(state, ""), replace=True)
+
+    def flush(self) -> list[str]:
+        """Send pending writes in order; stops at the first tracker error (retried next cycle)."""
+        sent = []
+        for row in self.store.pending_writes():
+            key, issue, kind, body = row["key"], row["issue"], row["kind"], row["body"]
+            try:
+                if kind == "comment":
+                    existing = self.tracker.find_comment(issue, key)
+                    if existing is None:
+                        posted = self.tracker.post_comment(issue, body)
+                        faults.point("after_comment")
+                        self.store.mark_sent(key, issue=issue, kind=kind, ref=str(posted.id),
+                                             found=False)
+                    else:
+                        self.store.mark_sent(key, issue=issue, kind=kind, ref=str(existing.id),
+                                             found=True)
+                    found = markers.find(key)
+                    sent.append(f"comment {found[0]} #{issue}" if found else f"comment {key}")
+                elif kind == "label":
+                    remove = tuple(v for v in STATE_LABELS.values() if v != body)
+                    self.tracker.set_labels(issue, add=(body,) if body else (), remove=remove)
+                    faults.point("after_label")
+                    self.store.mark_sent(key, issue=issue, kind=kind, ref=body, found=False)
+                    sent.append(f"label #{issue} {body or '(none)'}")
+            except TrackerError as exc:
+                self.store.mark_failed(key, str(exc))
+                raise
+        return sent
+
+    def pull_request(self, *, issue: int, head: str, base: str, title: str,
+                     body: str) -> tuple[PullRequest, bool]:
+        """The issue's PR: found by its head branch, or opened as a draft; (pr, opened_now)."""
+        body = fit_body(f"{markers.marker('pr', issue, head)}\n{body}")
+        existing = self.tracker.find_pr(head)
+        if existing is not None and existing.state == "open":
+            return existing, False
+        pr = self.tracker.open_pr(head=head, base=base, title=title, body=body, draft=True,
+                                  issue=issue)
+        faults.point("after_open_pr")
+        self.store.event("tracker.pr", issue=issue, pr=pr.number, head=head)
+        return pr, True
+
+    def pr_body(self, pr: PullRequest, issue: int, body: str) -> None:
+        text = fit_body(f"{markers.marker('pr', issue, pr.head)}\n{body}")
+        if text != pr.body:
+            self.tracker.update_pr(pr.number, body=text)
+            pr.body = text
+
+
+def fit_body(text: str, limit: int = PR_BODY_LIMIT) -> str:
+    if len(text) <= limit:
+        return text
+    note = "\n\n… (truncated to fit the tracker's limit; see `shiftctl status`)"
+    return text[: limit - len(note)] + note

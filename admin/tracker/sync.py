@@ -1,0 +1,115 @@
+"""Tracker → state: the one read an idle cycle makes.
+
+Only intent counts: an issue with the intake label filed by an allowed author. Comments
+count only from allowed authors, and only as commands or as answers to a question a task
+asked. Everything else on the tracker is ignored, whatever its text says.
+"""
+from __future__ import annotations
+
+import json
+
+from shiftctl.admin.steps import steering
+from shiftctl.admin.tracker import markers
+from shiftctl.admin.config import Config
+from shiftctl.admin.tracker.base import Changes, Tracker, TrackerIssue
+from shiftctl.memory.store import Issue, Store
+
+APPROVED_LABEL = "shiftctl:approved"
+PRIORITIES = {"priority:critical": 2, "priority:high": 1}
+
+
+def priority(labels: list[str]) -> int:
+    return max((PRIORITIES.get(label, 0) for label in labels), default=0)
+
+
+def labelled_by_allowed(tracker: Tracker, issue: TrackerIssue, label: str) -> bool:
+    """A label is a request only when an allowed person applied it (unknown: the author)."""
+    actor = tracker.label_actor(issue.number, label)
+    return actor is None or tracker.is_allowed(actor)
+
+
+def is_intent(config: Config, tracker: Tracker, issue: TrackerIssue) -> bool:
+    label = config.tracker.intake_label
+    return (issue.state == "open" and label in issue.labels and tracker.is_allowed(issue.author)
+            and labelled_by_allowed(tracker, issue, label))
+
+
+def _approved(tracker: Tracker, issue: TrackerIssue, already: bool) -> int:
+    return int(already or (APPROVED_LABEL in issue.labels
+                           and labelled_by_allowed(tracker, issue, APPROVED_LABEL)))
+
+
+def _comments(store: Store, tracker: Tracker, ti: TrackerIssue) -> None:
+    question_task = None
+    for c in ti.comments:
+        if c.author == tracker.bot or markers.has_marker(c.body) or not tracker.is_allowed(c.author):
+            continue
+        found = steering.parse(c.body)
+        for i, (verb, arg) in enumerate(found):
+            store.add_command(source=f"comment:{c.id}:{i}", verb=verb, issue=ti.number,
+                              author=c.author, arg=arg, text=c.body[:2000])
+        if found:
+            continue
+        if question_task is None:
+            waiting = [t for t in store.tasks(issue=ti.number, states=("needs_human",))
+                       if (t.reason or "").startswith("question:")]
+            question_task = waiting[-1] if waiting else False
+        if question_task:
+            store.add_command(source=f"comment:{c.id}:reply", verb="reply", issue=ti.number,
+                              author=c.author, arg=question_task.key, text=c.body[:20_000])
+
+
+def apply_changes(config: Config, store: Store, tracker: Tracker, changes: Changes) -> int:
+    """Mirror what changed into the state db; returns how many intent issues changed."""
+    touched = 0
+    with store.tx():
+        for ti in changes.issues:
+            known = store.issue(ti.number)
+            if known is None:
+                if not is_intent(config, tracker, ti):
+                    continue
+                store.add_issue(Issue(number=ti.number, title=ti.title[:1000], body=ti.body,
+                                      author=ti.author, labels=ti.labels, state="new",
+                                      priority=priority(ti.labels),
+                                      approved=_approved(tracker, ti, False)))
+            else:
+                store.update_issue(ti.number, title=ti.title[:1000], body=ti.body,
+                                   labels=ti.labels, tracker_state=ti.state,
+                                   priority=priority(ti.labels),
+                                   approved=_approved(tracker, ti, bool(known.approved)))
+            touched += 1
+            _comments(store, tracker, ti)
+        for pr in changes.prs:
+            issue = pr.issue
+            owner = store.issue(issue) if issue else None
+            if owner is None or (pr.head and owner.branch != pr.head):
+                row = store.conn.execute("SELECT number FROM issues WHERE branch = ?",
+                                         (pr.head,)).fetchone() if pr.head else None
+                row = row or store.conn.execute("SELECT number FROM issues WHERE pr = ?",
+                                                (pr.number,)).fetchone()
+                owner = store.issue(row[0]) if row else None
+            if owner is not None and (owner.pr in (None, pr.number)):
+                if owner.pr_state != pr.state or owner.pr != pr.number:
+                    store.update_issue(owner.number, pr=pr.number, pr_state=pr.state)
+                    store.event("tracker.pr_state", issue=owner.number, pr=pr.number,
+                                state=pr.state)
+        if changes.cursor is not None:
+            store.put("tracker_cursor", changes.cursor)
+    return touched
+
+
+def sync(config: Config, store: Store, tracker: Tracker) -> int:
+    changes = tracker.sync(store.get("tracker_cursor"))
+    return apply_changes(config, store, tracker, changes)
+
+
+def remember(store: Store, tracker: Tracker) -> dict[str, object] | None:
+    """After the cycle's writes: keep the tracker's cursor (its own writes are not news)
+    and its quota (``status`` shows it; the cycle slows down by it). Returns the quota."""
+    cursor = tracker.cursor()
+    if cursor is not None and cursor != store.get("tracker_cursor"):
+        store.put("tracker_cursor", cursor)
+    rate = tracker.rate_status()
+    if rate is not None:
+        store.put("tracker_rate", json.dumps(rate))
+    return rate
