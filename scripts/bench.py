@@ -35,8 +35,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests")]  # the test helpers (shiftctl itself is installed)
 
-from conftest import AGENT_BIN, Project, make_repo
 from shiftctl.memory.db import StateError
+
+from conftest import AGENT_BIN, Project, make_repo
 from model_server import ModelServer, Script, act, say, status_block, tool
 
 SHIFTCTL = [sys.executable, "-m", "shiftctl"]
@@ -363,7 +364,9 @@ def section_idle_cost(bench: Bench) -> dict[str, Any]:
 
 
 def claude_env(server: ModelServer) -> dict[str, str]:
-    from shiftctl.worker.agents.claude import ENV_DEFAULTS  # what shiftctl gives claude: offline, quiet
+    from shiftctl.worker.agents.claude import (
+        ENV_DEFAULTS,  # what shiftctl gives claude: offline, quiet
+    )
     return {**ENV_DEFAULTS, **CLAUDE_ENV, "ANTHROPIC_BASE_URL": server.url}
 
 

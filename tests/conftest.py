@@ -16,10 +16,11 @@ import yaml
 
 from shiftctl.admin import config as config_mod
 from shiftctl.admin.config import Config
-from shiftctl.admin.cycle.main import CycleResult, run_cycle
 from shiftctl.admin.cycle.loop import run_loop
+from shiftctl.admin.cycle.main import CycleResult, run_cycle
 from shiftctl.admin.tracker.local import LocalTracker
 from shiftctl.memory.store import Store
+
 from model_server import ModelServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from shiftctl.admin.tracker import markers
+
 from conftest import Project, git, make_repo
 from github_fake import FakeGitHub, World, new_world
 from github_fake import bare as bare_repo
@@ -45,6 +46,7 @@ def github_tracker(gh: GithubWorld, kv: Any = None, **settings: Any) -> Any:
     from shiftctl.admin.config import load
     from shiftctl.admin.tracker import MemoryKV
     from shiftctl.admin.tracker.github.tracker import GithubTracker
+
     from conftest import BASE_CONFIG, merge
     root = gh.bare.parent / "repo"
     (root / "shiftctl.yaml").write_text(yaml.safe_dump(merge(BASE_CONFIG, {

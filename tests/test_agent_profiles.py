@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import ROOT, Project, git, make_repo
 from shiftctl.memory.store import Store
 from shiftctl.worker.spec import AgentSpec, Spec, TaskSpec
+
+from conftest import Project, git, make_repo
 
 PROMPT_MARK = "Write the greeting file"
 

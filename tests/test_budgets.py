@@ -8,6 +8,7 @@ import time
 import pytest
 
 from shiftctl.admin.cycle.snapshot import process_alive
+
 from conftest import Project, agent_argv
 
 

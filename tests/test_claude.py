@@ -11,8 +11,19 @@ from typing import Any
 import pytest
 
 from conftest import Project, agent_cli, git
-from model_server import (ModelServer, Script, act, finish, hang, plan, rate_limited, say,
-                          server_error, tool, verdict)
+from model_server import (
+    ModelServer,
+    Script,
+    act,
+    finish,
+    hang,
+    plan,
+    rate_limited,
+    say,
+    server_error,
+    tool,
+    verdict,
+)
 
 PLAN = "You are planning work for shiftctl"
 

@@ -11,6 +11,7 @@ import pytest
 
 from shiftctl.admin.cli.main import cli
 from shiftctl.admin.cycle.lock import AdminLock
+
 from conftest import Project, agent_argv, make_repo, outside_tmp
 
 

@@ -14,8 +14,18 @@ from typing import Any
 import pytest
 
 from conftest import Project, agent_cli, git, outside_tmp
-from model_server import (ModelServer, Script, act, finish, hang, plan, rate_limited,
-                          server_error, tool, verdict)
+from model_server import (
+    ModelServer,
+    Script,
+    act,
+    finish,
+    hang,
+    plan,
+    rate_limited,
+    server_error,
+    tool,
+    verdict,
+)
 
 KEY_VAR = "SHIFTCTL_TEST_OPENAI_KEY"
 PRICES = {"usd_per_mtok_in": 1.25, "usd_per_mtok_out": 10.0}

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, Project, agent_argv, git, make_repo
+from conftest import Project, agent_argv, git, make_repo
 
 BODY = """\
 - [ ] (parallel) alpha writes in shared/

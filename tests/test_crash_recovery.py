@@ -6,6 +6,7 @@ import signal
 from pathlib import Path
 
 from shiftctl.admin.cycle.snapshot import process_alive
+
 from conftest import Project, wait_for
 
 

@@ -15,10 +15,11 @@ import sys
 import time
 
 import pytest
+from test_core_loop import THREE_TASKS
 
 from shiftctl.admin.cycle.faults import EXIT_CODE, POINTS
+
 from conftest import Project, git
-from test_core_loop import THREE_TASKS
 
 pytestmark = pytest.mark.slow
 

@@ -9,6 +9,7 @@ from conftest import git
 from github_env import TOKEN_ENV, GithubProject
 from github_fake.git_http import GitHttp
 
+
 def doctor_tracker_line(p: GithubProject) -> str:
     out = p.cli("doctor", check=False).stdout
     return next(line for line in out.splitlines() if " tracker " in f" {line} ")

@@ -15,6 +15,7 @@ import pytest
 from shiftctl.admin.config import parse
 from shiftctl.admin.tracker import MemoryKV
 from shiftctl.admin.tracker.github.tracker import GithubTracker, _issue
+
 from conftest import make_repo
 from github_fake import FakeGitHub, new_world
 from github_fake import bare as bare_repo

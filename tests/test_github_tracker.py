@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from shiftctl.admin.tracker import markers
-from shiftctl.admin.tracker.outbox import PR_BODY_LIMIT, Outbox
-from shiftctl.admin.tracker import MemoryKV, RateLimited
+from shiftctl.admin.tracker import MemoryKV, RateLimited, markers
 from shiftctl.admin.tracker.github.cursor import Cursor
 from shiftctl.admin.tracker.github.tracker import GithubTracker
+from shiftctl.admin.tracker.outbox import PR_BODY_LIMIT, Outbox
+
 from conftest import git
 from github_env import GithubWorld, github_tracker, start_github
 
@@ -198,6 +198,7 @@ def test_github_enterprise_lives_under_api_v3(tmp_path, monkeypatch) -> None:
 
 def test_a_missing_token_is_a_clear_error(github: GithubWorld, monkeypatch) -> None:
     from shiftctl.admin.tracker import TrackerError
+
     from github_env import TOKEN_ENV
     monkeypatch.delenv(TOKEN_ENV)
     with pytest.raises(TrackerError, match=f"\\${TOKEN_ENV} is not set"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from shiftctl.admin.cycle import ladder
 from shiftctl.admin.config import parse
+from shiftctl.admin.cycle import ladder
 from shiftctl.admin.cycle.outcomes import after_run, backoff, dependents
 from shiftctl.admin.cycle.snapshot import RunView, Snapshot
 from shiftctl.memory.store import Issue, Run, Task

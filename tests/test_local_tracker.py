@@ -8,6 +8,7 @@ import pytest
 from shiftctl.admin.paths import Paths
 from shiftctl.admin.tracker.base import TrackerError
 from shiftctl.admin.tracker.local import LocalTracker
+
 from conftest import git, make_repo
 
 

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from shiftctl.admin.cycle import ladder
+from shiftctl.admin.briefing.recall import recall
 from shiftctl.admin.briefing.work import kept_commits
 from shiftctl.admin.config import ConfigError, parse
+from shiftctl.admin.cycle import ladder
 from shiftctl.admin.cycle.lock import AdminLock
-from shiftctl.admin.briefing.recall import recall
-from conftest import Project, agent_argv
 from shiftctl.memory import episodes, lessons
 from shiftctl.memory.store import Issue, Run, Store, Task
+
+from conftest import Project, agent_argv
 
 GUARD = (f"{sys.executable} -c \"import pathlib,sys; "
          "sys.exit('CHECK-SAYS: broken.txt must not exist') "

@@ -6,6 +6,7 @@ import threading
 import time
 
 from shiftctl.admin.cycle.nap import nap
+
 from conftest import Project
 
 

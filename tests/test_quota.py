@@ -1,8 +1,8 @@
 """Pacing by the tracker's quota and the GitHub cursor's choices: pure functions, plain data."""
 from __future__ import annotations
 
-from shiftctl.admin.tracker.quota import describe, pause
 from shiftctl.admin.tracker.github.cursor import ADVANCE_AFTER, Cursor, next_since, wants_comments
+from shiftctl.admin.tracker.quota import describe, pause
 
 NOW = 1_000_000.0
 

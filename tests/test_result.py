@@ -9,8 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shiftctl.worker.result import (MAX_RESULT_BYTES, Result, ResultError, parse_status_block, read,
-                           write)
+from shiftctl.worker.result import (
+    MAX_RESULT_BYTES,
+    Result,
+    ResultError,
+    parse_status_block,
+    read,
+    write,
+)
 
 
 def test_roundtrip(tmp_path: Path) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AGENTS, Project, git, outside_tmp
 from shiftctl.system import sandbox
+
+from conftest import AGENTS, Project, git, outside_tmp
 
 needs_bwrap = pytest.mark.skipif(
     sandbox.probe() is not None and os.environ.get("SHIFTCTL_REQUIRE_BWRAP") != "1",

@@ -10,8 +10,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shiftctl.admin.steps import steering
 from shiftctl.admin.briefing.prompts import fence
+from shiftctl.admin.steps import steering
+
 from conftest import Project, agent_argv
 
 TOKEN = "ghp_" + "S3cr3tT0k3n" * 4

@@ -59,10 +59,9 @@ def test_write_transactions_are_immediate_and_roll_back(tmp_path: Path) -> None:
         b.execute("PRAGMA busy_timeout = 50")
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             b.execute("BEGIN IMMEDIATE")  # the writer holds the lock from BEGIN on
-    with pytest.raises(RuntimeError):
-        with transaction(a):
-            a.execute("INSERT INTO t VALUES (2)")
-            raise RuntimeError
+    with pytest.raises(RuntimeError), transaction(a):
+        a.execute("INSERT INTO t VALUES (2)")
+        raise RuntimeError
     assert [r[0] for r in a.execute("SELECT x FROM t")] == [1]
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from shiftctl.admin.cycle.snapshot import process_alive
 from shiftctl.admin.cli.supervise import supervisor_env, supervisorctl_argv
+from shiftctl.admin.cycle.snapshot import process_alive
+
 from conftest import Project, agent_argv, wait_for
 
 pytestmark = pytest.mark.slow

@@ -1,17 +1,17 @@
 """One contract, two trackers: what the cycle relies on holds for local and for GitHub."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from shiftctl.admin.tracker import markers
 from shiftctl.admin.paths import Paths
-from shiftctl.admin.tracker import Tracker, TrackerError
+from shiftctl.admin.tracker import Tracker, TrackerError, markers
 from shiftctl.admin.tracker.local import LocalTracker
+
 from conftest import git, make_repo
 from github_env import BOT, GithubWorld, github_tracker
 

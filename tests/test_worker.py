@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, agent_argv, git, make_repo
 from shiftctl.worker.spec import AgentSpec, CheckSpec, Spec, TaskSpec
+
+from conftest import agent_argv, git, make_repo
 
 
 def run_worker(tmp_path: Path, *, kind: str = "command", argv=(), env=None, body: str = "",

@@ -17,13 +17,19 @@ from pathlib import Path
 from typing import IO, Any
 
 from shiftctl.system import git, sandbox
+from shiftctl.system.env import build_env
+from shiftctl.system.fs import atomic_write, touch
 from shiftctl.worker import agents
 from shiftctl.worker.agents import AgentContext, AgentOutcome
 from shiftctl.worker.checks import run_checks
-from shiftctl.system.env import build_env
-from shiftctl.system.fs import atomic_write, touch
-from shiftctl.worker.result import (MAX_ANSWER, Result, ResultError, StatusBlock, parse_status_block,
-                           write)
+from shiftctl.worker.result import (
+    MAX_ANSWER,
+    Result,
+    ResultError,
+    StatusBlock,
+    parse_status_block,
+    write,
+)
 from shiftctl.worker.spec import Spec
 
 

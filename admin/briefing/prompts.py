@@ -10,7 +10,6 @@ from typing import Any
 import jinja2
 
 from shiftctl import prompts
-
 from shiftctl.admin.config import Config
 
 BODY_BUDGET = 60_000

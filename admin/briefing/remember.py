@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from shiftctl.admin.cycle.ladder import Action
 from shiftctl.admin.cycle.context import CycleContext
+from shiftctl.admin.cycle.ladder import Action
 from shiftctl.memory import episodes, lessons
 from shiftctl.memory.distil import DISTILLED_KEY
 from shiftctl.memory.distil import distil as distil_lessons

@@ -7,9 +7,9 @@ import shutil
 import sys
 from dataclasses import dataclass
 
-from shiftctl.admin.profiles import executable, known_problem, sandbox_of
 from shiftctl.admin.config import Config
 from shiftctl.admin.paths import Paths
+from shiftctl.admin.profiles import executable, known_problem, sandbox_of
 from shiftctl.memory.db import StateError, sqlite_version
 from shiftctl.memory.store import Store
 from shiftctl.system import git

@@ -6,8 +6,8 @@ anything still running; ``stop`` also ends the workers at once itself.
 from __future__ import annotations
 
 from shiftctl.admin.config import Config
-from shiftctl.admin.steps.dispatch import terminate
 from shiftctl.admin.paths import Paths
+from shiftctl.admin.steps.dispatch import terminate
 from shiftctl.memory.db import StateError
 from shiftctl.memory.store import Store
 from shiftctl.system.fs import touch

@@ -297,8 +297,8 @@ def wake(ctx: Context) -> None:
 @pass_ctx
 def run(ctx: Context, until_idle: bool, max_cycles: int | None, as_json: bool) -> None:
     """Run the loop in the foreground."""
-    from shiftctl.admin.cycle.main import CycleResult
     from shiftctl.admin.cycle.loop import run_loop
+    from shiftctl.admin.cycle.main import CycleResult
 
     def show(r: CycleResult) -> None:
         if as_json:

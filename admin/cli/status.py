@@ -5,10 +5,10 @@ import json
 import time
 from typing import Any
 
-from shiftctl.admin.tracker import quota
 from shiftctl.admin.config import Config
-from shiftctl.admin.paths import Paths
 from shiftctl.admin.cycle.snapshot import view_run
+from shiftctl.admin.paths import Paths
+from shiftctl.admin.tracker import quota
 from shiftctl.memory.db import StateError
 from shiftctl.memory.store import Store
 

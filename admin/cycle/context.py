@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from shiftctl.admin.config import Config
-from shiftctl.admin.tracker.outbox import Outbox
-from shiftctl.admin.paths import Paths
 from shiftctl.admin.cycle.snapshot import RunView, Snapshot
+from shiftctl.admin.paths import Paths
 from shiftctl.admin.tracker.base import Tracker
+from shiftctl.admin.tracker.outbox import Outbox
 from shiftctl.memory.store import Issue, Store, Task
 
 

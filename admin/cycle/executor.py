@@ -5,8 +5,8 @@ import importlib
 import traceback
 from collections.abc import Callable
 
-from shiftctl.admin.cycle.ladder import Action, Decision
 from shiftctl.admin.cycle.context import CycleContext
+from shiftctl.admin.cycle.ladder import Action, Decision
 from shiftctl.admin.tracker.base import TrackerError
 
 Handler = Callable[[CycleContext, Action], str]

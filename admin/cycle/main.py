@@ -6,18 +6,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from shiftctl.admin.cycle import faults
-from shiftctl.admin.cycle import ladder
-from shiftctl.admin.tracker import quota
 from shiftctl.admin.config import Config
+from shiftctl.admin.cycle import faults, ladder
+from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.executor import execute
 from shiftctl.admin.cycle.lock import AdminLock
-from shiftctl.admin.paths import Paths
-from shiftctl.admin.inbox import import_requests
-from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.snapshot import Snapshot, observe
+from shiftctl.admin.inbox import import_requests
+from shiftctl.admin.paths import Paths
+from shiftctl.admin.tracker import TrackerError, open_tracker, quota
 from shiftctl.admin.tracker.sync import remember, sync
-from shiftctl.admin.tracker import TrackerError, open_tracker
 from shiftctl.memory.store import Store
 
 

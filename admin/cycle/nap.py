@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 
 from shiftctl.admin.config import Config
-from shiftctl.admin.paths import Paths
 from shiftctl.admin.cycle.snapshot import MIN_FREE_BYTES
+from shiftctl.admin.paths import Paths
 from shiftctl.admin.tracker import RateLimited, Tracker, TrackerError, cached_kv, open_tracker
 from shiftctl.memory.db import StateError
 from shiftctl.memory.store import Store

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from shiftctl.admin.steps import dispatch
-from shiftctl.admin.planning.answers import AnswerError, json_answer, plan_tasks, rekey
-from shiftctl.admin.planning.intake import adopt, checked, refuse
-from shiftctl.admin.cycle.ladder import available
-from shiftctl.admin.planning.plans import PlanError
 from shiftctl.admin.briefing.prompts import render
 from shiftctl.admin.cycle.context import CycleContext
+from shiftctl.admin.cycle.ladder import available
+from shiftctl.admin.planning.answers import AnswerError, json_answer, plan_tasks, rekey
+from shiftctl.admin.planning.intake import adopt, checked, refuse
+from shiftctl.admin.planning.plans import PlanError
+from shiftctl.admin.steps import dispatch
 from shiftctl.memory.store import Issue, Run
 from shiftctl.system import git
 from shiftctl.worker.result import Result

@@ -6,10 +6,16 @@ The checklist planner answers at once. An agent planner is a read-only run
 """
 from __future__ import annotations
 
-from shiftctl.admin.review.integration import ensure_integration, set_aside_stale_branches
-from shiftctl.admin.cycle.ladder import Action
-from shiftctl.admin.planning.plans import PlanError, PlannedTask, checklist_plan, plan_summary, validate
 from shiftctl.admin.cycle.context import CycleContext
+from shiftctl.admin.cycle.ladder import Action
+from shiftctl.admin.planning.plans import (
+    PlanError,
+    PlannedTask,
+    checklist_plan,
+    plan_summary,
+    validate,
+)
+from shiftctl.admin.review.integration import ensure_integration, set_aside_stale_branches
 from shiftctl.memory.store import Issue, Task
 
 

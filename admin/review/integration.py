@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from shiftctl.admin.cycle import faults
-from shiftctl.admin.paths import issue_branch, task_branch
 from shiftctl.admin.cycle.context import CycleContext
+from shiftctl.admin.paths import issue_branch, task_branch
 from shiftctl.admin.tracker.base import PullRequest
 from shiftctl.memory.store import Issue, Task
 from shiftctl.system import git

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from shiftctl.admin.steps import dispatch
-from shiftctl.admin.planning.answers import AnswerError, json_answer, verdict
-from shiftctl.admin.cycle.ladder import available, issue_budget_left
 from shiftctl.admin.briefing.prompts import render
-from shiftctl.admin.review.rules import Verdict
 from shiftctl.admin.cycle.context import CycleContext
+from shiftctl.admin.cycle.ladder import available, issue_budget_left
+from shiftctl.admin.planning.answers import AnswerError, json_answer, verdict
+from shiftctl.admin.review.rules import Verdict
+from shiftctl.admin.steps import dispatch
 from shiftctl.memory.store import Run, Task
 from shiftctl.system import git
 from shiftctl.worker.result import Result

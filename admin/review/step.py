@@ -1,13 +1,13 @@
 """The review rung: judge a finished task, then merge it or send it back with findings."""
 from __future__ import annotations
 
-from shiftctl.admin.review import integration
 from shiftctl.admin.briefing import remember
-from shiftctl.admin.steps.collect import settle
+from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action
 from shiftctl.admin.paths import task_branch
+from shiftctl.admin.review import integration
 from shiftctl.admin.review.rules import Verdict, gather, verdict
-from shiftctl.admin.cycle.context import CycleContext
+from shiftctl.admin.steps.collect import settle
 from shiftctl.system import git
 
 

@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from shiftctl.admin.cycle import faults
 from shiftctl.admin.briefing import remember
+from shiftctl.admin.cycle import faults
+from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action
 from shiftctl.admin.cycle.outcomes import after_run
 from shiftctl.admin.planning.plans import PlanError, PlannedTask, validate
-from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.memory.store import Run, Task
 from shiftctl.worker.result import Result, ResultError, read
 

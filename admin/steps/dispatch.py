@@ -10,15 +10,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from shiftctl.admin.cycle import faults
-from shiftctl.admin.profiles import agent_spec, worker_pass_env
-from shiftctl.admin.briefing.work import kept_commits, work_prompt
-from shiftctl.admin.review.integration import ensure_integration
-from shiftctl.admin.cycle.ladder import Action
-from shiftctl.admin.paths import task_branch
 from shiftctl.admin.briefing.prompts import digest
+from shiftctl.admin.briefing.work import kept_commits, work_prompt
+from shiftctl.admin.cycle import faults
 from shiftctl.admin.cycle.context import CycleContext
+from shiftctl.admin.cycle.ladder import Action
 from shiftctl.admin.cycle.snapshot import proc_stat
+from shiftctl.admin.paths import task_branch
+from shiftctl.admin.profiles import agent_spec, worker_pass_env
+from shiftctl.admin.review.integration import ensure_integration
 from shiftctl.memory import lessons
 from shiftctl.memory.store import Run, Task
 from shiftctl.system.env import build_env

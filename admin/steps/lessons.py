@@ -9,8 +9,8 @@ the request stays queued and that cycle (or the next) applies it.
 from __future__ import annotations
 
 from shiftctl.admin.cycle.lock import AdminLock
-from shiftctl.admin.paths import Paths
 from shiftctl.admin.inbox import import_requests, submit
+from shiftctl.admin.paths import Paths
 from shiftctl.memory import lessons
 from shiftctl.memory.store import Command, Store
 

@@ -1,9 +1,9 @@
 """Issue- and task-level transitions that the unblock and maintenance rungs decide."""
 from __future__ import annotations
 
-from shiftctl.admin.review import integration
-from shiftctl.admin.cycle.ladder import Action, deps_state
 from shiftctl.admin.cycle.context import CycleContext
+from shiftctl.admin.cycle.ladder import Action, deps_state
+from shiftctl.admin.review import integration
 from shiftctl.memory.store import TASK_FAILED
 
 

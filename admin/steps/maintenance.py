@@ -4,8 +4,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from shiftctl.admin.cycle.ladder import Action
 from shiftctl.admin.cycle.context import CycleContext
+from shiftctl.admin.cycle.ladder import Action
 from shiftctl.system import git
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from shiftctl.admin.cycle.outcomes import NOT_COUNTED
 from shiftctl.admin.cycle.context import CycleContext
+from shiftctl.admin.cycle.outcomes import NOT_COUNTED
 from shiftctl.memory.store import Run, Task
 from shiftctl.worker.result import Result
+
 
 def collect_read(rt: CycleContext, run: Run, task: Task | None, result: Result | None,
                  outcome: str, error: str, changes: dict[str, Any]) -> str:

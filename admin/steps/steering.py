@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-from shiftctl.admin.steps import lessons
+from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action
 from shiftctl.admin.cycle.outcomes import dependents
-from shiftctl.admin.cycle.context import CycleContext
+from shiftctl.admin.steps import lessons
 from shiftctl.memory.store import Command, Task
 
 VERBS = ("approve", "retry", "cancel", "replan")

@@ -3,11 +3,31 @@ from __future__ import annotations
 
 from shiftctl.admin.config import Config
 from shiftctl.admin.paths import Paths
-from shiftctl.admin.tracker.base import (Changes, Comment, KeyValue, MemoryKV, PullRequest, RateLimited,
-                                 Tracker, TrackerError, TrackerIssue)
+from shiftctl.admin.tracker.base import (
+    Changes,
+    Comment,
+    KeyValue,
+    MemoryKV,
+    PullRequest,
+    RateLimited,
+    Tracker,
+    TrackerError,
+    TrackerIssue,
+)
 
-__all__ = ["Changes", "Comment", "KeyValue", "MemoryKV", "PullRequest", "RateLimited", "Tracker",
-           "TrackerError", "TrackerIssue", "open_tracker", "cached_kv"]
+__all__ = [
+    "Changes",
+    "Comment",
+    "KeyValue",
+    "MemoryKV",
+    "PullRequest",
+    "RateLimited",
+    "Tracker",
+    "TrackerError",
+    "TrackerIssue",
+    "cached_kv",
+    "open_tracker",
+]
 
 CACHE_PREFIX = "tracker:"
 

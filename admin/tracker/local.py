@@ -12,11 +12,18 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shiftctl.admin.tracker.base import Changes, Comment, PullRequest, Tracker, TrackerError, TrackerIssue
+from shiftctl.admin.tracker.base import (
+    Changes,
+    Comment,
+    PullRequest,
+    Tracker,
+    TrackerError,
+    TrackerIssue,
+)
 from shiftctl.memory.db import connect, transaction
 from shiftctl.system import git
 
@@ -46,7 +53,7 @@ SCHEMA = [
 
 
 def _iso(ts: float | None = None) -> str:
-    return datetime.fromtimestamp(ts or time.time(), timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(ts or time.time(), UTC).isoformat(timespec="seconds")
 
 
 class LocalTracker(Tracker):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 
+from shiftctl.admin.config import Config
 from shiftctl.admin.steps import steering
 from shiftctl.admin.tracker import markers
-from shiftctl.admin.config import Config
 from shiftctl.admin.tracker.base import Changes, Tracker, TrackerIssue
 from shiftctl.memory.store import Issue, Store
 

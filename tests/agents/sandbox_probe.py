@@ -1,5 +1,9 @@
 """Tries to write inside and outside its worktree, and reports what happened."""
-import json, os, pathlib, sys
+import json
+import os
+import pathlib
+import sys
+
 wt = pathlib.Path(sys.argv[2])
 repo = wt.parents[2]
 home = pathlib.Path(os.environ["HOME"])

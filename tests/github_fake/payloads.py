@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from github_fake.spec import example
@@ -18,7 +18,7 @@ from github_fake.spec import example
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def node_id(kind: str, number: int) -> str:

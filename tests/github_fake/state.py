@@ -10,6 +10,7 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -290,12 +291,12 @@ class World:
     # -- views for tests ------------------------------------------------------------------------
     def issue_view(self, number: int) -> dict[str, Any]:
         """The shape of ``TrackerIssue.to_dict()``, for tests shared with the local tracker."""
-        from datetime import datetime, timezone
+        from datetime import datetime
         with self.lock:
             item = self.item(number)
             return {"number": item.number, "title": item.title, "body": item.body or "",
                     "labels": list(item.labels), "author": item.author, "state": item.state,
                     "comments": [{"id": c.id, "author": c.author, "body": c.body,
                                   "created_at": datetime.fromtimestamp(
-                                      c.created_at, timezone.utc).isoformat(timespec="seconds")}
+                                      c.created_at, UTC).isoformat(timespec="seconds")}
                                  for c in (self.comments[x] for x in item.comments)]}

@@ -20,11 +20,18 @@ from urllib.parse import quote
 
 from github import GithubException
 
-from shiftctl.admin.tracker import markers
 from shiftctl.admin.config import Config
+from shiftctl.admin.tracker import markers
+from shiftctl.admin.tracker.base import (
+    Changes,
+    Comment,
+    KeyValue,
+    PullRequest,
+    Tracker,
+    TrackerError,
+    TrackerIssue,
+)
 from shiftctl.admin.tracker.github import push as gh_push
-from shiftctl.admin.tracker.base import (Changes, Comment, KeyValue, PullRequest, Tracker, TrackerError,
-                                 TrackerIssue)
 from shiftctl.admin.tracker.github.client import Client, as_tracker_error
 from shiftctl.admin.tracker.github.cursor import Cursor, next_since, wants_comments
 
