@@ -8,8 +8,8 @@ agent processes, and the loop as supervisord runs it (``scripts/shift-loop.sh``:
 ``shell`` agent runs the task's ``sh`` block), so the figures measure shiftctl, not a model.
 Where a figure needs a model (idle cost, Claude Code's own overhead), the real ``claude``
 CLI talks to the scripted model server of the tests (``tests/model_server``); GitHub is the
-tests' fake (``tests/github_fake``). Section helpers come from ``tests/`` (``conftest``,
-``github_env``, ``model_server``).
+tests' fake (``tests/github_fake``). Section helpers come from ``tests/`` (``support``,
+``model_server``).
 """
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ sys.path[:0] = [str(ROOT / "tests")]  # the test helpers (shiftctl itself is ins
 
 from shiftctl.memory.db import StateError
 
-from conftest import AGENT_BIN, Project, make_repo
+from support.agents import AGENT_BIN
+from support.project import Project
+from support.repos import make_repo
 from model_server import ModelServer, Script, act, say, status_block, tool
 
 SHIFTCTL = [sys.executable, "-m", "shiftctl"]
@@ -286,7 +288,7 @@ def section_idle(bench: Bench) -> dict[str, Any]:
 
 
 def github_idle(bench: Bench) -> dict[str, Any]:
-    from github_env import TOKEN, TOKEN_ENV, GithubProject, start_github
+    from support.github import TOKEN, TOKEN_ENV, GithubProject, start_github
     from github_fake.spec import SpecMissing, spec_dict
     try:
         spec_dict()  # the fake's answers are built from GitHub's own examples

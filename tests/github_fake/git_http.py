@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import loopback
 from github_fake.server import FakeGitHub
+from support import loopback
 
 
 @dataclass

@@ -16,8 +16,8 @@ import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import loopback
 from github_fake.spec import ROOT
+from support import loopback
 
 SERVER_JS = ROOT / ".cache/node/github/node_modules/@octokit/fixtures-server/bin/server.js"
 FIXTURE_TOKEN = "0000000000000000000000000000000000000001"

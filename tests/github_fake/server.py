@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import loopback
 from github_fake import routes, spec
 from github_fake.payloads import Urls, error
 from github_fake.routes import Api, Call, Forbidden
 from github_fake.state import Invalid, NotFound, World
+from support import loopback
 
 LEVELS = {"read": 1, "write": 2, "admin": 3}
 

@@ -14,9 +14,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-import loopback
 from model_server import anthropic
 from model_server.script import Fault, Script, Served, Turn
+from support import loopback
 
 HANG_LIMIT_S = 900.0
 

@@ -1,0 +1,152 @@
+"""The real Codex CLI (``codex exec --json``) as planner, worker and reviewer, against the
+scripted model server's OpenAI Responses API on 127.0.0.1: its apply_patch and exec_command
+tools really change the worktree inside Codex's own sandbox, and what it reports is what
+shiftctl records."""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from model_server import (
+    ModelServer,
+    Script,
+    act,
+    finish,
+    hang,
+    plan,
+    rate_limited,
+    server_error,
+    tool,
+    verdict,
+)
+from support.agents import agent_cli
+from support.project import Project
+from support.repos import git, outside_tmp
+
+KEY_VAR = "SHIFTCTL_TEST_OPENAI_KEY"
+PRICES = {"usd_per_mtok_in": 1.25, "usd_per_mtok_out": 10.0}
+
+
+@pytest.fixture
+def codex(model_server: ModelServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The CLI pointed at the model server through a provider of its own (``-c`` overrides,
+    as a user would put them in ``~/.codex/config.toml``), and a CODEX_HOME outside /tmp,
+    where Codex refuses to set up its sandbox."""
+    cli = agent_cli("codex")
+    monkeypatch.setenv(KEY_VAR, "sk-test-not-a-real-key")
+    home = outside_tmp("codex-home")
+    monkeypatch.setenv("CODEX_HOME", str(home))
+    provider = "model_providers.scripted"
+    yield [cli, "-c", "model_provider=scripted", "-c", f"{provider}.name=scripted",
+           "-c", f'{provider}.base_url="{model_server.url}/v1"',
+           "-c", f"{provider}.wire_api=responses", "-c", f"{provider}.env_key={KEY_VAR}",
+           "-c", f"{provider}.request_max_retries=0", "-c", f"{provider}.stream_max_retries=0"]
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def profile(argv: list[str], **extra: Any) -> dict[str, Any]:
+    return {"kind": "codex", "argv": argv, "model": "gpt-5.5",
+            "pass_env": [KEY_VAR, "CODEX_HOME"], **PRICES, **extra}
+
+
+def add_file(name: str, text: str) -> Any:
+    return tool("apply_patch", input=f"*** Begin Patch\n*** Add File: {name}\n+{text}\n"
+                                     "*** End Patch\n")
+
+
+def reported_usage(run: Any) -> dict[str, Any]:
+    for line in reversed((Path(run.run_dir) / "agent.log").read_text().splitlines()):
+        if line.startswith('{"type":"turn.completed"'):
+            return json.loads(line)["usage"]  # type: ignore[no-any-return]
+    raise AssertionError(f"no turn.completed in {run.run_dir}/agent.log")
+
+
+def test_issue_to_pull_request_with_codex_planning_working_and_reviewing(
+        project: Project, model_server: ModelServer, codex: list[str]) -> None:
+    project.configure(
+        agents={"default": "codex", "profiles": {"codex": profile(codex)}},
+        planner={"kind": "agent", "profile": "codex"}, review={"judge": "codex"},
+        checks=[{"name": "answer", "run": "grep -qx 42 out/answer.txt", "timeout": 60}])
+    n = project.file_issue("Answer", "Write the answer to out/answer.txt and a greeting.")
+    model_server.script = Script().add(
+        "You are planning work for shiftctl",
+        plan({"id": 1, "title": "Write the greeting and the answer",
+              "body": "greeting.txt says hello; out/answer.txt holds 42.",
+              "success_criteria": ["out/answer.txt is 42"], "depends_on": [],
+              "paths": ["greeting.txt", "out/"]})).add(
+        "# Your task: Write the greeting and the answer",
+        act(add_file("greeting.txt", "hello")),
+        act(tool("exec_command", cmd="mkdir -p out && echo $((6 * 7)) > out/answer.txt")),
+        finish("greeting and answer written")).add(
+        "# The task: Write the greeting and the answer",
+        act(tool("exec_command", cmd="cat out/answer.txt")), verdict(True))
+
+    project.run(max_seconds=150)
+
+    assert project.issue_state(n) == "done"
+    assert git(project.root, "show", f"shiftctl/issue-{n}:greeting.txt") == "hello"
+    assert git(project.root, "show", f"shiftctl/issue-{n}:out/answer.txt") == "42"
+    [pr] = project.prs()
+    assert not pr["draft"]
+    runs = project.runs(n)
+    assert [(r.kind, r.outcome) for r in runs] == [
+        ("plan", "succeeded"), ("work", "succeeded"), ("judge", "succeeded")]
+    assert runs[2].verdict == "pass"
+    for r in runs:  # tokens as Codex reported them, cost at the profile's prices
+        usage = reported_usage(r)
+        assert (r.tokens_in, r.tokens_out) == (usage["input_tokens"], usage["output_tokens"])
+        assert r.cost_usd == pytest.approx((r.tokens_in * 1.25 + r.tokens_out * 10.0) / 1e6)
+        assert r.cost_usd > 0
+    assert model_server.script.exhausted == []
+
+
+def one_task(project: Project, **config: Any) -> int:
+    project.configure(**config)
+    return project.file_issue("Greet", "- [ ] Write the greeting\n")
+
+
+def test_a_429_from_the_provider_cools_codex_down_and_the_fallback_takes_the_task(
+        project: Project, model_server: ModelServer, codex: list[str]) -> None:
+    n = one_task(project, agents={"default": "codex", "profiles": {
+        "codex": profile(codex, fallback="backup"), "backup": profile(codex)}},
+        workers={"cooldown": 600})
+    model_server.script = Script().add(
+        "# Your task: Write the greeting",
+        act(add_file("greeting.txt", "hello"), faults=(rate_limited(),)), finish("done"))
+    project.run(max_seconds=90)
+
+    first, second = project.runs(n)
+    assert (first.profile, first.outcome, first.counted) == ("codex", "rate_limited", 0)
+    assert "429" in (first.error or "")
+    assert (second.profile, second.outcome) == ("backup", "succeeded")
+    assert project.tasks(n)["t1"].attempts == 1
+    s = project.store()
+    try:
+        assert float(s.get("cooldown:codex") or 0) > time.time() + 500
+    finally:
+        s.close()
+
+
+def test_server_errors_and_a_hung_stream_end_codex_runs_without_losing_the_task(
+        project: Project, model_server: ModelServer, codex: list[str]) -> None:
+    """500s are an outage (waited out, no attempt spent); a stream that hangs is killed by
+    the stall timer and retried as a counted failure."""
+    n = one_task(project, agents={"default": "codex", "profiles": {
+        "codex": profile(codex, stall_timeout=4)}}, workers={"cooldown": 1})
+    model_server.script = Script().add(
+        "# Your task: Write the greeting",
+        act(add_file("greeting.txt", "hello"), faults=(server_error(), hang(2))),
+        finish("done"))
+    project.run(max_seconds=120)
+
+    runs = project.runs(n)
+    assert [r.outcome for r in runs] == ["rate_limited", "stalled", "succeeded"]
+    assert "high demand" in (runs[0].error or "") or "500" in (runs[0].error or "")
+    assert project.tasks(n)["t1"].attempts == 2
+    assert project.issue_state(n) == "done"
