@@ -25,6 +25,7 @@ if [ ! -f "$GITHUB_NPM/node_modules/@octokit/openapi/generated/api.github.com.js
     npm install --prefix "$GITHUB_NPM" --no-audit --no-fund --silent \
         @octokit/openapi@23.0.2 @octokit/fixtures-server@8.1.7
 fi
+export SHIFTCTL_REQUIRE_GITHUB=1  # in this run, a missing asset fails its tests
 # -- end GitHub tracker tests --
 
 # -- agent CLIs for the real-agent tests: Claude Code and Codex (npm, pinned, project-local) --
