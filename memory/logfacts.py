@@ -61,7 +61,8 @@ def _walk(value: Any, out: list[str]) -> None:
             out.append(_tool_fact(value))
             return
         if kind == "result" and value.get("is_error"):
-            out.append(_short(f"error: {value.get('result') or value.get('subtype') or 'agent error'}"))
+            error = value.get("result") or value.get("subtype") or "agent error"
+            out.append(_short(f"error: {error}"))
             return
         if kind == "tool_result" and value.get("is_error"):
             content = value.get("content")
