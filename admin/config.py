@@ -259,7 +259,8 @@ class _Reader:
 def _profile(name: str, r: _Reader, kinds: tuple[str, ...]) -> Profile:
     kind = r.str("kind", None, choices=kinds)
     if kind is None:
-        raise ConfigError(f"{r.source}: {r.key('kind')}: missing (expected one of {', '.join(kinds)})")
+        raise ConfigError(f"{r.source}: {r.key('kind')}: missing "
+                          f"(expected one of {', '.join(kinds)})")
     argv = r.strings("argv")
     if kind == "command" and not argv:
         raise ConfigError(f"{r.source}: {r.key('argv')}: missing (a 'command' profile needs "
@@ -358,10 +359,9 @@ def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
     planner = PlannerConfig(kind=pl.str("kind", "checklist", choices=("checklist", "agent")),
                             profile=pl.str("profile", None, nullable=True))
     pl.done()
-    if planner.kind == "agent":
-        if not planner.profile or planner.profile not in profiles:
-            raise ConfigError(f"{source}: planner.profile: {planner.profile!r} is not a profile "
-                              f"(expected one of {', '.join(sorted(profiles))})")
+    if planner.kind == "agent" and (not planner.profile or planner.profile not in profiles):
+        raise ConfigError(f"{source}: planner.profile: {planner.profile!r} is not a profile "
+                          f"(expected one of {', '.join(sorted(profiles))})")
 
     rv = top.mapping("review")
     review = ReviewConfig(judge=rv.str("judge", None, nullable=True),

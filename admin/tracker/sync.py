@@ -42,7 +42,8 @@ def _approved(tracker: Tracker, issue: TrackerIssue, already: bool) -> int:
 def _comments(store: Store, tracker: Tracker, ti: TrackerIssue) -> None:
     question_task = None
     for c in ti.comments:
-        if c.author == tracker.bot or markers.has_marker(c.body) or not tracker.is_allowed(c.author):
+        if (c.author == tracker.bot or markers.has_marker(c.body)
+                or not tracker.is_allowed(c.author)):
             continue
         found = steering.parse(c.body)
         for i, (verb, arg) in enumerate(found):
@@ -88,11 +89,11 @@ def apply_changes(config: Config, store: Store, tracker: Tracker, changes: Chang
                 row = row or store.conn.execute("SELECT number FROM issues WHERE pr = ?",
                                                 (pr.number,)).fetchone()
                 owner = store.issue(row[0]) if row else None
-            if owner is not None and (owner.pr in (None, pr.number)):
-                if owner.pr_state != pr.state or owner.pr != pr.number:
-                    store.update_issue(owner.number, pr=pr.number, pr_state=pr.state)
-                    store.event("tracker.pr_state", issue=owner.number, pr=pr.number,
-                                state=pr.state)
+            if (owner is not None and owner.pr in (None, pr.number)
+                    and (owner.pr_state != pr.state or owner.pr != pr.number)):
+                store.update_issue(owner.number, pr=pr.number, pr_state=pr.state)
+                store.event("tracker.pr_state", issue=owner.number, pr=pr.number,
+                            state=pr.state)
         if changes.cursor is not None:
             store.put("tracker_cursor", changes.cursor)
     return touched
