@@ -48,7 +48,8 @@ def _short(text: str) -> str:
 
 def _tool_fact(block: dict[str, Any]) -> str:
     name = str(block.get("name") or "tool")
-    args = block.get("input") if isinstance(block.get("input"), dict) else {}
+    given = block.get("input")
+    args: dict[str, Any] = given if isinstance(given, dict) else {}
     shown = next((str(args[k]) for k in _TOOL_ARGS if args.get(k)), "")
     return _short(f"tool {name}: {shown}" if shown else f"tool {name}")
 

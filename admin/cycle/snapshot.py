@@ -198,11 +198,13 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         runs.append(view_run(run, task, now))
     day_start = now - (now % 86400)
     needed = {t.profile or config.agents.default for t in tasks if t.state == "ready"}
-    last_checkpoint = store.get("last_checkpoint")
-    if last_checkpoint is None:  # never checkpointed: count from the first cycle
+    checkpointed = store.get("last_checkpoint")
+    if checkpointed is not None:
+        last_checkpoint = float(checkpointed)
+    else:  # never checkpointed: count from the first cycle
         first = store.conn.execute(
             "SELECT started_at FROM cycles ORDER BY number LIMIT 1").fetchone()
-        last_checkpoint = first[0] if first else now
+        last_checkpoint = float(first[0]) if first else now
     problems = _health(config, paths) + list(extra_problems or [])
     return Snapshot(
         now=now, config=config, issues=issues, tasks=tuple(tasks), runs=tuple(runs),
@@ -213,7 +215,7 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         cooldowns=store.cooldowns(now), unusable=unusable_profiles(config, needed),
         stale_worktrees=tuple(_stale_worktrees(store, paths, issues,
                                                {rv.run.id for rv in runs})),
-        checkpoint_due=now - float(last_checkpoint) > CHECKPOINT_EVERY_S,
+        checkpoint_due=now - last_checkpoint > CHECKPOINT_EVERY_S,
         memory_due=config.memory.enabled and distil.due(store.conn,
                                                         store.get(distil.DISTILLED_KEY)),
         unhealthy_streak=int(store.get("unhealthy_streak", "0") or 0),

@@ -189,7 +189,7 @@ def breakdown(rt: CycleContext, task: Task, subtasks: list[dict[str, str]]) -> s
                 f"limits.max_depth is {limits.max_depth}")
     siblings = rt.store.tasks(issue=task.issue)
     ancestors = {t.fingerprint for t in _ancestors(rt, task)}
-    planned = []
+    planned: list[PlannedTask] = []
     for i, sub in enumerate(subtasks, 1):
         p = PlannedTask(key=f"{task.key}.{i}", title=sub["title"], body=sub.get("body", ""),
                         depends_on=[planned[-1].key] if planned else list(task.depends_on),
