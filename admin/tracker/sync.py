@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 
 from shiftctl.admin.config import Config
-from shiftctl.admin.steps import steering
-from shiftctl.admin.tracker import markers
+from shiftctl.admin.tracker import markers, slash
 from shiftctl.admin.tracker.base import Changes, Tracker, TrackerIssue
 from shiftctl.memory.store import Issue, Store, Task
 
@@ -46,7 +45,7 @@ def _comments(store: Store, tracker: Tracker, ti: TrackerIssue) -> None:
         if (c.author == tracker.bot or markers.has_marker(c.body)
                 or not tracker.is_allowed(c.author)):
             continue
-        found = steering.parse(c.body)
+        found = slash.parse(c.body)
         for i, (verb, arg) in enumerate(found):
             store.add_command(source=f"comment:{c.id}:{i}", verb=verb, issue=ti.number,
                               author=c.author, arg=arg, text=c.body[:2000])
