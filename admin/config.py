@@ -9,7 +9,7 @@ import difflib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import yaml
 
@@ -203,8 +203,15 @@ class _Reader:
         self.seen.add(name)
         return self.data.get(name, default)
 
-    def str(self, name: str, default: str | None, *, choices: tuple[str, ...] | None = None,
-            nullable: bool = False) -> Any:
+    @overload
+    def text(self, name: str, default: str, *, choices: tuple[str, ...] | None = None,
+             nullable: Literal[False] = False) -> str: ...
+    @overload
+    def text(self, name: str, default: str | None, *, choices: tuple[str, ...] | None = None,
+             nullable: bool = False) -> str | None: ...
+
+    def text(self, name: str, default: str | None, *, choices: tuple[str, ...] | None = None,
+             nullable: bool = False) -> str | None:
         value = self.raw(name, default)
         if value is None and (nullable or default is None):
             return None
@@ -215,7 +222,12 @@ class _Reader:
             raise self.error(self.key(name), value, "one of " + ", ".join(choices))
         return value
 
-    def int(self, name: str, default: int | None, lo: int, hi: int) -> Any:
+    @overload
+    def integer(self, name: str, default: int, lo: int, hi: int) -> int: ...
+    @overload
+    def integer(self, name: str, default: None, lo: int, hi: int) -> int | None: ...
+
+    def integer(self, name: str, default: int | None, lo: int, hi: int) -> int | None:
         value = self.raw(name, default)
         if value is None and default is None:
             return None
@@ -223,13 +235,13 @@ class _Reader:
             raise self.error(self.key(name), value, f"an integer {lo}..{hi}")
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def boolean(self, name: str, default: bool) -> bool:
         value = self.raw(name, default)
         if not isinstance(value, bool):
             raise self.error(self.key(name), value, "true or false")
         return value
 
-    def num(self, name: str, default: float, lo: float, hi: float) -> float:
+    def number(self, name: str, default: float, lo: float, hi: float) -> float:
         value = self.raw(name, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
             raise self.error(self.key(name), value, f"a number {lo:g}..{hi:g}")
@@ -257,9 +269,10 @@ class _Reader:
 
 
 def _profile(name: str, r: _Reader, kinds: tuple[str, ...]) -> Profile:
-    kind = r.str("kind", None, choices=kinds)
+    kind = r.text("kind", None, choices=kinds)
     if kind is None:
-        raise ConfigError(f"{r.source}: {r.key('kind')}: missing (expected one of {', '.join(kinds)})")
+        raise ConfigError(f"{r.source}: {r.key('kind')}: missing "
+                          f"(expected one of {', '.join(kinds)})")
     argv = r.strings("argv")
     if kind == "command" and not argv:
         raise ConfigError(f"{r.source}: {r.key('argv')}: missing (a 'command' profile needs "
@@ -273,31 +286,31 @@ def _profile(name: str, r: _Reader, kinds: tuple[str, ...]) -> Profile:
         env.append((str(k), str(v)))
     profile = Profile(
         name=name, kind=kind, argv=argv,
-        model=r.str("model", None, nullable=True),
-        max_turns=r.int("max_turns", None, 1, 10_000),
+        model=r.text("model", None, nullable=True),
+        max_turns=r.integer("max_turns", None, 1, 10_000),
         allowed_tools=r.strings("allowed_tools"),
-        permission_mode=r.str("permission_mode", None, nullable=True),
+        permission_mode=r.text("permission_mode", None, nullable=True),
         pass_env=r.strings("pass_env"), env=tuple(env),
-        fallback=r.str("fallback", None, nullable=True),
-        sandbox=r.str("sandbox", None, choices=SANDBOXES, nullable=True),
-        typical_cost_usd=r.num("typical_cost_usd", 0.0, 0, 1e6),
-        usd_per_mtok_in=r.num("usd_per_mtok_in", 0.0, 0, 1e6),
-        usd_per_mtok_out=r.num("usd_per_mtok_out", 0.0, 0, 1e6),
-        task_timeout=r.int("task_timeout", None, 1, 7 * 86400),
-        stall_timeout=r.int("stall_timeout", None, 1, 7 * 86400),
+        fallback=r.text("fallback", None, nullable=True),
+        sandbox=r.text("sandbox", None, choices=SANDBOXES, nullable=True),
+        typical_cost_usd=r.number("typical_cost_usd", 0.0, 0, 1e6),
+        usd_per_mtok_in=r.number("usd_per_mtok_in", 0.0, 0, 1e6),
+        usd_per_mtok_out=r.number("usd_per_mtok_out", 0.0, 0, 1e6),
+        task_timeout=r.integer("task_timeout", None, 1, 7 * 86400),
+        stall_timeout=r.integer("stall_timeout", None, 1, 7 * 86400),
     )
     r.done()
     return profile
 
 
 def _memory(r: _Reader) -> MemoryConfig:
-    memory = MemoryConfig(enabled=r.bool("enabled", True),
-                          max_lessons=r.int("max_lessons", 5, 0, 100),
-                          max_episodes=r.int("max_episodes", 3, 0, 100),
-                          prompt_chars=r.int("prompt_chars", 4000, 0, 200_000),
-                          context_chars=r.int("context_chars", 20000, 0, 500_000),
-                          rule_after=r.int("rule_after", 2, 1, 1000),
-                          retire_after=r.int("retire_after", 10, 0, 100_000))
+    memory = MemoryConfig(enabled=r.boolean("enabled", True),
+                          max_lessons=r.integer("max_lessons", 5, 0, 100),
+                          max_episodes=r.integer("max_episodes", 3, 0, 100),
+                          prompt_chars=r.integer("prompt_chars", 4000, 0, 200_000),
+                          context_chars=r.integer("context_chars", 20000, 0, 500_000),
+                          rule_after=r.integer("rule_after", 2, 1, 1000),
+                          retire_after=r.integer("retire_after", 10, 0, 100_000))
     r.done()
     return memory
 
@@ -310,17 +323,17 @@ def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
     repo = g.raw("repo", "")
     if repo and (not isinstance(repo, str) or repo.count("/") != 1):
         raise g.error(g.key("repo"), repo, "owner/name")
-    api_url = g.str("api_url", "https://api.github.com")
+    api_url = g.text("api_url", "https://api.github.com")
     if not api_url.startswith(("https://", "http://")):
         raise g.error(g.key("api_url"), api_url, "an http(s) URL, e.g. https://github.example.com/api/v3")
-    github = GithubConfig(repo=repo or "", token_env=g.str("token_env", "GITHUB_TOKEN"),
-                          api_url=api_url.rstrip("/"), bot=g.str("bot", None, nullable=True),
-                          remote=g.str("remote", "origin"),
-                          write_interval=g.num("write_interval", 1.0, 0, 60),
-                          max_retry_wait=g.num("max_retry_wait", 60.0, 0, 3600))
+    github = GithubConfig(repo=repo or "", token_env=g.text("token_env", "GITHUB_TOKEN"),
+                          api_url=api_url.rstrip("/"), bot=g.text("bot", None, nullable=True),
+                          remote=g.text("remote", "origin"),
+                          write_interval=g.number("write_interval", 1.0, 0, 60),
+                          max_retry_wait=g.number("max_retry_wait", 60.0, 0, 3600))
     g.done()
-    tracker = TrackerConfig(kind=t.str("kind", "local", choices=TRACKER_KINDS),
-                            intake_label=t.str("intake_label", "shiftctl"),
+    tracker = TrackerConfig(kind=t.text("kind", "local", choices=TRACKER_KINDS),
+                            intake_label=t.text("intake_label", "shiftctl"),
                             allowed_authors=t.strings("allowed_authors"), github=github)
     t.done()
     if tracker.kind == "github" and not github.repo:
@@ -339,7 +352,7 @@ def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
             raise p.error(p.key(str(name)), name, "a profile name")
         profiles[name] = _profile(name, _Reader(body, p.key(name), source), kinds)
     p.done()
-    default = a.str("default", "claude")
+    default = a.text("default", "claude")
     a.done()
     if default not in profiles:
         raise ConfigError(f"{source}: agents.default: {default!r} is not a profile "
@@ -355,19 +368,18 @@ def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
     agents = AgentsConfig(default=default, profiles=profiles)
 
     pl = top.mapping("planner")
-    planner = PlannerConfig(kind=pl.str("kind", "checklist", choices=("checklist", "agent")),
-                            profile=pl.str("profile", None, nullable=True))
+    planner = PlannerConfig(kind=pl.text("kind", "checklist", choices=("checklist", "agent")),
+                            profile=pl.text("profile", None, nullable=True))
     pl.done()
-    if planner.kind == "agent":
-        if not planner.profile or planner.profile not in profiles:
-            raise ConfigError(f"{source}: planner.profile: {planner.profile!r} is not a profile "
-                              f"(expected one of {', '.join(sorted(profiles))})")
+    if planner.kind == "agent" and (not planner.profile or planner.profile not in profiles):
+        raise ConfigError(f"{source}: planner.profile: {planner.profile!r} is not a profile "
+                          f"(expected one of {', '.join(sorted(profiles))})")
 
     rv = top.mapping("review")
-    review = ReviewConfig(judge=rv.str("judge", None, nullable=True),
+    review = ReviewConfig(judge=rv.text("judge", None, nullable=True),
                           forbidden_paths=rv.strings("forbidden_paths",
                                                      ReviewConfig.forbidden_paths),
-                          max_diff_lines=rv.int("max_diff_lines", 5000, 1, 10_000_000))
+                          max_diff_lines=rv.integer("max_diff_lines", 5000, 1, 10_000_000))
     rv.done()
     if review.judge and review.judge not in profiles:
         raise ConfigError(f"{source}: review.judge: {review.judge!r} is not a profile "
@@ -381,49 +393,49 @@ def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
     checks = []
     for i, item in enumerate(raw_checks):
         c = _Reader(item, f"checks[{i}]", source)
-        checks.append(Check(name=c.str("name", None) or "", run=c.str("run", None) or "",
-                            timeout=c.int("timeout", 900, 1, 86400)))
+        checks.append(Check(name=c.text("name", None) or "", run=c.text("run", None) or "",
+                            timeout=c.integer("timeout", 900, 1, 86400)))
         if not checks[-1].name or not checks[-1].run:
             raise ConfigError(f"{source}: checks[{i}]: needs both 'name' and 'run'")
         c.done()
 
     w = top.mapping("workers")
-    workers = WorkersConfig(max_concurrent=w.int("max_concurrent", 4, 1, 64),
-                            max_attempts=w.int("max_attempts", 3, 1, 100),
-                            task_timeout=w.int("task_timeout", 3600, 1, 7 * 86400),
-                            stall_timeout=w.int("stall_timeout", 600, 1, 7 * 86400),
-                            lease=w.int("lease", 120, 5, 86400),
-                            backoff_base=w.num("backoff_base", 10.0, 0, 86400),
-                            backoff_cap=w.num("backoff_cap", 300.0, 0, 86400),
-                            cooldown=w.num("cooldown", 300.0, 0, 86400))
+    workers = WorkersConfig(max_concurrent=w.integer("max_concurrent", 4, 1, 64),
+                            max_attempts=w.integer("max_attempts", 3, 1, 100),
+                            task_timeout=w.integer("task_timeout", 3600, 1, 7 * 86400),
+                            stall_timeout=w.integer("stall_timeout", 600, 1, 7 * 86400),
+                            lease=w.integer("lease", 120, 5, 86400),
+                            backoff_base=w.number("backoff_base", 10.0, 0, 86400),
+                            backoff_cap=w.number("backoff_cap", 300.0, 0, 86400),
+                            cooldown=w.number("cooldown", 300.0, 0, 86400))
     w.done()
     b = top.mapping("budget")
-    budget = BudgetConfig(usd_per_issue=b.num("usd_per_issue", 10.0, 0, 1e9),
-                          usd_per_day=b.num("usd_per_day", 100.0, 0, 1e9))
+    budget = BudgetConfig(usd_per_issue=b.number("usd_per_issue", 10.0, 0, 1e9),
+                          usd_per_day=b.number("usd_per_day", 100.0, 0, 1e9))
     b.done()
     s = top.mapping("sleep")
-    sleep = SleepConfig(after_action=s.num("after_action", 5.0, 0, 86400),
-                        busy=s.num("busy", 300.0, 0, 86400),
-                        idle=s.num("idle", 1800.0, 0, 86400),
-                        wake_check=s.num("wake_check", 30.0, 0.05, 86400))
+    sleep = SleepConfig(after_action=s.number("after_action", 5.0, 0, 86400),
+                        busy=s.number("busy", 300.0, 0, 86400),
+                        idle=s.number("idle", 1800.0, 0, 86400),
+                        wake_check=s.number("wake_check", 30.0, 0.05, 86400))
     s.done()
     ap = top.mapping("approval")
-    approval = ApprovalConfig(plans=ap.str("plans", "auto", choices=APPROVAL_POLICIES),
-                              over_budget_usd=ap.num("over_budget_usd", 5.0, 0, 1e9))
+    approval = ApprovalConfig(plans=ap.text("plans", "auto", choices=APPROVAL_POLICIES),
+                              over_budget_usd=ap.number("over_budget_usd", 5.0, 0, 1e9))
     ap.done()
     lm = top.mapping("limits")
-    limits = LimitsConfig(max_depth=lm.int("max_depth", 2, 0, 10),
-                          max_tasks_per_issue=lm.int("max_tasks_per_issue", 50, 1, 10_000),
-                          max_runs_per_issue=lm.int("max_runs_per_issue", 30, 1, 100_000))
+    limits = LimitsConfig(max_depth=lm.integer("max_depth", 2, 0, 10),
+                          max_tasks_per_issue=lm.integer("max_tasks_per_issue", 50, 1, 10_000),
+                          max_runs_per_issue=lm.integer("max_runs_per_issue", 30, 1, 100_000))
     lm.done()
     memory = _memory(top.mapping("memory"))
 
     config = Config(
-        root=root, base_branch=top.str("base_branch", "main"), tracker=tracker, agents=agents,
+        root=root, base_branch=top.text("base_branch", "main"), tracker=tracker, agents=agents,
         planner=planner, review=review, checks=tuple(checks), workers=workers, budget=budget,
         sleep=sleep, approval=approval, limits=limits, memory=memory,
-        sandbox=top.str("sandbox", "none", choices=SANDBOXES),
-        prompts_dir=top.str("prompts_dir", None, nullable=True),
+        sandbox=top.text("sandbox", "none", choices=SANDBOXES),
+        prompts_dir=top.text("prompts_dir", None, nullable=True),
     )
     top.done()
     return config

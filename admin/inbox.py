@@ -44,8 +44,9 @@ def import_requests(paths: Paths, store: Store) -> int:
             data: Any = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(data, dict) or not isinstance(data.get("verb"), str):
                 raise ValueError("not a request")
+            issue = data.get("issue")
             store.add_command(source=f"cli:{path.name}", verb=data["verb"],
-                              issue=data.get("issue") if isinstance(data.get("issue"), int) else None,
+                              issue=issue if isinstance(issue, int) else None,
                               author=str(data.get("author") or "cli"),
                               arg=str(data.get("arg") or ""), text=str(data.get("text") or ""))
             n += 1

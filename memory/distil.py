@@ -60,8 +60,12 @@ def _passing(ep: Episode) -> set[str]:
 
 
 def _commands(ep: Episode) -> list[str]:
-    return [f.split(":", 1)[1].strip() for f in ep.facts
-            if f.startswith("tool ") and ":" in f and f.split(":", 1)[0].endswith(("Bash", "shell"))]
+    commands = []
+    for fact in ep.facts:
+        tool, sep, command = fact.partition(":")
+        if fact.startswith("tool ") and sep and tool.endswith(("Bash", "shell")):
+            commands.append(command.strip())
+    return commands
 
 
 def _quote(items: list[str]) -> str:

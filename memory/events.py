@@ -59,7 +59,8 @@ def verify(conn: sqlite3.Connection) -> ChainReport:
                                f"event {row_id}: prev_hash does not match event {row_id - 1}")
         digest = _digest(row[6], row_id, row[1], row[2], row[3], row[4], row[5])
         if digest != row[7]:
-            return ChainReport(False, checked, row_id, f"event {row_id}: content does not match its hash")
+            return ChainReport(False, checked, row_id,
+                               f"event {row_id}: content does not match its hash")
         prev_hash = row[7]
         expected_id = row_id + 1
         checked += 1

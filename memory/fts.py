@@ -11,7 +11,17 @@ _WORD = re.compile(r"[^\W_]{2,}(?:[_-][^\W_]+)*", re.UNICODE)
 MAX_TERMS = 32
 
 # Words that match almost everything and so rank nothing.
-STOPWORDS = frozenset(["a", "about", "after", "all", "also", "an", "and", "any", "are", "as", "at", "be", "been", "before", "but", "by", "can", "could", "did", "do", "does", "done", "each", "else", "for", "from", "had", "has", "have", "how", "if", "in", "into", "is", "it", "its", "just", "make", "may", "more", "most", "must", "need", "needs", "new", "no", "not", "now", "of", "on", "once", "one", "only", "or", "other", "our", "out", "over", "please", "same", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "up", "use", "used", "using", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "why", "will", "with", "without", "would", "you", "your", "yes", "via", "per"])
+STOPWORDS = frozenset([
+    "a", "about", "after", "all", "also", "an", "and", "any", "are", "as", "at", "be", "been",
+    "before", "but", "by", "can", "could", "did", "do", "does", "done", "each", "else", "for",
+    "from", "had", "has", "have", "how", "if", "in", "into", "is", "it", "its", "just", "make",
+    "may", "more", "most", "must", "need", "needs", "new", "no", "not", "now", "of", "on", "once",
+    "one", "only", "or", "other", "our", "out", "over", "per", "please", "same", "should", "so",
+    "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they",
+    "this", "those", "through", "to", "too", "under", "up", "use", "used", "using", "very", "via",
+    "was", "we", "were", "what", "when", "where", "which", "while", "who", "why", "will", "with",
+    "without", "would", "yes", "you", "your",
+])
 
 
 def terms(text: str, limit: int = MAX_TERMS) -> list[str]:

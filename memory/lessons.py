@@ -97,7 +97,8 @@ def upsert(conn: sqlite3.Connection, *, key: str, kind: str, text: str, terms: s
         return int(row["id"]), False
 
 
-def add(conn: sqlite3.Connection, text: str, *, source: str, kind: str = "human") -> tuple[int, str]:
+def add(conn: sqlite3.Connection, text: str, *, source: str,
+        kind: str = "human") -> tuple[int, str]:
     """A lesson a person (or an agent) states; re-adding a retired one brings it back."""
     key = key_for(kind, text)
     with transaction(conn):

@@ -48,7 +48,8 @@ def _short(text: str) -> str:
 
 def _tool_fact(block: dict[str, Any]) -> str:
     name = str(block.get("name") or "tool")
-    args = block.get("input") if isinstance(block.get("input"), dict) else {}
+    given = block.get("input")
+    args: dict[str, Any] = given if isinstance(given, dict) else {}
     shown = next((str(args[k]) for k in _TOOL_ARGS if args.get(k)), "")
     return _short(f"tool {name}: {shown}" if shown else f"tool {name}")
 
@@ -61,7 +62,8 @@ def _walk(value: Any, out: list[str]) -> None:
             out.append(_tool_fact(value))
             return
         if kind == "result" and value.get("is_error"):
-            out.append(_short(f"error: {value.get('result') or value.get('subtype') or 'agent error'}"))
+            error = value.get("result") or value.get("subtype") or "agent error"
+            out.append(_short(f"error: {error}"))
             return
         if kind == "tool_result" and value.get("is_error"):
             content = value.get("content")

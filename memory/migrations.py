@@ -284,7 +284,8 @@ def applied(conn: sqlite3.Connection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def pending(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> list[Migration]:
+def pending(conn: sqlite3.Connection,
+            migrations: Sequence[Migration] = MIGRATIONS) -> list[Migration]:
     done = set(applied(conn))
     known = {m.name for m in migrations}
     unknown = done - known

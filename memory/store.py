@@ -31,10 +31,9 @@ _JSON_FIELDS = {"labels", "success_criteria", "depends_on", "paths", "commits", 
 def _decode(cls: type, row: sqlite3.Row) -> Any:
     names = {f.name for f in fields(cls)}
     kwargs = {}
-    for key in row.keys():
+    for key, value in dict(row).items():
         if key not in names:
             continue
-        value = row[key]
         if key in _JSON_FIELDS and isinstance(value, str):
             value = json.loads(value)
         kwargs[key] = value
@@ -430,8 +429,8 @@ class Store:
         """Queue a command once per source; returns False when that source was seen before."""
         with self.tx():
             cur = self.conn.execute(
-                "INSERT OR IGNORE INTO commands (source, verb, issue, author, arg, text, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO commands "
+                "(source, verb, issue, author, arg, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (source, verb, issue, author, arg, text, time.time()))
             if cur.rowcount:
                 events.append(self.conn, "command.new", issue=issue, verb=verb, arg=arg,
@@ -451,7 +450,8 @@ class Store:
 
     def mark_command(self, command: Command, result: str) -> None:
         with self.tx():
-            self._update("commands", "id", command.id, {"applied_at": time.time(), "result": result})
+            self._update("commands", "id", command.id,
+                         {"applied_at": time.time(), "result": result})
             events.append(self.conn, "command.applied", issue=command.issue, verb=command.verb,
                           arg=command.arg, result=result)
 
@@ -462,7 +462,8 @@ class Store:
         with self.tx():
             if replace:
                 cur = self.conn.execute(
-                    "INSERT INTO outbox (key, issue, kind, body, created_at) VALUES (?, ?, ?, ?, ?) "
+                    "INSERT INTO outbox (key, issue, kind, body, created_at) "
+                    "VALUES (?, ?, ?, ?, ?) "
                     "ON CONFLICT(key) DO UPDATE SET body = excluded.body, sent_at = NULL, "
                     "created_at = excluded.created_at WHERE outbox.body != excluded.body "
                     "OR outbox.sent_at IS NULL",

@@ -35,12 +35,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests")]  # the test helpers (shiftctl itself is installed)
 
-from shiftctl.memory.db import StateError
+# These imports need the sys.path line above (the test helpers live in tests/).
+from shiftctl.memory.db import StateError  # noqa: E402
 
-from support.agents import AGENT_BIN
-from support.project import Project
-from support.repos import make_repo
-from model_server import ModelServer, Script, act, say, status_block, tool
+from model_server import ModelServer, Script, act, say, status_block, tool  # noqa: E402
+from support.agents import AGENT_BIN  # noqa: E402
+from support.project import Project  # noqa: E402
+from support.repos import make_repo  # noqa: E402
 
 SHIFTCTL = [sys.executable, "-m", "shiftctl"]
 # The default naps: a cycle whose successor has new work is followed at once, so
@@ -274,7 +275,7 @@ def section_idle(bench: Bench) -> dict[str, Any]:
     p = bench.project("idle")
     p.file_issue("warm up", checklist(1))
     p.cli("run", "--until-idle")
-    walls, cpus = zip(*(idle_cycle(p.root) for _ in range(bench.sizes.idle_cycles)))
+    walls, cpus = zip(*(idle_cycle(p.root) for _ in range(bench.sizes.idle_cycles)), strict=True)
     inproc, requests = inprocess_cycles(p, bench.sizes.idle_cycles)
     out: dict[str, Any] = {
         "idle_cycle_ms": round(median(list(walls)) * 1000, 1),
@@ -543,7 +544,8 @@ def table(figures: dict[str, Any]) -> str:
         if key in ("machine", "quick", "load_average_at_start"):
             continue
         target = TARGETS.get(key)
-        rows.append(f"| `{key}` | {json.dumps(value)} | {verdict(value, target) if target else ''} |")
+        judged = verdict(value, target) if target else ""
+        rows.append(f"| `{key}` | {json.dumps(value)} | {judged} |")
     mode = "--quick" if figures.get("quick") else "full run"
     return (f"Machine: {figures['machine']}; {mode}, load average "
             f"{figures['load_average_at_start']:.2f} at the start\n\n" + "\n".join(rows))

@@ -34,7 +34,8 @@ def episode_of(task: Task, run: Run, *, learnings: Sequence[str] = (),
         ended_at=run.ended_at)
 
 
-def record_end(rt: CycleContext, task: Task | None, run: Run, learnings: Sequence[str] = ()) -> None:
+def record_end(rt: CycleContext, task: Task | None, run: Run,
+               learnings: Sequence[str] = ()) -> None:
     """The run's episode: written at its end, updated when review rejects it."""
     if task is None or run.kind != "work":
         return

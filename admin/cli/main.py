@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -66,7 +66,7 @@ def emit(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
 
@@ -125,7 +125,8 @@ def issue() -> None:
 @issue.command("new")
 @click.argument("title")
 @click.option("--body", default=None, help="Issue text.")
-@click.option("--body-file", type=click.File("rb"), default=None, help="Read the text from a file (- for stdin).")
+@click.option("--body-file", type=click.File("rb"), default=None,
+              help="Read the text from a file (- for stdin).")
 @click.option("--label", "labels", multiple=True, help="A label (repeatable).")
 @click.option("--author", default=None, help="Who files it (default: $USER).")
 @click.option("--json", "as_json", is_flag=True)
@@ -352,7 +353,8 @@ def events(ctx: Context, as_json: bool, follow: bool, issue_number: int | None, 
                     where = f"#{ev['issue']}" if ev["issue"] is not None else ""
                     if ev["task"]:
                         where = ev["task"]
-                    data = " ".join(f"{k}={v}" for k, v in ev["data"].items() if v not in (None, ""))
+                    data = " ".join(f"{k}={v}" for k, v in ev["data"].items()
+                                    if v not in (None, ""))
                     click.echo(f"{ev['id']:>6} {when} {ev['kind']:<18} {where:<8} {data[:160]}")
             if not follow:
                 return
@@ -408,7 +410,8 @@ def memory() -> None:
 
 
 @memory.command("list")
-@click.option("--episodes", "show_episodes", is_flag=True, help="List episodes (runs), not lessons.")
+@click.option("--episodes", "show_episodes", is_flag=True,
+              help="List episodes (runs), not lessons.")
 @click.option("--all", "show_all", is_flag=True, help="Include retired lessons.")
 @click.option("--limit", type=int, default=50, show_default=True, help="How many episodes.")
 @click.option("--json", "as_json", is_flag=True)

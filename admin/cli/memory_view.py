@@ -32,7 +32,8 @@ def parse_id(ref: str) -> tuple[str, int]:
     kind = "episode" if ref[:1] in ("e", "E") else "lesson"
     num = ref[1:] if ref[:1] in ("e", "E", "l", "L") else ref
     if not num.isdigit():
-        raise ValueError(f"{ref!r} is not a memory id (a lesson is N, an episode eN, e.g. 3 or e12)")
+        raise ValueError(f"{ref!r} is not a memory id "
+                         "(a lesson is N, an episode eN, e.g. 3 or e12)")
     return kind, int(num)
 
 

@@ -44,7 +44,8 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
             phase = None
             if run.run_dir:
                 try:
-                    phase = json.loads((paths.run_dir(run.id) / "heartbeat").read_text()).get("phase")
+                    heartbeat = (paths.run_dir(run.id) / "heartbeat").read_text()
+                    phase = json.loads(heartbeat).get("phase")
                 except (OSError, ValueError):
                     phase = None
             workers.append({"run": run.id, "kind": run.kind,

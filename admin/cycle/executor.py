@@ -60,7 +60,7 @@ def handler(verb: str) -> Handler:
     if verb in BUILTIN:
         return BUILTIN[verb]
     module, _, name = HANDLERS[verb].partition(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), name)
 
 
 def _give_up(rt: CycleContext, action: Action, error: str) -> str | None:

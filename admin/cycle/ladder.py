@@ -367,8 +367,8 @@ def progressable(s: Snapshot) -> bool:
             return True
     keyed_by_issue = {n: _keyed(s, n) for n in s.issues}
     for t in s.tasks:
-        issue = s.issues.get(t.issue)
-        if issue is None or issue.state != "active":
+        owner = s.issues.get(t.issue)
+        if owner is None or owner.state != "active":
             continue
         if t.state in ("ready", "review", "retry", "running"):
             if t.state == "ready" and (s.stopped or day_budget_blocks(

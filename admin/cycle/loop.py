@@ -50,6 +50,7 @@ def run_loop(root: Path, *, until_idle: bool = False, max_cycles: int | None = N
             return last
         pause = last.sleep_s
         if until_idle:
-            pause = 0.0 if last.rung not in ("sleep", "busy", "error", "health") else min(pause, 1.0)
+            waiting = last.rung in ("sleep", "busy", "error", "health")
+            pause = min(pause, 1.0) if waiting else 0.0
         if pause > 0:
             nap(cfg, pause, tick=0.05 if until_idle else WAKE_TICK_S)

@@ -100,6 +100,8 @@ def _locked_cycle(config: Config, paths: Paths, now: float | None) -> CycleResul
         decision = ladder.decide(snap)  # a tracker that failed to open is a health problem
         if decision.rung == "sleep" and store.has_pending_writes():
             decision = ladder.Decision("unblock", (ladder.Action("flush"),))
+        actions: list[str]
+        errors: list[str]
         if tracker is None:
             actions, errors = [f"unhealthy: {p}" for p in problems], []
         else:

@@ -113,7 +113,8 @@ def view_run(run: Run, task: Task | None, now: float) -> RunView:
     if run.pid:
         alive = process_alive(run.pid, run.pid_start)
     else:  # recorded, but the admin died before it wrote down the pid
-        alive = hb_age < START_GRACE_S if hb_age is not None else now - run.started_at < START_GRACE_S
+        age = hb_age if hb_age is not None else now - run.started_at
+        alive = age < START_GRACE_S
     return RunView(run=run, task=task, alive=alive,
                    age=now - run.started_at, heartbeat_age=hb_age, output_age=out_age,
                    has_result=bool(run_dir and (run_dir / "result.json").exists()))
@@ -197,10 +198,13 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         runs.append(view_run(run, task, now))
     day_start = now - (now % 86400)
     needed = {t.profile or config.agents.default for t in tasks if t.state == "ready"}
-    last_checkpoint = store.get("last_checkpoint")
-    if last_checkpoint is None:  # never checkpointed: count from the first cycle
-        first = store.conn.execute("SELECT started_at FROM cycles ORDER BY number LIMIT 1").fetchone()
-        last_checkpoint = first[0] if first else now
+    checkpointed = store.get("last_checkpoint")
+    if checkpointed is not None:
+        last_checkpoint = float(checkpointed)
+    else:  # never checkpointed: count from the first cycle
+        first = store.conn.execute(
+            "SELECT started_at FROM cycles ORDER BY number LIMIT 1").fetchone()
+        last_checkpoint = float(first[0]) if first else now
     problems = _health(config, paths) + list(extra_problems or [])
     return Snapshot(
         now=now, config=config, issues=issues, tasks=tuple(tasks), runs=tuple(runs),
@@ -211,7 +215,7 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         cooldowns=store.cooldowns(now), unusable=unusable_profiles(config, needed),
         stale_worktrees=tuple(_stale_worktrees(store, paths, issues,
                                                {rv.run.id for rv in runs})),
-        checkpoint_due=now - float(last_checkpoint) > CHECKPOINT_EVERY_S,
+        checkpoint_due=now - last_checkpoint > CHECKPOINT_EVERY_S,
         memory_due=config.memory.enabled and distil.due(store.conn,
                                                         store.get(distil.DISTILLED_KEY)),
         unhealthy_streak=int(store.get("unhealthy_streak", "0") or 0),

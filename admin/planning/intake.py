@@ -68,7 +68,8 @@ def adopt(rt: CycleContext, issue: Issue, version: int, tasks: list[PlannedTask]
     ensure_integration(rt, issue)
     policy = cfg.approval.plans
     cost = estimate(rt, tasks)
-    approval = policy == "always" or (policy == "over_budget" and cost > cfg.approval.over_budget_usd)
+    approval = policy == "always" or (
+        policy == "over_budget" and cost > cfg.approval.over_budget_usd)
     approved = bool(issue.approved) or not approval
     state = "active" if approved else "planned"
     wait = "" if approved else (

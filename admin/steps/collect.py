@@ -83,7 +83,8 @@ def ended(rt: CycleContext, run: Run) -> tuple[Result | None, str, str, dict[str
     if result is not None:
         outcome, error = result.outcome, result.error
     elif "missing" in problem:
-        outcome, error = "crashed", "the worker ended without writing result.json (crashed or killed)"
+        outcome = "crashed"
+        error = "the worker ended without writing result.json (crashed or killed)"
     else:
         outcome, error = "failed", f"unusable result: {problem}"
     if run.outcome in ("timed_out", "stalled", "stopped"):  # the admin killed it, and why
@@ -98,10 +99,11 @@ def ended(rt: CycleContext, run: Run) -> tuple[Result | None, str, str, dict[str
                    "tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
                    "cost_usd": result.cost_usd or priced(rt, run, result),
                    "summary": result.summary or None, "question": result.question or None}
+    streak_key = f"{COOLDOWN_STREAK}{run.profile}"
     if outcome == "rate_limited":
         cool_down(rt, run, result.rate_limit_reset if result else None)
-    elif outcome != "stopped" and rt.store.get(f"{COOLDOWN_STREAK}{run.profile}") not in (None, "0"):
-        rt.store.put(f"{COOLDOWN_STREAK}{run.profile}", "0")  # the provider answers again
+    elif outcome != "stopped" and rt.store.get(streak_key) not in (None, "0"):
+        rt.store.put(streak_key, "0")  # the provider answers again
     return result, outcome, error, changes
 
 
@@ -187,7 +189,7 @@ def breakdown(rt: CycleContext, task: Task, subtasks: list[dict[str, str]]) -> s
                 f"limits.max_depth is {limits.max_depth}")
     siblings = rt.store.tasks(issue=task.issue)
     ancestors = {t.fingerprint for t in _ancestors(rt, task)}
-    planned = []
+    planned: list[PlannedTask] = []
     for i, sub in enumerate(subtasks, 1):
         p = PlannedTask(key=f"{task.key}.{i}", title=sub["title"], body=sub.get("body", ""),
                         depends_on=[planned[-1].key] if planned else list(task.depends_on),

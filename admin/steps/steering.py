@@ -7,32 +7,13 @@ by the unblock rung, so every path runs the same code.
 """
 from __future__ import annotations
 
-import re
-
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action
 from shiftctl.admin.cycle.outcomes import dependents
 from shiftctl.admin.steps import lessons
+from shiftctl.admin.tracker.slash import VERBS as VERBS  # re-exported: the parser lives
+from shiftctl.admin.tracker.slash import parse as parse  # with the sync that reads comments
 from shiftctl.memory.store import Command, Task
-
-VERBS = ("approve", "retry", "cancel", "replan")
-_COMMAND = re.compile(r"^[ \t]*/(approve|retry|cancel|replan)\b[ \t]*([^\s]*)", re.MULTILINE)
-
-
-def parse(text: str) -> list[tuple[str, str]]:
-    """Slash commands at the start of a line, outside code fences."""
-    found = []
-    in_fence = False
-    for line in (text or "").splitlines():
-        if line.lstrip().startswith("```"):
-            in_fence = not in_fence
-            continue
-        if in_fence:
-            continue
-        m = _COMMAND.match(line)
-        if m:
-            found.append((m.group(1), m.group(2)))
-    return found
 
 
 def _resolve_task(rt: CycleContext, cmd: Command) -> Task | None:

@@ -253,7 +253,8 @@ class LocalTracker(Tracker):
             seq = self._bump()
             now = _iso()
             self.conn.execute("INSERT INTO issues (number, title, body, author, labels, state, "
-                              "created_at, updated_at, seq) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?)",
+                              "created_at, updated_at, seq) "
+                              "VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?)",
                               (number, title, body, author, json.dumps(list(dict.fromkeys(labels))),
                                now, now, seq))
         return self.get_issue(number)

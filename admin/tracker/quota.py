@@ -1,7 +1,7 @@
 """Pacing by the tracker's request quota: pure functions of the last ``rate_status``.
 
 When the quota runs low, the loop spreads what is left evenly until the reset: a cycle
-costs about what the last one did, so the next one waits ``time to reset × cost /
+costs about what the last one did, so the next one waits ``time to reset * cost /
 remaining``. A spent quota (or a rate-limit answer) waits for the reset outright.
 """
 from __future__ import annotations

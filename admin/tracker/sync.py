@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 
 from shiftctl.admin.config import Config
-from shiftctl.admin.steps import steering
-from shiftctl.admin.tracker import markers
+from shiftctl.admin.tracker import markers, slash
 from shiftctl.admin.tracker.base import Changes, Tracker, TrackerIssue
-from shiftctl.memory.store import Issue, Store
+from shiftctl.memory.store import Issue, Store, Task
 
 APPROVED_LABEL = "shiftctl:approved"
 PRIORITIES = {"priority:critical": 2, "priority:high": 1}
@@ -40,21 +39,24 @@ def _approved(tracker: Tracker, issue: TrackerIssue, already: bool) -> int:
 
 
 def _comments(store: Store, tracker: Tracker, ti: TrackerIssue) -> None:
-    question_task = None
+    question_task: Task | None = None  # the task waiting for an answer, looked up once
+    looked_up = False
     for c in ti.comments:
-        if c.author == tracker.bot or markers.has_marker(c.body) or not tracker.is_allowed(c.author):
+        if (c.author == tracker.bot or markers.has_marker(c.body)
+                or not tracker.is_allowed(c.author)):
             continue
-        found = steering.parse(c.body)
+        found = slash.parse(c.body)
         for i, (verb, arg) in enumerate(found):
             store.add_command(source=f"comment:{c.id}:{i}", verb=verb, issue=ti.number,
                               author=c.author, arg=arg, text=c.body[:2000])
         if found:
             continue
-        if question_task is None:
+        if not looked_up:
             waiting = [t for t in store.tasks(issue=ti.number, states=("needs_human",))
                        if (t.reason or "").startswith("question:")]
-            question_task = waiting[-1] if waiting else False
-        if question_task:
+            question_task = waiting[-1] if waiting else None
+            looked_up = True
+        if question_task is not None:
             store.add_command(source=f"comment:{c.id}:reply", verb="reply", issue=ti.number,
                               author=c.author, arg=question_task.key, text=c.body[:20_000])
 
@@ -88,11 +90,11 @@ def apply_changes(config: Config, store: Store, tracker: Tracker, changes: Chang
                 row = row or store.conn.execute("SELECT number FROM issues WHERE pr = ?",
                                                 (pr.number,)).fetchone()
                 owner = store.issue(row[0]) if row else None
-            if owner is not None and (owner.pr in (None, pr.number)):
-                if owner.pr_state != pr.state or owner.pr != pr.number:
-                    store.update_issue(owner.number, pr=pr.number, pr_state=pr.state)
-                    store.event("tracker.pr_state", issue=owner.number, pr=pr.number,
-                                state=pr.state)
+            if (owner is not None and owner.pr in (None, pr.number)
+                    and (owner.pr_state != pr.state or owner.pr != pr.number)):
+                store.update_issue(owner.number, pr=pr.number, pr_state=pr.state)
+                store.event("tracker.pr_state", issue=owner.number, pr=pr.number,
+                            state=pr.state)
         if changes.cursor is not None:
             store.put("tracker_cursor", changes.cursor)
     return touched

@@ -41,9 +41,10 @@ def config_env(settings: dict[str, str], base: dict[str, str] | None = None) -> 
 
 
 def run(cwd: Path | str, *args: str, check: bool = True, timeout: float = 300,
-        env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        env: dict[str, str] | None = None,
+        stdin_text: str | None = None) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(["git", *args], cwd=str(cwd), capture_output=True, text=True,
-                          timeout=timeout, env=env or _env(), input=input,
+                          timeout=timeout, env=env or _env(), input=stdin_text,
                           errors="replace")
     if check and proc.returncode != 0:
         raise GitError(list(args), proc.returncode, proc.stderr or proc.stdout)

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -92,17 +93,17 @@ def run_process(argv: Sequence[str], *, cwd: Path, env: dict[str, str], log: IO[
     """Run ``argv``; stdout and stderr both go to ``log``; stdout and the tail of stderr are
     also returned."""
     started = time.time()
-    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
-    try:
-        proc = subprocess.Popen(list(argv), cwd=str(cwd), env=env, stdin=stdin,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                process_group=0)
-    except FileNotFoundError as exc:
-        log.write(f"[shiftctl] cannot start {argv[0]!r}: {exc}\n".encode())
-        return ProcResult(127, "", "not_found", 0.0, started, time.time())
-    finally:
+    with ExitStack() as opened:  # the child has its own copy of stdin; ours closes at once
+        stdin: IO[bytes] | int = subprocess.DEVNULL
         if stdin_path:
-            stdin.close()  # type: ignore[union-attr]
+            stdin = opened.enter_context(open(stdin_path, "rb"))
+        try:
+            proc = subprocess.Popen(list(argv), cwd=str(cwd), env=env, stdin=stdin,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    process_group=0)
+        except FileNotFoundError as exc:
+            log.write(f"[shiftctl] cannot start {argv[0]!r}: {exc}\n".encode())
+            return ProcResult(127, "", "not_found", 0.0, started, time.time())
     if on_start:
         on_start(proc.pid)
     sel = selectors.DefaultSelector()

@@ -55,7 +55,7 @@ def wrapper(kind: str, worktree: Path, read_only: Sequence[Path] = ()
             ) -> Callable[[Sequence[str]], list[str]]:
     """The argv transform for a sandbox kind; raises ``SandboxError`` if it cannot run."""
     if kind in ("", "none"):
-        return lambda argv: list(argv)
+        return list
     if kind != "bwrap":
         raise SandboxError(f"unknown sandbox {kind!r}")
     why = probe()

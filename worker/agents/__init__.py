@@ -40,7 +40,7 @@ class AgentContext:
     on_output: Callable[[], None]
     on_start: Callable[[int], None]
     should_stop: Callable[[], bool]
-    wrap: Callable[[Sequence[str]], list[str]] = lambda argv: list(argv)
+    wrap: Callable[[Sequence[str]], list[str]] = list
 
     def run(self, argv: Sequence[str], *, stdin_path: Path | None = None,
             on_line: Callable[[str], None] | None = None) -> ProcResult:

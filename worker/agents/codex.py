@@ -97,7 +97,8 @@ class Stream:
             return out
         out.final_text = self.last_text
         if not self.completed:
-            out.error = out.error or f"codex ended without turn.completed (exit code {out.exit_code})"
+            out.error = out.error or ("codex ended without turn.completed "
+                                      f"(exit code {out.exit_code})")
         return out
 
 

@@ -1,4 +1,5 @@
-"""``shiftctl doctor`` for GitHub: can this token do what shiftctl needs, and if not, what is missing.
+"""``shiftctl doctor`` for GitHub: can this token do what shiftctl needs, and if not, what is
+missing.
 
 Classic tokens announce their scopes (``X-OAuth-Scopes``); fine-grained tokens and GitHub
 App tokens do not, so each permission is tried with a request that changes nothing:
@@ -85,7 +86,8 @@ def _probe_issue_write(t: GithubTracker) -> list[str]:
         status, headers, data = _call(t, "GET", f"{t.repo_url}/labels/{quote(name, safe='')}")
         if status == 404:
             status, headers, data = _call(t, "POST", f"{t.repo_url}/labels",
-                                          {"name": name, "color": color, "description": description})
+                                          {"name": name, "color": color,
+                                           "description": description})
         elif status < 400:
             status, headers, data = _call(t, "PATCH", f"{t.repo_url}/labels/{quote(name, safe='')}",
                                           {"color": data.get("color") or color})

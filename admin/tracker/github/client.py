@@ -95,8 +95,10 @@ class Client:
         self.gh.close()
 
     # -- the hook -------------------------------------------------------------------------
+    # PyGithub calls requestJson(..., input=body) by keyword, so the hook keeps that name.
     def _request(self, verb: str, url: str, parameters: dict[str, Any] | None = None,
-                 headers: dict[str, Any] | None = None, input: Any | None = None,
+                 headers: dict[str, Any] | None = None,
+                 input: Any | None = None,  # noqa: A002 -- PyGithub's keyword, see above
                  cnx: Any | None = None, follow_302_redirect: bool = False
                  ) -> tuple[int, dict[str, Any], str]:
         sent = dict(headers or {})

@@ -87,7 +87,8 @@ def _pr(pull: Any) -> PullRequest:
     return PullRequest(number=pull.number, title=pull.title or "", head=pull.head.ref,
                        base=pull.base.ref,
                        state="merged" if pull.merged_at is not None else pull.state,
-                       draft=bool(pull.draft), issue=found[1] if found and found[0] == "pr" else None,
+                       draft=bool(pull.draft),
+                       issue=found[1] if found and found[0] == "pr" else None,
                        body=pull.body or "", url=pull.html_url or "")
 
 
