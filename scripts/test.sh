@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+./scripts/lint.sh  # ruff, mypy and import-linter, before a single test runs
 # bubblewrap for the sandbox tests (Debian package); the tests must not silently skip in CI
 if ! command -v bwrap >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get install -y -qq bubblewrap >/dev/null 2>&1 \
