@@ -289,8 +289,8 @@ def section_idle(bench: Bench) -> dict[str, Any]:
 
 
 def github_idle(bench: Bench) -> dict[str, Any]:
-    from support.github import TOKEN, TOKEN_ENV, GithubProject, start_github
     from github_fake.spec import SpecMissing, spec_dict
+    from support.github import TOKEN, TOKEN_ENV, GithubProject, start_github
     try:
         spec_dict()  # the fake's answers are built from GitHub's own examples
     except SpecMissing as exc:

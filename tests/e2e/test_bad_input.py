@@ -155,7 +155,8 @@ def test_low_disk_is_a_health_problem_that_backs_off(project: Project,
 
     real = shutil.disk_usage
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr("shiftctl.admin.cycle.snapshot.shutil.disk_usage", lambda p: usage(10**9, 10**9, 10**6))
+    monkeypatch.setattr("shiftctl.admin.cycle.snapshot.shutil.disk_usage",
+                        lambda p: usage(10**9, 10**9, 10**6))
     project.file_issue("Waits", ONE)
     first = project.cycle()
     second = project.cycle()

@@ -1,4 +1,4 @@
-"""The token reaches GitHub's API and git, and nothing else: not a file, a log, an argv, an agent."""
+"""The token reaches GitHub's API and git and nothing else: no file, log, argv or agent."""
 from __future__ import annotations
 
 import base64

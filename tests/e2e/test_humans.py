@@ -18,7 +18,7 @@ def test_plan_waits_for_approval_from_the_cli(project: Project) -> None:
     plan = [c for c in project.issue(n)["comments"] if "shiftctl:plan:" in c["body"]]
     assert len(plan) == 1 and "/approve" in plan[0]["body"]
     project.cli("approve", str(n))
-    assert not list((project.root / ".shiftctl" / "requests").iterdir()) == []
+    assert list((project.root / ".shiftctl" / "requests").iterdir()) != []
     project.run()
     assert project.issue_state(n) == "done"
     assert list((project.root / ".shiftctl" / "requests").iterdir()) == []

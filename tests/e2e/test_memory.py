@@ -208,7 +208,7 @@ def test_recall_respects_the_budgets(tmp_path: Path) -> None:
 def test_memory_config_is_validated() -> None:
     with pytest.raises(ConfigError, match=r"memory.enabled: 'yes' is not valid \(expected true"):
         parse({"memory": {"enabled": "yes"}}, Path("/r"))
-    with pytest.raises(ConfigError, match="memory.lesons: unknown key"):
+    with pytest.raises(ConfigError, match=r"memory\.lesons: unknown key"):
         parse({"memory": {"lesons": 3}}, Path("/r"))
     assert parse({}, Path("/r")).memory.enabled is True
 

@@ -56,7 +56,7 @@ def test_a_limited_task_waits_for_the_reset_without_spending_an_attempt(
         ("rate_limited", 0), ("rate_limited", 0), ("succeeded", 1)]
     limits = cooldowns(project, n)
     assert [c["reset_given"] for c in limits] == [True, True]
-    for limit, after in zip(limits, runs[1:]):  # nothing started before the reset
+    for limit, after in zip(limits, runs[1:], strict=False):  # nothing started before the reset
         assert after.started_at >= limit["until"]
 
 
@@ -73,7 +73,7 @@ def test_without_a_reset_time_the_cooldown_doubles_until_the_provider_answers(
     runs = [r for r in project.runs(n) if r.kind == "work"]
     limits = cooldowns(project, n)
     assert [c["reset_given"] for c in limits] == [False, False]
-    rests = [c["until"] - r.ended_at for c, r in zip(limits, runs)]
+    rests = [c["until"] - r.ended_at for c, r in zip(limits, runs, strict=False)]
     assert 0.2 < rests[0] <= 0.4 + 1e-6 and 0.6 < rests[1] <= 0.8 + 1e-6, rests
     assert state(project, "cooldown_streak:main") == "0"  # answered again: the streak ends
 

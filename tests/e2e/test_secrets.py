@@ -38,7 +38,8 @@ def test_agents_never_receive_the_tracker_token(project: Project, tmp_path: Path
     worker_environ = tmp_path / "worker-environ.txt"
     project.configure(agents={"default": "dumper", "profiles": {"dumper": {
         "kind": "command", "argv": ["bash", "-c",
-                                    f"cat /proc/$PPID/environ > {worker_environ}; exec \"$0\" \"$@\"",
+                                    f"cat /proc/$PPID/environ > {worker_environ}; "
+                                    "exec \"$0\" \"$@\"",
                                     *agent_argv("scripted.py")],
         "pass_env": ["ANTHROPIC_API_KEY"],
         "env": {"AGENT_DUMP_ENV": str(dump), "AGENT_WRITE": "a.txt:a"}}}})

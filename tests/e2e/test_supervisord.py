@@ -46,8 +46,9 @@ def test_loop_survives_kill_9_and_the_running_worker_is_kept(project: Project,
     try:
         wait_for(lambda: loop_pid(project) > 0, what="the loop to start")
         first_loop = loop_pid(project)
-        n = int(project.cli("issue", "new", "Slow work", "--label", "shiftctl", "--body",
-                            "- [ ] slow one\n- [ ] (parallel) other\n  agent: fast\n").stdout.split()[0][1:])
+        body = "- [ ] slow one\n- [ ] (parallel) other\n  agent: fast\n"
+        out = project.cli("issue", "new", "Slow work", "--label", "shiftctl", "--body", body)
+        n = int(out.stdout.split()[0][1:])
         wait_for(marker.exists, what="the agent to start")
         run = next(r for r in project.runs(n) if r.pid and r.profile == "slow")
         os.kill(first_loop, signal.SIGKILL)

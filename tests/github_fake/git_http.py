@@ -79,7 +79,8 @@ class GitHttp:
                "PATH_INFO": parts.path, "QUERY_STRING": parts.query,
                "CONTENT_TYPE": h.headers.get("Content-Type", ""),
                "CONTENT_LENGTH": str(len(body)), "REMOTE_USER": login or "",
-               "REMOTE_ADDR": "127.0.0.1", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(self.project_root)}
+               "REMOTE_ADDR": "127.0.0.1", "GIT_CONFIG_NOSYSTEM": "1",
+               "HOME": str(self.project_root)}
         if h.headers.get("Content-Encoding"):
             env["HTTP_CONTENT_ENCODING"] = h.headers["Content-Encoding"]
         proc = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True)

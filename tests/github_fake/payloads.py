@@ -82,7 +82,8 @@ def label(urls: Urls, lid: int, name: str, color: str, description: str | None) 
 def issue(urls: Urls, item: Any, author: dict[str, Any], labels: list[dict[str, Any]],
           closed_by: dict[str, Any] | None) -> dict[str, Any]:
     n = item.number
-    body = urls.rewrite(example("issue"), {"/issues/1347": f"/issues/{n}", "/pull/1347": f"/pull/{n}",
+    body = urls.rewrite(example("issue"), {"/issues/1347": f"/issues/{n}",
+                                           "/pull/1347": f"/pull/{n}",
                                            "/pulls/1347": f"/pulls/{n}"})
     body.update(
         id=item.id, node_id=node_id("I", item.id), number=n, title=item.title, body=item.body,

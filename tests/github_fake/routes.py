@@ -90,13 +90,14 @@ class Api:
         perms = {"admin": role == "admin", "maintain": rank >= ROLES.index("maintain"),
                  "push": rank >= ROLES.index("write"), "triage": rank >= ROLES.index("triage"),
                  "pull": rank >= ROLES.index("read")}
-        return payloads.repository(self.urls, self.user(self.world.owner), self.world.default_branch,
-                                   perms)
+        return payloads.repository(self.urls, self.user(self.world.owner),
+                                   self.world.default_branch, perms)
 
     def pull(self, item: Item, login: str, simple: bool = False) -> dict[str, Any]:
         assert item.pull is not None
         return payloads.pull(self.urls, item, self.user(item.author), self.labels_of(item),
-                             self.repo(login), bare.rev(self.world.bare, item.pull.head) or "0" * 40,
+                             self.repo(login),
+                             bare.rev(self.world.bare, item.pull.head) or "0" * 40,
                              bare.rev(self.world.bare, item.pull.base) or "0" * 40,
                              self.user(item.pull.merged_by), simple=simple)
 
@@ -154,7 +155,8 @@ def list_issues(api: Api, call: Call) -> Reply:
             if (state == "all" or i.state == state)
             and (since is None or int(i.updated_at) >= int(since))
             and all(w.lower() in (x.lower() for x in i.labels) for w in wanted)]
-    key = {"created": lambda i: (i.created_at, i.number), "updated": lambda i: (i.updated_at, i.number),
+    key = {"created": lambda i: (i.created_at, i.number),
+           "updated": lambda i: (i.updated_at, i.number),
            "comments": lambda i: (len(i.comments), i.number)}[call.query.get("sort", "created")]
     rows.sort(key=key, reverse=call.query.get("direction", "desc") == "desc")
     return 200, [api.issue(i) for i in api.page(call, rows)]

@@ -198,8 +198,8 @@ class FakeGitHub:
             quota.used, quota.reset_at = 0, time.time() + 3600
         if quota.remaining <= 0:
             self._check_request_only(method, path, query, headers, raw)
-            return (403, error(f"API rate limit exceeded for user ID {self.world.uid(login)}.", 403),
-                    {}, login, False, path)
+            message = f"API rate limit exceeded for user ID {self.world.uid(login)}."
+            return (403, error(message, 403), {}, login, False, path)
         try:
             body = json.loads(raw) if raw else None
         except ValueError:

@@ -86,7 +86,8 @@ class Invalid(Exception):
 class World:
     """One repository on the fake GitHub."""
 
-    def __init__(self, owner: str, name: str, bare_repo: Path, default_branch: str = "main") -> None:
+    def __init__(self, owner: str, name: str, bare_repo: Path,
+                 default_branch: str = "main") -> None:
         self.owner = owner
         self.name = name
         self.bare = bare_repo
@@ -195,8 +196,9 @@ class World:
     def touch(self, item: Item, ts: float | None = None) -> None:
         item.updated_at = max(time.time() if ts is None else ts, item.updated_at)
 
-    def file_issue(self, title: str, body: str | None = "", labels: tuple[str, ...] | list[str] = (),
-                   author: str = "alice", ts: float | None = None) -> int:
+    def file_issue(self, title: str, body: str | None = "",
+                   labels: tuple[str, ...] | list[str] = (), author: str = "alice",
+                   ts: float | None = None) -> int:
         """An issue as a person files it; ``ts`` backdates it (a repository with a history)."""
         with self.lock:
             now = time.time() if ts is None else ts

@@ -130,7 +130,8 @@ def install_fake(bin_dir: Path, kind: str, *, model: str | None = None, mode: st
 
 def run_worker(tmp_path: Path, kind: str, bin_dir: Path, *,
                model: str | None = None) -> dict[str, Any]:
-    """One attempt with ``python -m shiftctl.worker``; the fake CLIs are first on the worker's PATH."""
+    """One attempt with ``python -m shiftctl.worker``; the fake CLIs come first on the
+    worker's PATH."""
     repo = make_repo(tmp_path / "repo")
     run_dir = tmp_path / "runs" / "run1"
     run_dir.mkdir(parents=True)

@@ -160,7 +160,8 @@ def test_a_failing_attempt_and_the_one_that_passed_teach_the_fix(store: Store) -
     assert distil.distil(conn).created == [] and lessons.get(conn, fix.id) == before
 
 
-def test_distillation_keeps_retired_lessons_retired_and_retires_unhelpful_ones(store: Store) -> None:
+def test_distillation_keeps_retired_lessons_retired_and_retires_unhelpful_ones(
+        store: Store) -> None:
     conn = store.conn
     episodes.record(conn, ep("a1", 1, "t1", learnings=("Use the cache",), merged=1))
     episodes.record(conn, ep("b1", 2, "t1", learnings=("Mock the clock",), merged=1))

@@ -18,7 +18,8 @@ def test_wal_mode_busy_timeout_and_migrations_recorded(tmp_path: Path) -> None:
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
         assert applied(store.conn) == [m.name for m in MIGRATIONS]
-        tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        rows = store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        tables = {r[0] for r in rows}
         assert {"issues", "tasks", "runs", "cycles", "events", "commands", "outbox"} <= tables
     finally:
         store.close()

@@ -45,7 +45,7 @@ def _github(github: GithubWorld, tmp_path: Path) -> Harness:
     return Harness(t, t.root,
                    lambda title, body="", labels=("shiftctl",), author="alice":
                        w.file_issue(title, body, list(labels), author),
-                   lambda n, text, author: w.comment(n, text, author),
+                   w.comment,
                    w.merge_pull, lambda n: w.set_state(n, "closed", "alice"), BOT)
 
 

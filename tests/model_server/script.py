@@ -148,7 +148,8 @@ class Script:
             if assistant_turns >= len(conv.turns):
                 with self._lock:
                     self.exhausted.append(f"{conv.match!r} turn {assistant_turns + 1}")
-                return conv.match, assistant_turns, Turn(text="(the script has no more turns)"), None
+                spent = Turn(text="(the script has no more turns)")
+                return conv.match, assistant_turns, spent, None
             turn = conv.turns[assistant_turns]
             with self._lock:
                 used = self._faults_used.get((ci, assistant_turns), 0)
