@@ -135,7 +135,7 @@ class LimitsConfig:
 
 @dataclass(frozen=True)
 class MemoryConfig:
-    """Episodic and procedural memory in worker prompts (DESIGN §8)."""
+    """Episodic and procedural memory in worker prompts (docs/design.md §8)."""
     enabled: bool = True
     max_lessons: int = 5
     max_episodes: int = 3

@@ -1,4 +1,4 @@
-"""Where shiftctl keeps its runtime files inside the target repository (DESIGN §2)."""
+"""Where shiftctl keeps its runtime files inside the target repository (docs/design.md §2)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""The priority ladder (DESIGN §4): eight pure rungs, ``(Snapshot) -> Decision | None``.
+"""The priority ladder (docs/design.md §4): eight pure rungs, ``(Snapshot) -> Decision | None``.
 
 The cycle takes the first rung that returns a decision. Nothing here touches git, the
 tracker, processes or the clock: every fact comes in through the snapshot, so each rung is

@@ -1,4 +1,5 @@
-"""The agent planner (DESIGN §6): a read-only run of ``planner.profile`` answers with a plan.
+"""The agent planner (docs/design.md §6): a read-only run of ``planner.profile`` answers
+with a plan.
 
 Intake starts the run; its answer is read here when the run is collected. The plan is
 checked like any other (schema, unique ids, known dependencies, no cycle, limits,

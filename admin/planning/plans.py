@@ -1,6 +1,6 @@
 """Planning: an issue becomes a DAG of tasks. Pure functions over text and plain data.
 
-The ``checklist`` planner reads ``- [ ] item`` lines (DESIGN §6). Item bodies are the
+The ``checklist`` planner reads ``- [ ] item`` lines (docs/design.md §6). Item bodies are the
 indented lines under an item; three optional body lines steer the task and are removed from
 its text: ``paths: a.py, src/`` (what it will touch), ``agent: NAME`` (a profile) and
 ``done when: ...`` (a success criterion, may repeat). An item starting with ``(parallel)``

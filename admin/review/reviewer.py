@@ -1,4 +1,4 @@
-"""The reviewer (DESIGN §7): once the deterministic checks pass, a read-only run of
+"""The reviewer (docs/design.md §7): once the deterministic checks pass, a read-only run of
 ``review.judge`` reads the task, its success criteria, the diff and the check results and
 answers ``{"pass": bool, "findings": [...]}``. Its cost counts toward the issue.
 

@@ -1,4 +1,4 @@
-"""Deterministic review (DESIGN §7): facts about a task's diff in, a verdict out.
+"""Deterministic review (docs/design.md §7): facts about a task's diff in, a verdict out.
 
 ``verdict`` is pure; ``gather`` reads the facts from git. A judge agent, when configured,
 only ever sees work that already passed here.

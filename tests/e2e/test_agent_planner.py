@@ -1,4 +1,4 @@
-"""The agent planner (DESIGN §6): a read-only run answers with a JSON plan; an unusable plan
+"""The agent planner (docs/design.md §6): a read-only run answers with a JSON plan; an unusable plan
 gets one corrective run, then a person."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Recursive breakdown (DESIGN §3, §5): a worker that answers ``needs_breakdown`` gets its
+"""Recursive breakdown (docs/design.md §3, §5): a worker that answers ``needs_breakdown`` gets its
 task replaced by subtasks, in order, within the depth limit, never repeating a task."""
 from __future__ import annotations
 

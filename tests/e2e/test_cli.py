@@ -1,4 +1,4 @@
-"""The command line contract (DESIGN §10): help everywhere, JSON shapes, errors on stderr."""
+"""The command line contract (docs/cli.md): help everywhere, JSON shapes, errors on stderr."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""The reviewer (DESIGN §7): work that passed the deterministic checks is judged by a
+"""The reviewer (docs/design.md §7): work that passed the deterministic checks is judged by a
 read-only run; its verdict merges the task or sends it back with findings."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rate and usage limits (DESIGN §4, §9 fallback): a limited run spends no attempt and no try;
+"""Rate and usage limits (docs/design.md §3, §4): a limited run spends no attempt and no try;
 the profile cools down until the provider's reset (or longer each time when none is given),
 and its fallback takes over meanwhile: for work (a fallback taking a work task is in
 test_agent_profiles.py), for the planner and for the reviewer.

@@ -1,4 +1,4 @@
-"""The worker protocol (DESIGN §5), with a real ``python -m shiftctl.worker`` and real git."""
+"""The worker protocol (docs/design.md §5): a real ``python -m shiftctl.worker``, real git."""
 from __future__ import annotations
 
 import json
