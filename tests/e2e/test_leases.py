@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -57,14 +58,17 @@ def test_two_admins_started_together_never_dispatch_twice(project: Project) -> N
 def test_a_hung_worker_is_reclaimed_when_its_heartbeat_is_older_than_the_lease(
         project: Project, tmp_path) -> None:
     n, run = project.start_slow_task(tmp_path / "first", sleep=120, workers={"lease": 5})
-    time.sleep(6)  # alive, beating, older than the lease: not reclaimed
+    # the run started longer ago than the lease, but its worker beats: not reclaimed
+    db = sqlite3.connect(project.root / ".shiftctl" / "state.db")
+    with db:
+        db.execute("UPDATE runs SET started_at = started_at - 60 WHERE id = ?", (run.id,))
+    db.close()
     result = project.cycle()
     assert result.rung == "sleep", result
     assert project.runs(n)[0].ended_at is None
     os.kill(run.pid, signal.SIGSTOP)  # the worker hangs: its heartbeat stops
     try:
-        time.sleep(5.5)
-        result = project.cycle()
+        result = project.cycle(now=time.time() + 6)  # six seconds on, the beat is 6 s old
         assert result.rung == "unblock" and any("lease expired" in a or "reclaim" in a
                                                 for a in result.actions), result
     finally:

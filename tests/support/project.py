@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from shiftctl.admin import config as config_mod
+from shiftctl.admin.cli.main import cli
 from shiftctl.admin.config import Config
 from shiftctl.admin.cycle.loop import run_loop
 from shiftctl.admin.cycle.main import CycleResult, run_cycle
@@ -96,8 +98,9 @@ class Project:
         finally:
             t.close()
 
-    def cycle(self) -> CycleResult:
-        return run_cycle(self.config)
+    def cycle(self, now: float | None = None) -> CycleResult:
+        """One cycle; ``now`` moves the cycle's clock (heartbeats, leases, backoffs)."""
+        return run_cycle(self.config, now=now)
 
     def run(self, max_seconds: float = 90, **kw: Any) -> CycleResult:
         result = run_loop(self.root, until_idle=True, max_seconds=max_seconds, **kw)
@@ -147,10 +150,21 @@ class Project:
         return n, self.runs(n)[0]
 
     def cli(self, *args: str, check: bool = True, stdin: str | None = None,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([sys.executable, "-m", "shiftctl", "-C", str(self.root),
-                               *args], capture_output=True, text=True, input=stdin,
-                              env=env or dict(os.environ), timeout=120)
+            env: dict[str, str] | None = None,
+            process: bool = False) -> subprocess.CompletedProcess[str]:
+        """``shiftctl -C ROOT ARGS``: in this process through click's CliRunner, or as a real
+        process when the test needs one (``process=True``, or its own environment)."""
+        if process or env is not None:
+            proc = subprocess.run([sys.executable, "-m", "shiftctl", "-C", str(self.root),
+                                   *args], capture_output=True, text=True, input=stdin,
+                                  env=env or dict(os.environ), timeout=120)
+        else:
+            result = CliRunner().invoke(cli, ["-C", str(self.root), *args], input=stdin,
+                                        prog_name="shiftctl")
+            if result.exception is not None and not isinstance(result.exception, SystemExit):
+                raise result.exception
+            proc = subprocess.CompletedProcess(["shiftctl", *args], result.exit_code,
+                                               result.stdout, result.stderr)
         if check and proc.returncode != 0:
             raise AssertionError(f"shiftctl {' '.join(args)} failed ({proc.returncode}):\n"
                                  f"{proc.stdout}\n{proc.stderr}")
