@@ -16,18 +16,22 @@ from shiftctl.admin.cycle.ladder import Action
 from shiftctl.admin.cycle.outcomes import after_run
 from shiftctl.admin.planning.plans import PlanError, PlannedTask, validate
 from shiftctl.memory.store import Run, Task
+from shiftctl.system.fs import LinkedPathError, check_unlinked
 from shiftctl.worker.result import Result, ResultError, read
 
 COOLDOWN_STREAK = "cooldown_streak:"
 COOLDOWN_MAX_DOUBLINGS = 4
 
 
-def _read_result(run: Run) -> tuple[Result | None, str]:
+def _read_result(rt: CycleContext, run: Run) -> tuple[Result | None, str]:
     if not run.run_dir:
         return None, "the run has no run directory"
+    run_dir = Path(run.run_dir)
     try:
-        return read(Path(run.run_dir) / "result.json"), ""
-    except ResultError as exc:
+        if run_dir.parent == rt.paths.runs:
+            check_unlinked(rt.paths.root, run_dir / "result.json")
+        return read(run_dir / "result.json"), ""
+    except (ResultError, LinkedPathError) as exc:
         return None, str(exc)
 
 
@@ -76,7 +80,7 @@ def _failure_detail(run: Run) -> str:
 
 def ended(rt: CycleContext, run: Run) -> tuple[Result | None, str, str, dict[str, Any]]:
     """What a finished run left: (result or None, outcome, error, the run's new columns)."""
-    result, problem = _read_result(run)
+    result, problem = _read_result(rt, run)
     if result is None:
         from shiftctl.admin.steps.dispatch import end_agent
         end_agent(run)
