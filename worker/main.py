@@ -18,7 +18,7 @@ from typing import IO, Any
 from shiftctl.system import git, sandbox
 from shiftctl.system.env import build_env
 from shiftctl.system.fs import LinkedPathError, atomic_write, check_unlinked, touch
-from shiftctl.worker import agents
+from shiftctl.worker import agents, tamper
 from shiftctl.worker.agents import AgentContext, AgentOutcome
 from shiftctl.worker.checks import run_checks
 from shiftctl.worker.result import (
@@ -210,12 +210,31 @@ class Attempt:
         self.result.agent_started_at = self.result.agent_started_at or self.result.agent_ended_at
         return agent
 
+    def _guarded(self, tree: git.Tree, env: dict[str, str], log: IO[bytes],
+                 wrap: Callable[[Sequence[str]], list[str]]) -> AgentOutcome:
+        """The agent, between two fingerprints of the shared git dir. Anything it changed
+        there makes the attempt ``tampered`` (and is undone) before any other git runs."""
+        guard = tamper.Guard(Path(self.spec.repo), self.spec.run_id, self.spec.dir, tree)
+        guard.before()
+        agent = self._agent(tree.work_tree, env, log, wrap)
+        self.heartbeat.set("verify")
+        found = guard.after()
+        if found:
+            self.result.outcome, self.result.tampering = "tampered", found
+            self.result.error = ("the agent changed the repository's git setup outside its "
+                                 "worktree: " + "; ".join(f"{f['what']} {f['change']}"
+                                                          for f in found[:10]))[:4000]
+            log.write(b"\n[shiftctl] tampering detected; nothing of this attempt is used\n")
+        return agent
+
     def _work(self, env: dict[str, str], log: IO[bytes]) -> tuple[AgentOutcome, StatusBlock | None]:
         spec, res = self.spec, self.result
         tree, base = prepare_worktree(spec)
         wt = tree.work_tree
         wrap = self._sandbox(wt)
-        agent = self._agent(wt, env, log, wrap)
+        agent = self._guarded(tree, env, log, wrap)
+        if res.outcome == "tampered":
+            return agent, _usage_block(agent.final_text)
         self.heartbeat.set("commit")
         # from here on, git works on the git dir and work tree this worker made, explicitly:
         # the worktree's .git (the agent's to rewrite) is never read
@@ -238,13 +257,16 @@ class Attempt:
         spec, res = self.spec, self.result
         tree = prepare_checkout(spec)
         try:
-            agent = self._agent(tree.work_tree, env, log, self._sandbox(tree.work_tree))
-            changed = git.out(tree, "status", "--porcelain")
-            if changed or git.rev(tree, "HEAD") != spec.base_sha:
-                res.extra["discarded_changes"] = changed.splitlines()[:50]
-                log.write(b"\n[shiftctl] read-only run changed files; discarded\n")
+            agent = self._guarded(tree, env, log, self._sandbox(tree.work_tree))
+            if res.outcome != "tampered":
+                changed = git.out(tree, "status", "--porcelain")
+                if changed or git.rev(tree, "HEAD") != spec.base_sha:
+                    res.extra["discarded_changes"] = changed.splitlines()[:50]
+                    log.write(b"\n[shiftctl] read-only run changed files; discarded\n")
         finally:
             git.remove_worktree(spec.repo, tree.work_tree)
+        if res.outcome == "tampered":
+            return agent
         res.outcome, res.error = decide_read(agent)
         res.final_text = agent.final_text[:MAX_ANSWER]
         return agent
@@ -269,7 +291,7 @@ class Attempt:
             res.cost_usd = agent.cost_usd + (block.cost_usd if block else 0.0)
             res.rate_limit_reset = agent.rate_limit_reset
             res.extra.update(agent.extra)
-            if block:
+            if block and res.outcome != "tampered":  # its usage counts, its words do not
                 res.summary, res.question = block.summary, block.question
                 res.subtasks, res.learnings = block.subtasks, block.learnings
         except Exception as exc:  # the attempt fails; the worker still reports
