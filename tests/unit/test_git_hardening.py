@@ -1,12 +1,18 @@
-"""The git helper's pure parts (what it overrides, how it reads git's config listing) and the
-architecture rule that nothing else in shiftctl starts git."""
+"""The git helper's pure policy (what it overrides, how it reads git's config listing) and
+the architecture rule that nothing else in shiftctl starts git."""
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-from shiftctl.system import git
-from shiftctl.system.git import ConfigEntry, include_targets, neutralise, parse_config_list
+from shiftctl.system import git, gitpolicy
+from shiftctl.system.gitpolicy import (
+    ConfigEntry,
+    hardened_args,
+    include_targets,
+    neutralise,
+    parse_config_list,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("admin", "worker", "memory", "prompts", "shiftctl")
@@ -27,7 +33,7 @@ def test_every_named_driver_gets_all_its_program_keys_overridden() -> None:
         "filter.a.b.clean": "", "filter.a.b.smudge": "", "filter.a.b.process": "",
         "filter.a.b.required": "false",
         "diff.pdf.textconv": "", "diff.pdf.command": "",
-        "merge.ours.driver": git.MERGE_FILE,
+        "merge.ours.driver": gitpolicy.MERGE_FILE,
         "credential.https://example.com.helper": "",
         "gpg.ssh.program": "",
         "pager.log": "false",
@@ -36,14 +42,14 @@ def test_every_named_driver_gets_all_its_program_keys_overridden() -> None:
 
 
 def test_the_fixed_overrides_cover_every_single_named_program_key() -> None:
-    fixed = {k.lower() for k, _ in git.FIXED_OVERRIDES + git.LAST_OVERRIDES}
+    fixed = {k.lower() for k, _ in gitpolicy.FIXED_OVERRIDES + gitpolicy.LAST_OVERRIDES}
     for key in ("core.hookspath", "core.fsmonitor", "core.sshcommand", "core.pager",
                 "core.editor", "sequence.editor", "core.askpass", "core.gitproxy",
                 "core.alternaterefscommand", "uploadpack.packobjectshook", "diff.external",
                 "gpg.program", "credential.helper", "commit.gpgsign"):
         assert key in fixed, key
-    assert dict(git.FIXED_OVERRIDES)["core.hooksPath"] == "/dev/null"
-    assert git.LAST_OVERRIDES[-1] == ("credential.helper", "")
+    assert dict(gitpolicy.FIXED_OVERRIDES)["core.hooksPath"] == "/dev/null"
+    assert gitpolicy.LAST_OVERRIDES[-1] == ("credential.helper", "")
 
 
 def test_gits_config_listing_is_read_with_origins_and_valueless_keys() -> None:
@@ -70,12 +76,12 @@ def test_include_targets_resolve_as_git_resolves_them() -> None:
 
 
 def test_patch_rendering_commands_get_no_textconv_and_no_external_diff() -> None:
-    assert git.hardened_args(["diff", "--stat", "a", "b"]) == [
+    assert hardened_args(["diff", "--stat", "a", "b"]) == [
         "diff", "--no-textconv", "--no-ext-diff", "--stat", "a", "b"]
-    assert git.hardened_args([*git.IDENTITY, "log", "-1"]) == [
+    assert hardened_args([*git.IDENTITY, "log", "-1"]) == [
         *git.IDENTITY, "log", "--no-textconv", "--no-ext-diff", "-1"]
-    assert git.hardened_args(["merge", "--no-ff", "x"]) == ["merge", "--no-ff", "x"]
-    assert git.hardened_args(["--version"]) == ["--version"]
+    assert hardened_args(["merge", "--no-ff", "x"]) == ["merge", "--no-ff", "x"]
+    assert hardened_args(["--version"]) == ["--version"]
 
 
 def starts_git(source: str) -> list[int]:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from shiftctl.admin.tracker.base import TrackerError
 from shiftctl.system import git
+from shiftctl.system.gitpolicy import PUSH_PROTOCOLS
 
 
 def web_host(api_url: str) -> str:
@@ -46,9 +47,9 @@ def transport(url: str) -> str:
         scheme = "file"
     else:
         scheme = parts.scheme
-    if scheme not in git.PUSH_PROTOCOLS:
+    if scheme not in PUSH_PROTOCOLS:
         raise TrackerError(f"the git remote's URL {url!r} uses {scheme!r}; shiftctl pushes "
-                           f"only over {', '.join(git.PUSH_PROTOCOLS)}")
+                           f"only over {', '.join(PUSH_PROTOCOLS)}")
     return scheme
 
 
