@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shiftctl.system import git as shiftctl_git
 from shiftctl.worker import tamper
 
 from support.repos import git, make_repo
@@ -94,12 +95,17 @@ def test_config_changes_are_reported_key_by_key(tmp_path: Path) -> None:
     assert "filter" not in (repo / ".git" / "config").read_text()
 
 
-def test_nothing_changed_is_nothing_found(tmp_path: Path) -> None:
+def test_shiftctls_own_work_and_a_persons_fetch_are_not_tampering(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
+    git(repo, "config", "--global", "branch.autoSetupMerge", "always")  # tracking config
+    worktrees = repo / ".shiftctl" / "worktrees"
     g = guard(repo, tmp_path, "run-1")
     g.before()
-    git(repo, "branch", "shiftctl/1-t1")                      # shiftctl's own refs move
-    git(repo, "update-ref", "refs/shiftctl/quarantine/x/y", "HEAD")
+    shiftctl_git.run(repo, "branch", "shiftctl/issue-1", "refs/heads/main")
+    shiftctl_git.fresh_worktree(repo, worktrees / "issue-1", "shiftctl/issue-1", "-f")
+    shiftctl_git.fresh_worktree(repo, worktrees / "1-t2", "main", "-f", "-B", "shiftctl/1-t2")
+    shiftctl_git.run(repo, "update-ref", "refs/shiftctl/quarantine/x/y", "HEAD")
     git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")  # a person's fetch
-    git(repo, "worktree", "add", "-q", str(tmp_path / "wt"), "-b", "shiftctl/1-t2")
     assert g.after() == []
+    git(repo, "branch", "not-shiftctls", "main")  # the control: plain git writes config here
+    assert [e["what"] for e in g.after()] == ["`.git/config`", "ref `refs/heads/not-shiftctls`"]
