@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import threading
 import time
@@ -18,8 +17,8 @@ from typing import IO, Any
 
 from shiftctl.system import git, sandbox
 from shiftctl.system.env import build_env
-from shiftctl.system.fs import atomic_write, touch
-from shiftctl.worker import agents
+from shiftctl.system.fs import LinkedPathError, atomic_write, check_unlinked, touch
+from shiftctl.worker import agents, tamper
 from shiftctl.worker.agents import AgentContext, AgentOutcome
 from shiftctl.worker.checks import run_checks
 from shiftctl.worker.result import (
@@ -73,40 +72,56 @@ class Heartbeat:
         self._stop.set()
 
 
-def prepare_worktree(spec: Spec) -> str:
-    """Create or reset the attempt's worktree; returns the SHA the attempt's diff starts at."""
+def claim_path(spec: Spec) -> Path:
+    """The attempt's worktree path, refused when it is or passes through a symbolic link: a
+    link there (an agent can plant one from its own worktree) would have this worker clean,
+    check out and work in whatever it points at. A link in the last place is removed (as a
+    link, never followed) so that the next attempt finds the place free."""
     repo, wt = Path(spec.repo), Path(spec.worktree)
+    if wt.is_symlink():
+        try:
+            target = os.readlink(wt)
+            wt.unlink()  # (maintenance may have removed it a moment ago)
+        except FileNotFoundError:
+            target = "?"
+        raise LinkedPathError(f"the worktree path {wt} was a symbolic link (to {target!r}); "
+                              "shiftctl never works, cleans or deletes through one, so this "
+                              "attempt did not start. The link itself was removed (its target "
+                              "untouched): the next attempt starts clean")
+    check_unlinked(repo, wt)
+    return wt
+
+
+def prepare_worktree(spec: Spec) -> tuple[git.Tree, str]:
+    """Create or reset the attempt's worktree: (its tree, the SHA the attempt's diff starts
+    at). An existing one is reused only when git's records and its ``.git`` file agree."""
+    repo, wt = Path(spec.repo), claim_path(spec)
     git.worktree(repo, "prune", check=False)
     keep = spec.keep_branch and git.branch_exists(repo, spec.branch)
-    if git.is_worktree(wt):
-        git.clean_reset(wt)
+    tree = git.find_worktree(repo, wt, intact=True)
+    if tree is not None and wt.is_dir():
+        git.clean_reset(tree)
         if keep:
-            git.run(wt, "checkout", "-q", "-f", spec.branch)
+            git.run(tree, "checkout", "-q", "-f", spec.branch)
         else:
-            git.run(wt, "checkout", "-q", "-f", "-B", spec.branch, spec.base_sha)
+            git.run(tree, "checkout", "-q", "-f", "-B", spec.branch, spec.base_sha)
+    elif keep:
+        tree = git.fresh_worktree(repo, wt, spec.branch, "-f")
     else:
-        if wt.exists():
-            shutil.rmtree(wt)
-        wt.parent.mkdir(parents=True, exist_ok=True)
-        if keep:
-            git.add_worktree(repo, wt, spec.branch, "-f")
-        else:
-            git.add_worktree(repo, wt, spec.base_sha, "-f", "-B", spec.branch)
-    if keep and not git.is_ancestor(wt, spec.base_sha, "HEAD"):
+        tree = git.fresh_worktree(repo, wt, spec.base_sha, "-f", "-B", spec.branch)
+    if keep and not git.is_ancestor(tree, spec.base_sha, "HEAD"):
         # Continue from the earlier attempt's commits, on top of what has been integrated since.
-        proc = git.run(wt, *git.IDENTITY, "merge", "--no-edit", "-q", spec.base_sha, check=False)
+        proc = git.run(tree, *git.IDENTITY, "merge", "--no-edit", "-q", spec.base_sha,
+                       check=False)
         if proc.returncode != 0:
-            git.run(wt, "merge", "--abort", check=False)
-            git.run(wt, "reset", "-q", "--hard", spec.base_sha)
-    return spec.base_sha
+            git.run(tree, "merge", "--abort", check=False)
+            git.run(tree, "reset", "-q", "--hard", spec.base_sha)
+    return tree, spec.base_sha
 
 
-def prepare_checkout(spec: Spec) -> None:
+def prepare_checkout(spec: Spec) -> git.Tree:
     """A detached checkout of ``base_sha`` for a read-only run (planner, reviewer)."""
-    wt = Path(spec.worktree)
-    git.remove_worktree(spec.repo, wt)  # a crashed run's leftover, and stale entries
-    wt.parent.mkdir(parents=True, exist_ok=True)
-    git.add_worktree(spec.repo, wt, spec.base_sha, "-f", "--detach")
+    return git.fresh_worktree(spec.repo, claim_path(spec), spec.base_sha, "-f", "--detach")
 
 
 def _agent_failed(agent: AgentOutcome) -> tuple[str, str] | None:
@@ -195,16 +210,37 @@ class Attempt:
         self.result.agent_started_at = self.result.agent_started_at or self.result.agent_ended_at
         return agent
 
+    def _guarded(self, tree: git.Tree, env: dict[str, str], log: IO[bytes],
+                 wrap: Callable[[Sequence[str]], list[str]]) -> AgentOutcome:
+        """The agent, between two fingerprints of the shared git dir. Anything it changed
+        there makes the attempt ``tampered`` (and is undone) before any other git runs."""
+        guard = tamper.Guard(Path(self.spec.repo), self.spec.run_id, self.spec.dir, tree)
+        guard.before()
+        agent = self._agent(tree.work_tree, env, log, wrap)
+        self.heartbeat.set("verify")
+        found = guard.after()
+        if found:
+            self.result.outcome, self.result.tampering = "tampered", found
+            self.result.error = ("the agent changed the repository's git setup outside its "
+                                 "worktree: " + "; ".join(f"{f['what']} {f['change']}"
+                                                          for f in found[:10]))[:4000]
+            log.write(b"\n[shiftctl] tampering detected; nothing of this attempt is used\n")
+        return agent
+
     def _work(self, env: dict[str, str], log: IO[bytes]) -> tuple[AgentOutcome, StatusBlock | None]:
         spec, res = self.spec, self.result
-        base = prepare_worktree(spec)
-        wt = Path(spec.worktree)
+        tree, base = prepare_worktree(spec)
+        wt = tree.work_tree
         wrap = self._sandbox(wt)
-        agent = self._agent(wt, env, log, wrap)
+        agent = self._guarded(tree, env, log, wrap)
+        if res.outcome == "tampered":
+            return agent, _usage_block(agent.final_text)
         self.heartbeat.set("commit")
-        git.commit_all(wt, spec.commit_message or f"shiftctl: {spec.task.title}")
-        res.commits = git.commits_between(wt, base)
-        res.files_changed = git.files_between(wt, base) if res.commits else []
+        # from here on, git works on the git dir and work tree this worker made, explicitly:
+        # the worktree's .git (the agent's to rewrite) is never read
+        git.commit_all(tree, spec.commit_message or f"shiftctl: {spec.task.title}")
+        res.commits = git.commits_between(tree, base)
+        res.files_changed = git.files_between(tree, base) if res.commits else []
         block, block_error = None, ""
         try:
             block = parse_status_block(agent.final_text)
@@ -219,16 +255,18 @@ class Attempt:
     def _read(self, env: dict[str, str], log: IO[bytes]) -> AgentOutcome:
         """Look, answer, change nothing: whatever the agent changed is thrown away."""
         spec, res = self.spec, self.result
-        prepare_checkout(spec)
-        wt = Path(spec.worktree)
+        tree = prepare_checkout(spec)
         try:
-            agent = self._agent(wt, env, log, self._sandbox(wt))
-            changed = git.out(wt, "status", "--porcelain")
-            if changed or git.rev(wt, "HEAD") != spec.base_sha:
-                res.extra["discarded_changes"] = changed.splitlines()[:50]
-                log.write(b"\n[shiftctl] read-only run changed files; discarded\n")
+            agent = self._guarded(tree, env, log, self._sandbox(tree.work_tree))
+            if res.outcome != "tampered":
+                changed = git.out(tree, "status", "--porcelain")
+                if changed or git.rev(tree, "HEAD") != spec.base_sha:
+                    res.extra["discarded_changes"] = changed.splitlines()[:50]
+                    log.write(b"\n[shiftctl] read-only run changed files; discarded\n")
         finally:
-            git.remove_worktree(spec.repo, wt)
+            git.remove_worktree(spec.repo, tree.work_tree)
+        if res.outcome == "tampered":
+            return agent
         res.outcome, res.error = decide_read(agent)
         res.final_text = agent.final_text[:MAX_ANSWER]
         return agent
@@ -253,7 +291,7 @@ class Attempt:
             res.cost_usd = agent.cost_usd + (block.cost_usd if block else 0.0)
             res.rate_limit_reset = agent.rate_limit_reset
             res.extra.update(agent.extra)
-            if block:
+            if block and res.outcome != "tampered":  # its usage counts, its words do not
                 res.summary, res.question = block.summary, block.question
                 res.subtasks, res.learnings = block.subtasks, block.learnings
         except Exception as exc:  # the attempt fails; the worker still reports

@@ -16,12 +16,13 @@ from typing import Any
 from shiftctl.system.fs import write_json
 
 OUTCOMES = ("succeeded", "failed", "timed_out", "stalled", "blocked", "needs_breakdown",
-            "rate_limited")
+            "rate_limited", "tampered")
 STATUSES = ("done", "blocked", "needs_breakdown")
 MAX_RESULT_BYTES = 8 * 1024 * 1024
 MAX_TEXT = 20_000
 MAX_ANSWER = 400_000  # a read-only run's final message (a plan, a verdict) is its product
 MAX_SUBTASKS = 50
+MAX_TAMPERING = 200
 
 _BLOCK = re.compile(r"```shiftctl[ \t]*\r?\n(.*?)\r?\n[ \t]*```", re.DOTALL)
 
@@ -52,6 +53,9 @@ class Result:
     ended_at: float = 0.0
     rate_limit_reset: float | None = None
     final_text: str = ""
+    # outcome "tampered": what the agent changed outside its worktree, and what was undone:
+    # [{"what", "change", "undo", "detail": [...]}]
+    tampering: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,6 +95,18 @@ def _subtasks(value: Any) -> list[dict[str, str]]:
         out.append({"title": item["title"].strip()[:300],
                     "body": _text(item.get("body"), f"subtasks[{i}].body")})
     return out
+
+
+def _tampering(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ResultError("tampering: expected a list of {what, change, undo}")
+    return [{"what": _text(v.get("what"), f"tampering[{i}].what", 500),
+             "change": _text(v.get("change"), f"tampering[{i}].change", 50),
+             "undo": _text(v.get("undo"), f"tampering[{i}].undo", 1000),
+             "detail": _strings(v.get("detail"), f"tampering[{i}].detail", 40)}
+            for i, v in enumerate(value[:MAX_TAMPERING])]
 
 
 def _number(value: Any, name: str) -> float:
@@ -140,6 +156,7 @@ def from_dict(data: Any) -> Result:
         ended_at=float(_number(data.get("ended_at"), "ended_at")),
         rate_limit_reset=float(reset) if reset is not None else None,
         final_text=_text(data.get("final_text"), "final_text", MAX_ANSWER),
+        tampering=_tampering(data.get("tampering")),
         extra={**{k: v for k, v in data.items() if k not in known and k != "extra"},
                **(extra if isinstance(extra := data.get("extra"), dict) else {})},
     )

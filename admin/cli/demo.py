@@ -8,7 +8,6 @@ check; the task after it is cancelled).
 from __future__ import annotations
 
 import shlex
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -19,6 +18,7 @@ from shiftctl.admin import config as config_mod
 from shiftctl.admin.cycle.loop import run_loop
 from shiftctl.admin.cycle.main import CycleResult
 from shiftctl.admin.tracker.local import LocalTracker
+from shiftctl.system import git
 
 PACKAGE = {
     "demo_pkg/__init__.py": "",
@@ -89,7 +89,7 @@ Make add() "faster". Its second step depends on the first.
 
 
 def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    git.run(repo, *args)
 
 
 def build_repo(root: Path) -> Path:

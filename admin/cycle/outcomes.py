@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 FAILURES = ("failed", "timed_out", "stalled", "crashed", "rejected")
-NOT_COUNTED = ("rate_limited", "stopped", "blocked")
+# "tampered": the agent changed the repository's git setup outside its worktree. That is not
+# an honest failure to retry: it spends no attempt and goes straight to a person.
+NOT_COUNTED = ("rate_limited", "stopped", "blocked", "tampered")
 
 
 @dataclass(frozen=True)
@@ -18,7 +20,7 @@ class Step:
     reason: str | None = None
     counted: bool = True
     not_before: float | None = None
-    comment: str | None = None  # the status comment to post: failed | question | None
+    comment: str | None = None  # the status comment: failed | question | tampered
 
 
 def backoff(attempt: int, base: float = 10.0, cap: float = 300.0) -> float:
@@ -36,6 +38,9 @@ def after_run(outcome: str, *, attempts: int, max_attempts: int, now: float,
     if outcome == "blocked":
         return Step("needs_human", f"question: {question}"[:500], counted=False,
                     comment="question")
+    if outcome == "tampered":
+        return Step("needs_human", f"tampering: {error}"[:500], counted=False,
+                    comment="tampered")
     if outcome in ("rate_limited", "stopped"):
         return Step("ready", f"{outcome.replace('_', ' ')}: waits without spending an attempt",
                     counted=False)

@@ -17,6 +17,7 @@ from shiftctl.admin.paths import READ_PREFIX, Paths
 from shiftctl.memory import distil
 from shiftctl.memory.store import Command, Issue, Run, Store, Task
 from shiftctl.system import git
+from shiftctl.system.fs import LinkedPathError, check_unlinked
 
 ACTIVE_ISSUE_STATES = ("new", "planned", "active", "needs_human", "done")
 TASK_LOAD_STATES = ("planned", "active", "needs_human")
@@ -122,6 +123,11 @@ def view_run(run: Run, task: Task | None, now: float) -> RunView:
 
 def _health(config: Config, paths: Paths) -> list[str]:
     problems = []
+    for place in (paths.runtime, paths.worktrees, paths.runs):
+        try:
+            check_unlinked(paths.root, place)
+        except LinkedPathError as exc:
+            problems.append(f"files: {exc}")
     proc = git.run(config.root, "rev-parse", "--git-dir", check=False)
     if proc.returncode != 0:
         problems.append(f"git: {config.root} is not a usable git repository")
@@ -156,12 +162,16 @@ def unusable_profiles(config: Config, profiles: set[str]) -> dict[str, str]:
 
 def _stale_worktrees(store: Store, paths: Paths, issues: dict[int, Issue],
                      open_runs: set[str]) -> list[str]:
-    """Worktree directories whose task, issue or read-only run is finished."""
+    """Worktree directories whose task, issue or read-only run is finished, and every
+    symbolic link there: shiftctl never makes one, never follows one, and removes it (as a
+    link) so that nothing is ever done through it."""
     try:
-        names = sorted(p.name for p in paths.worktrees.iterdir() if p.is_dir())
-    except FileNotFoundError:
+        check_unlinked(paths.root, paths.worktrees)
+        entries = sorted(os.scandir(paths.worktrees), key=lambda e: e.name)
+    except (FileNotFoundError, LinkedPathError):  # a linked worktrees/ is a health problem
         return []
-    stale = []
+    stale = [e.name for e in entries if e.is_symlink()]
+    names = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
     for name in names:
         if name.startswith(READ_PREFIX):
             if name[len(READ_PREFIX):] not in open_runs:

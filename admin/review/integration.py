@@ -6,9 +6,7 @@ markers (see ``outbox``).
 """
 from __future__ import annotations
 
-import shutil
 import time
-from pathlib import Path
 
 from shiftctl.admin.cycle import faults
 from shiftctl.admin.cycle.context import CycleContext
@@ -16,6 +14,7 @@ from shiftctl.admin.paths import issue_branch, task_branch
 from shiftctl.admin.tracker.base import PullRequest
 from shiftctl.memory.store import Issue, Task
 from shiftctl.system import git
+from shiftctl.system.fs import check_unlinked
 
 STATE_MARK = {"done": "x", "cancelled": "-"}
 
@@ -65,24 +64,22 @@ def set_aside_stale_branches(rt: CycleContext, issue: Issue) -> list[str]:
     return moved
 
 
-def integration_worktree(rt: CycleContext, issue: int) -> Path:
+def integration_worktree(rt: CycleContext, issue: int) -> git.Tree:
     """The issue's merge worktree, clean and on its branch. Once this cycle has left it so
     (nothing else touches it while the cycle holds the admin lock), it is not checked again:
-    that was five git calls per task reviewed."""
+    that was five git calls per task reviewed. It is found from git's own records, never
+    through a symbolic link or its ``.git`` file."""
     root, wt, branch = rt.config.root, rt.paths.issue_worktree(issue), issue_branch(issue)
-    if issue in rt.clean_worktrees:
-        return wt
-    if git.is_worktree(wt):
-        git.clean_reset(wt)
-        if git.out(wt, "rev-parse", "--abbrev-ref", "HEAD") != branch:
-            git.run(wt, "checkout", "-q", "-f", branch)
-        return wt
-    git.worktree(root, "prune", check=False)
-    if wt.exists():
-        shutil.rmtree(wt)
-    wt.parent.mkdir(parents=True, exist_ok=True)
-    git.add_worktree(root, wt, branch, "-f")
-    return wt
+    check_unlinked(root, wt)
+    tree = git.find_worktree(root, wt, intact=True) if wt.is_dir() else None
+    if tree is not None and issue in rt.clean_worktrees:
+        return tree
+    if tree is not None:
+        git.clean_reset(tree)
+        if git.out(tree, "rev-parse", "--abbrev-ref", "HEAD") != branch:
+            git.run(tree, "checkout", "-q", "-f", branch)
+        return tree
+    return git.fresh_worktree(root, wt, branch, "-f")
 
 
 def merge_task(rt: CycleContext, task: Task, head: str | None = None) -> tuple[bool, str]:

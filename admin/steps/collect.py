@@ -15,25 +15,30 @@ from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action
 from shiftctl.admin.cycle.outcomes import after_run
 from shiftctl.admin.planning.plans import PlanError, PlannedTask, validate
+from shiftctl.admin.steps import tampering as tampering_report
 from shiftctl.memory.store import Run, Task
+from shiftctl.system.fs import LinkedPathError, check_unlinked
 from shiftctl.worker.result import Result, ResultError, read
 
 COOLDOWN_STREAK = "cooldown_streak:"
 COOLDOWN_MAX_DOUBLINGS = 4
 
 
-def _read_result(run: Run) -> tuple[Result | None, str]:
+def _read_result(rt: CycleContext, run: Run) -> tuple[Result | None, str]:
     if not run.run_dir:
         return None, "the run has no run directory"
+    run_dir = Path(run.run_dir)
     try:
-        return read(Path(run.run_dir) / "result.json"), ""
-    except ResultError as exc:
+        if run_dir.parent == rt.paths.runs:
+            check_unlinked(rt.paths.root, run_dir / "result.json")
+        return read(run_dir / "result.json"), ""
+    except (ResultError, LinkedPathError) as exc:
         return None, str(exc)
 
 
 def settle(rt: CycleContext, task: Task, run: Run, outcome: str, error: str, *,
            question: str = "", run_changes: dict | None = None,
-           learnings: Sequence[str] = ()) -> str:
+           learnings: Sequence[str] = (), tampering: Sequence[dict] = ()) -> str:
     """Record the run's end (and its episode), the task's next state and its status comment:
     one transaction."""
     cfg = rt.config
@@ -54,6 +59,12 @@ def settle(rt: CycleContext, task: Task, run: Run, outcome: str, error: str, *,
             rt.outbox.comment(task.issue, "failed", f"{task.key}:{task.attempts}",
                               f"Task **{task.key}** ({task.title}) failed and needs a human: "
                               f"{step.reason}.{tail}\n\nReply `/retry {task.key}` to try again.")
+        elif step.comment == "tampered":
+            tampering_report.record(rt, run, tampering)
+            rt.outbox.comment(task.issue, "tampered", f"{task.key}:{run.attempt}",
+                              tampering_report.comment(
+                                  f"Task **{task.key}** ({task.title})", tampering,
+                                  f"Then reply `/retry {task.key}` to try again."))
         elif step.comment == "question":
             rt.outbox.comment(task.issue, "question", f"{task.key}:{run.attempt}",
                               f"Task **{task.key}** ({task.title}) has a question:\n\n> "
@@ -76,7 +87,7 @@ def _failure_detail(run: Run) -> str:
 
 def ended(rt: CycleContext, run: Run) -> tuple[Result | None, str, str, dict[str, Any]]:
     """What a finished run left: (result or None, outcome, error, the run's new columns)."""
-    result, problem = _read_result(run)
+    result, problem = _read_result(rt, run)
     if result is None:
         from shiftctl.admin.steps.dispatch import end_agent
         end_agent(run)
@@ -140,9 +151,12 @@ def collect(rt: CycleContext, action: Action) -> str:
     if run.kind != "work":
         from shiftctl.admin.steps.read_runs import collect_read
         return collect_read(rt, run, task, result, outcome, error, changes)
-    learnings = result.learnings if result is not None else []
+    learnings = result.learnings if result is not None and outcome != "tampered" else []
+    tampering = result.tampering if result is not None and outcome == "tampered" else []
     if task is None or task.state != "running":
         with rt.store.tx():
+            if tampering:
+                tampering_report.record(rt, run, tampering)
             rt.store.finish_run(run, task, outcome=outcome, error=error or None, **changes)
             remember.record_end(rt, task, run, learnings)
         return f"collect {run.id}: {outcome} (task no longer running)"
@@ -153,7 +167,8 @@ def collect(rt: CycleContext, action: Action) -> str:
                 outcome, error = "failed", refused
         return "collect " + settle(rt, task, run, outcome, error,
                                    question=result.question if result else "",
-                                   run_changes=changes, learnings=learnings)
+                                   run_changes=changes, learnings=learnings,
+                                   tampering=tampering)
 
 
 def reclaim(rt: CycleContext, action: Action) -> str:

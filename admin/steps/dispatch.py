@@ -22,7 +22,7 @@ from shiftctl.admin.review.integration import ensure_integration
 from shiftctl.memory import lessons
 from shiftctl.memory.store import Run, Task
 from shiftctl.system.env import build_env
-from shiftctl.system.fs import atomic_write, write_json
+from shiftctl.system.fs import atomic_write, check_unlinked, write_json
 from shiftctl.system.proc import kill_groups
 from shiftctl.worker.spec import CheckSpec, Spec, TaskSpec
 
@@ -63,6 +63,7 @@ def start(rt: CycleContext, run: Run, spec: Spec, task: Task | None, *,
 def _new_run_dir(rt: CycleContext, run_id: str, prompt: str) -> tuple[Path, Path]:
     """The run's directory with its prompt in it: (run dir, prompt file)."""
     run_dir = rt.paths.run_dir(run_id)
+    check_unlinked(rt.paths.root, run_dir)  # never written through a planted link
     run_dir.mkdir(parents=True, exist_ok=True)
     prompt_file = run_dir / "prompt.md"
     atomic_write(prompt_file, prompt, durable=False)

@@ -1,6 +1,7 @@
 """Housekeeping that never blocks progress: worktrees, WAL checkpoints, old records."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,15 @@ from shiftctl.system import git
 
 
 def remove_worktree(rt: CycleContext, action: Action) -> str:
-    git.remove_worktree(rt.config.root, rt.paths.worktrees / str(action.target))
+    """A finished worktree's files and entry; a symbolic link found there is removed as a
+    link (its target untouched) and reported, once: it is gone afterwards."""
+    path = rt.paths.worktrees / str(action.target)
+    if path.is_symlink():
+        target = os.readlink(path)
+        git.remove_worktree(rt.config.root, path)
+        rt.store.event("worktree.link_removed", path=str(path), target=target)
+        return f"remove symbolic link {action.target} (to {target}; not followed)"
+    git.remove_worktree(rt.config.root, path)
     return f"remove worktree {action.target}"
 
 
@@ -38,11 +47,17 @@ def trim(rt: CycleContext) -> tuple[int, int]:
     removed = 0
     for (run_dir,) in old:
         path = Path(run_dir)
-        if path.is_dir() and path.parent == rt.paths.runs:
+        if path.parent != rt.paths.runs:
+            continue
+        if path.is_symlink():  # never emptied through: only the link goes
+            path.unlink()
+        elif path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
-            removed += 1
-            if removed >= TRIM_BATCH:
-                break
+        else:
+            continue
+        removed += 1
+        if removed >= TRIM_BATCH:
+            break
     return cycles, removed
 
 

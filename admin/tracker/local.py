@@ -326,14 +326,14 @@ def merge_branch(repo: Path, head: str, base: str, message: str) -> str:
         raise TrackerError(f"base branch {base!r} does not exist")
     with tempfile.TemporaryDirectory(prefix="shiftctl-merge-") as tmp:
         scratch = Path(tmp) / "wt"
-        git.add_worktree(repo, scratch, old, "--detach")
+        tree = git.add_worktree(repo, scratch, old, "--detach")
         try:
-            proc = git.run(scratch, *git.IDENTITY, "merge", "--no-ff", "-m", message, head,
+            proc = git.run(tree, *git.IDENTITY, "merge", "--no-ff", "-m", message, head,
                            check=False)
             if proc.returncode != 0:
                 raise TrackerError(f"cannot merge {head} into {base}: "
                                    f"{(proc.stderr or proc.stdout).strip()[-500:]}")
-            sha = git.out(scratch, "rev-parse", "HEAD")
+            sha = git.out(tree, "rev-parse", "HEAD")
             git.run(repo, "update-ref", f"refs/heads/{base}", sha, old)
         finally:
             git.remove_worktree(repo, scratch)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -60,3 +61,29 @@ def tail(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return "[... truncated ...]\n" + text[-limit:]
+
+
+class LinkedPathError(OSError):
+    """A path shiftctl owns is, or passes through, a symbolic link (or lies elsewhere)."""
+
+
+def check_unlinked(root: Path, path: Path) -> None:
+    """``path`` lies below ``root`` and none of its components below ``root`` is a symbolic
+    link: each is ``lstat``-ed, never followed. Raises ``LinkedPathError`` naming the first
+    link. (A missing tail is fine: it is created later, by shiftctl.)"""
+    root = Path(os.path.abspath(root))
+    target = Path(os.path.abspath(path))
+    try:
+        rel = target.relative_to(root)
+    except ValueError:
+        raise LinkedPathError(f"{path} is not inside {root}; refusing to use it") from None
+    current = root
+    for part in rel.parts:
+        current = current / part
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                raise LinkedPathError(
+                    f"{current} is a symbolic link (to {os.readlink(current)!r}); shiftctl "
+                    "never works, cleans or deletes through one: remove it")
+        except FileNotFoundError:
+            return

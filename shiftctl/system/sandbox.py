@@ -6,6 +6,7 @@ unsandboxed.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
@@ -34,18 +35,27 @@ def probe() -> str | None:
 
 def bwrap_argv(argv: Sequence[str], worktree: Path, read_only: Sequence[Path] = ()) -> list[str]:
     """``read_only`` paths are bound again after the private /tmp, so they stay visible
-    (the main repository's ``.git``, the run directory with the prompt) but not writable."""
+    (the main repository's ``.git``, the run directory with the prompt) but not writable.
+    The worktree's own ``.git`` file is bound read-only on top of the writable worktree: an
+    agent that could replace it would choose the git dir (hooks, fsmonitor) of whoever runs
+    git there next."""
     wt = str(worktree.resolve())
     ro: list[str] = []
     for path in read_only:
         if path.exists():
             p = str(path.resolve())
             ro += ["--ro-bind", p, p]
+    dot_git = f"{wt}/.git"
+    if os.path.isfile(dot_git) and not os.path.islink(dot_git):
+        ro_git = ["--ro-bind", dot_git, dot_git]
+    else:
+        ro_git = []
     return [BWRAP, "--ro-bind", "/", "/",
             "--tmpfs", "/tmp",           # before any bind below /tmp
             "--dev", "/dev", "--proc", "/proc",
             *ro,
             "--bind", wt, wt,
+            *ro_git,
             "--setenv", "TMPDIR", "/tmp",
             "--unshare-pid", "--die-with-parent", "--new-session",
             "--chdir", wt, "--", *argv]

@@ -4,8 +4,9 @@ The token travels as an ``http.<url>.extraHeader`` set through git's ``GIT_CONFI
 environment variables of that one ``git push``: never in a remote URL, ``.git/config``, a
 command line (visible in /proc), a log line or an agent's environment. The header is
 scoped to the remote's own URL and only given when that remote lives on the GitHub host of
-``api_url``, so a remote pointing anywhere else never sees it. Hooks are switched off for
-the push: a hook an agent planted in the repository must not run with the token around.
+``api_url``, so a remote pointing anywhere else never sees it. The push is a hardened git
+command like every other (``shiftctl.system.git``): no hook, helper or driver an agent could
+have named runs with the token around; it is only allowed to talk http(s) and ssh.
 """
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ from urllib.parse import urlsplit
 
 from shiftctl.admin.tracker.base import TrackerError
 from shiftctl.system import git
-
-NO_HOOKS = {"core.hooksPath": "/dev/null"}
+from shiftctl.system.gitpolicy import PUSH_PROTOCOLS
 
 
 def web_host(api_url: str) -> str:
@@ -31,6 +31,26 @@ def remote_url(root: Path, remote: str) -> str:
         raise TrackerError(f"git remote {remote!r} is not set in {root}: add the GitHub "
                            f"repository as {remote!r} (or set tracker.github.remote)")
     return url
+
+
+def transport(url: str) -> str:
+    """The one git transport a push to ``url`` may use; anything else (``ext::``, a remote
+    helper) is refused before git runs."""
+    parts = urlsplit(url)
+    if "::" in url.split("/", 1)[0]:
+        scheme = url.split("::", 1)[0]
+    elif parts.scheme in ("http", "https", "ssh", "file"):
+        scheme = parts.scheme
+    elif parts.scheme == "" and ":" in url.split("/", 1)[0]:
+        scheme = "ssh"  # scp-like user@host:path
+    elif parts.scheme == "":
+        scheme = "file"
+    else:
+        scheme = parts.scheme
+    if scheme not in PUSH_PROTOCOLS:
+        raise TrackerError(f"the git remote's URL {url!r} uses {scheme!r}; shiftctl pushes "
+                           f"only over {', '.join(PUSH_PROTOCOLS)}")
+    return scheme
 
 
 def auth_settings(url: str, api_url: str, token: str) -> dict[str, str]:
@@ -50,10 +70,14 @@ def _redact(text: str, token: str) -> str:
 def push(root: Path, remote: str, refspec: str, *, api_url: str, token: str,
          dry_run: bool = False) -> None:
     url = remote_url(root, remote)
-    env = git.config_env({**NO_HOOKS, **auth_settings(url, api_url, token)})
-    args = ["push", "--porcelain", "--no-verify", *(["--dry-run"] if dry_run else []),
-            remote, refspec]
-    proc = git.run(root, *args, check=False, env=env, timeout=600)
+    protocol = transport(url)
+    env = git.config_env(auth_settings(url, api_url, token))
+    # a repository on this machine receives with its hooks off, like every git of ours
+    local = ["--receive-pack=git -c core.hooksPath=/dev/null receive-pack"] \
+        if protocol == "file" else []
+    args = ["push", "--porcelain", "--no-verify", *local,
+            *(["--dry-run"] if dry_run else []), remote, refspec]
+    proc = git.run(root, *args, check=False, env=env, protocol=protocol, timeout=600)
     if proc.returncode != 0:
         why = _redact((proc.stderr or proc.stdout).strip(), token)[-800:]
         raise TrackerError(f"git push to {remote} ({refspec}) failed: {why}")
