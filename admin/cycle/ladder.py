@@ -51,14 +51,17 @@ def _keyed(s: Snapshot, issue: int) -> dict[str, Task]:
     return {t.key: t for t in s.tasks_of(issue)}
 
 
+def path_parts(path: str) -> tuple[str, ...]:
+    """A path's components, as path claims compare them (``./a//b/`` is ``('a', 'b')``)."""
+    return tuple(x for x in path.strip().strip("/").split("/") if x and x != ".")
+
+
 def paths_overlap(a: list[str], b: list[str]) -> bool:
     """Two path claims overlap when one is a prefix (by whole components) of the other."""
-    def parts(p: str) -> tuple[str, ...]:
-        return tuple(x for x in p.strip().strip("/").split("/") if x and x != ".")
     for x in a:
-        px = parts(x)
+        px = path_parts(x)
         for y in b:
-            py = parts(y)
+            py = path_parts(y)
             n = min(len(px), len(py))
             if px[:n] == py[:n]:
                 return True

@@ -6,7 +6,7 @@ from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action
 from shiftctl.admin.paths import task_branch
 from shiftctl.admin.review import integration
-from shiftctl.admin.review.rules import Verdict, gather, verdict
+from shiftctl.admin.review.rules import Verdict, gather, policy_of, verdict
 from shiftctl.admin.steps.collect import settle
 from shiftctl.system import git
 
@@ -24,8 +24,7 @@ def review_task(rt: CycleContext, action: Action) -> str:
         v = Verdict(False, ["the task branch or its base is missing"])
     else:
         facts = gather(root, base, head, run.checks)
-        v = verdict(facts, forbidden_paths=rt.config.review.forbidden_paths,
-                    max_diff_lines=rt.config.review.max_diff_lines)
+        v = verdict(facts, policy_of(rt.config), task.paths)
         if v.passed and rt.config.review.judge:  # the reviewer only sees work that passed
             from shiftctl.admin.review.reviewer import consult
             judged = consult(rt, task, run, base, head)
