@@ -77,6 +77,7 @@ def prepare_worktree(spec: Spec) -> str:
     """Create or reset the attempt's worktree; returns the SHA the attempt's diff starts at."""
     repo, wt = Path(spec.repo), Path(spec.worktree)
     git.worktree(repo, "prune", check=False)
+    pin_kept_branch(spec)
     keep = spec.keep_branch and git.branch_exists(repo, spec.branch)
     if git.is_worktree(wt):
         git.clean_reset(wt)
@@ -99,6 +100,13 @@ def prepare_worktree(spec: Spec) -> str:
             git.run(wt, "merge", "--abort", check=False)
             git.run(wt, "reset", "-q", "--hard", spec.base_sha)
     return spec.base_sha
+
+
+def pin_kept_branch(spec: Spec) -> None:
+    """A retry that keeps its branch starts from the commit review saw, not from wherever the
+    branch points now (another agent may have moved it)."""
+    if spec.keep_branch and spec.keep_head and git.rev(spec.repo, spec.keep_head):
+        git.run(spec.repo, "update-ref", f"refs/heads/{spec.branch}", spec.keep_head)
 
 
 def prepare_checkout(spec: Spec) -> None:

@@ -61,6 +61,9 @@ class Spec:
     prompt_file: str
     checks: list[CheckSpec] = field(default_factory=list)
     keep_branch: bool = False
+    # the commit review saw last on the kept branch: the worker resets the branch to it, so a
+    # retry never builds on whatever the branch was moved to since
+    keep_head: str = ""
     wake_file: str | None = None
     heartbeat_s: float = 2.0
     commit_message: str = ""

@@ -89,6 +89,12 @@ def issue_settled(s: Snapshot, issue: Issue) -> str | None:
     return None
 
 
+def held(s: Snapshot, number: int) -> bool:
+    """Is the issue's integration branch on hold (found where shiftctl did not leave it)?"""
+    issue = s.issues.get(number)
+    return issue is not None and bool(issue.integration_hold)
+
+
 # -- the rungs -----------------------------------------------------------------------------
 def health(s: Snapshot) -> Decision | None:
     if not s.problems:
@@ -129,6 +135,8 @@ def unblock(s: Snapshot) -> Decision | None:
                     acts.append(Action("cancel_task", t.id, t.ref))
             elif t.state == "retry" and (t.not_before or 0) <= s.now:
                 acts.append(Action("promote", t.id, t.ref))
+        if held(s, issue.number):
+            continue
         if issue.pr is None and any(t.state == "done" and t.plan_version == issue.plan_version
                                     for t in keyed.values()):
             acts.append(Action("publish", issue.number))
@@ -164,7 +172,8 @@ def review(s: Snapshot) -> Decision | None:
     if judge and available(s, judge) is None:
         return None  # the reviewer (and its fallbacks) cool down: reviews wait
     judging = _judging(s, "judge")
-    waiting = [t for t in s.tasks if t.state == "review" and t.id not in judging]
+    waiting = [t for t in s.tasks if t.state == "review" and t.id not in judging
+               and not held(s, t.issue)]
     # a whole wave of finished workers in one cycle: a merge takes a few git calls, starting
     # the next cycle process costs more than that
     most = max(MAX_REVIEWS_PER_CYCLE, s.config.workers.max_concurrent)
@@ -221,7 +230,7 @@ def assign(s: Snapshot) -> Decision | None:
         return None
     running = s.running()
     free = s.config.workers.max_concurrent - len(running)
-    ready = [t for t in s.tasks if t.state == "ready"
+    ready = [t for t in s.tasks if t.state == "ready" and not held(s, t.issue)
              and s.issues.get(t.issue) is not None and s.issues[t.issue].state == "active"]
     if not ready:
         return None
@@ -371,7 +380,7 @@ def progressable(s: Snapshot) -> bool:
     keyed_by_issue = {n: _keyed(s, n) for n in s.issues}
     for t in s.tasks:
         owner = s.issues.get(t.issue)
-        if owner is None or owner.state != "active":
+        if owner is None or owner.state != "active" or held(s, t.issue):
             continue
         if t.state in ("ready", "review", "retry", "running"):
             if t.state == "ready" and (s.stopped or day_budget_blocks(

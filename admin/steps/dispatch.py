@@ -18,7 +18,7 @@ from shiftctl.admin.cycle.ladder import Action
 from shiftctl.admin.cycle.snapshot import proc_stat
 from shiftctl.admin.paths import task_branch
 from shiftctl.admin.profiles import agent_spec, worker_pass_env
-from shiftctl.admin.review.integration import ensure_integration
+from shiftctl.admin.review.integration import trusted_head
 from shiftctl.memory import lessons
 from shiftctl.memory.store import Run, Task
 from shiftctl.system.env import build_env
@@ -78,9 +78,11 @@ def spawn(rt: CycleContext, action: Action) -> str:
     profile = cfg.agents.profiles[action.detail]
     attempt = task.attempts + 1
     run_id = f"{task.issue}-{task.key}-a{attempt}-{secrets.token_hex(3)}"
-    base_sha = ensure_integration(rt, issue)
+    base_sha = trusted_head(rt, issue, cached=True)
+    if base_sha is None:
+        return f"skip {task.ref}: the integration branch is on hold"
     previous = [r for r in store.runs(task_id=task.id) if r.kind == "work" and r.ended_at]
-    keep = bool(kept_commits(previous))
+    kept = kept_commits(previous)
     brief = work_prompt(rt, issue, task, attempt, previous, task_branch(task.issue, task.key))
     run_dir, prompt_file = _new_run_dir(rt, run_id, brief.text)
     spec = Spec(run_id=run_id, run_dir=str(run_dir), repo=str(cfg.root),
@@ -90,7 +92,8 @@ def spawn(rt: CycleContext, action: Action) -> str:
                 task=TaskSpec(issue=task.issue, key=task.key, title=task.title, body=task.body),
                 agent=agent_spec(cfg, profile), prompt_file=str(prompt_file),
                 checks=[CheckSpec(c.name, c.run, c.timeout) for c in cfg.checks],
-                keep_branch=keep, wake_file=str(paths.wake),
+                keep_branch=bool(kept), keep_head=kept[-1] if kept else "",
+                wake_file=str(paths.wake),
                 commit_message=f"shiftctl {task.ref}: {task.title}"[:200])
     run = Run(id=run_id, issue=task.issue, task_id=task.id, kind="work", attempt=attempt,
               profile=profile.name, started_at=rt.now, run_dir=str(run_dir),

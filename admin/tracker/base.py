@@ -142,8 +142,10 @@ class Tracker(abc.ABC):
                   draft: bool | None = None, title: str | None = None) -> None: ...
 
     @abc.abstractmethod
-    def push(self, repo: Path, branch: str) -> None:
-        """Make ``branch`` of ``repo`` visible to the tracker (a no-op for the local one)."""
+    def push(self, repo: Path, branch: str, sha: str | None = None) -> None:
+        """Make ``branch`` of ``repo`` visible to the tracker at commit ``sha`` (default: where
+        the branch is); a no-op for the local one. Raises ``PushRejected`` when the remote
+        refuses, ``TrackerError`` when it cannot be reached."""
 
     @abc.abstractmethod
     def is_allowed(self, author: str) -> bool:
