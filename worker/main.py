@@ -280,7 +280,11 @@ class Attempt:
 
 def main(spec_path: Path) -> int:
     spec = Spec.load(spec_path)
-    result = Attempt(spec).run()
+    if spec.mode == "verify":
+        from shiftctl.worker.verify import Verification
+        result = Verification(spec).run()
+    else:
+        result = Attempt(spec).run()
     write(spec.dir / "result.json", result)
     if spec.wake_file:
         try:

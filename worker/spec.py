@@ -68,7 +68,8 @@ class Spec:
     heartbeat_s: float = 2.0
     commit_message: str = ""
     # "work": change and commit on ``branch``; "read": look only (planner, reviewer) at a
-    # detached checkout of ``base_sha``; nothing is committed and the checkout is removed
+    # detached checkout of ``base_sha``; nothing is committed and the checkout is removed;
+    # "verify": no agent, only ``checks`` on a detached checkout of ``base_sha``
     mode: str = "work"
 
     @property

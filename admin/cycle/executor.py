@@ -32,6 +32,7 @@ HANDLERS: dict[str, str] = {
     "orphan": "shiftctl.admin.steps.lifecycle:orphan",
     "publish": "shiftctl.admin.steps.lifecycle:publish",
     "finish": "shiftctl.admin.steps.lifecycle:finish",
+    "verify": "shiftctl.admin.review.verify:start",
     "stuck": "shiftctl.admin.steps.lifecycle:stuck",
     "over_budget": "shiftctl.admin.steps.lifecycle:over_budget",
     "plan": "shiftctl.admin.planning.intake:plan",
@@ -51,8 +52,8 @@ HANDLERS: dict[str, str] = {
 BUILTIN: dict[str, Handler] = {"repair": _repair, "flush": _flush}
 # what a failing action's target is, so that it can be parked with a human
 TASK_VERBS = {"spawn", "review", "promote", "cancel_task", "orphan", "no_agent", "run_cap"}
-ISSUE_VERBS = {"plan", "finish", "publish", "stuck", "over_budget", "activate", "close_issue",
-               "pr_closed", "closed_on_tracker", "cancel_issue"}
+ISSUE_VERBS = {"plan", "finish", "publish", "verify", "stuck", "over_budget", "activate",
+               "close_issue", "pr_closed", "closed_on_tracker", "cancel_issue"}
 GIVE_UP_AFTER = 5
 
 

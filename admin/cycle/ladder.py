@@ -95,6 +95,17 @@ def held(s: Snapshot, number: int) -> bool:
     return issue is not None and bool(issue.integration_hold)
 
 
+def verifying(s: Snapshot, number: int) -> bool:
+    return any(rv.run.kind == "verify" and rv.run.issue == number for rv in s.runs)
+
+
+def verified(s: Snapshot, issue: Issue) -> bool:
+    """Has the recorded integration head passed the configured checks (or are there none)?"""
+    return not s.config.checks or (
+        issue.integration_head is not None
+        and issue.integration_head in s.verified_heads.get(issue.number, ()))
+
+
 # -- the rungs -----------------------------------------------------------------------------
 def health(s: Snapshot) -> Decision | None:
     if not s.problems:
@@ -137,12 +148,16 @@ def unblock(s: Snapshot) -> Decision | None:
                 acts.append(Action("promote", t.id, t.ref))
         if held(s, issue.number):
             continue
-        if issue.pr is None and any(t.state == "done" and t.plan_version == issue.plan_version
-                                    for t in keyed.values()):
-            acts.append(Action("publish", issue.number))
         settled = issue_settled(s, issue)
+        if issue.pr is None and settled != "done" and verified(s, issue) and \
+                any(t.state == "done" and t.plan_version == issue.plan_version
+                    for t in keyed.values()):
+            acts.append(Action("publish", issue.number))
         if settled == "done":
-            acts.append(Action("finish", issue.number))
+            if verified(s, issue):
+                acts.append(Action("finish", issue.number))
+            elif not verifying(s, issue.number) and not s.stopped:
+                acts.append(Action("verify", issue.number))
         elif settled == "stuck":
             acts.append(Action("stuck", issue.number))
         elif issue_out_of_budget(s, issue.number):
@@ -267,6 +282,9 @@ def assign(s: Snapshot) -> Decision | None:
 
 def _overdue(s: Snapshot, rv: RunView) -> str | None:
     w = s.config.workers
+    if rv.run.kind == "verify":  # no agent, only the checks: their timeouts are the limit
+        limit = sum(c.timeout for c in s.config.checks) + KILL_GRACE_S
+        return f"past its time limit ({rv.age:.0f}s)" if rv.age > limit else None
     prof = s.config.agents.profiles.get(rv.run.profile or "")
     timeout = (prof.task_timeout if prof and prof.task_timeout else w.task_timeout)
     stall = (prof.stall_timeout if prof and prof.stall_timeout else w.stall_timeout)
@@ -359,7 +377,7 @@ def sleep_hint(s: Snapshot, decision: Decision, *, failed: bool = False,
             if following != decision and following.rung != "health":
                 return 0.0
         return cfg.after_action
-    base = cfg.busy if s.running() else cfg.idle
+    base = cfg.busy if s.runs else cfg.idle
     due = next_due(s)
     if due is not None:
         base = min(base, max(0.0, due - s.now) + 0.5)

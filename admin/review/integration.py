@@ -319,6 +319,32 @@ def advance(rt: CycleContext, issue: Issue, merge: str, before: str) -> None:
         rt.integration_heads.pop(issue.number, None)
 
 
+def checks_passed(rt: CycleContext, issue: Issue, head: str) -> bool:
+    """May ``head`` be pushed and marked ready? With checks configured, only once they passed
+    on exactly that commit (a ``verify`` run)."""
+    return not rt.config.checks or head in rt.store.verified_heads(issue.number)
+
+
+def checks_report(rt: CycleContext, issue: Issue) -> list[str]:
+    """The PR body's account of the checks: which ran on which commit, with results."""
+    if not rt.config.checks:
+        return ["No checks are configured (`checks:` in shiftctl.yaml): nothing ran on the "
+                "integrated branch."]
+    runs = [r for r in rt.store.runs(issue=issue.number) if r.kind == "verify" and r.ended_at]
+    latest = runs[-1] if runs else None
+    if latest is None:
+        return [f"The checks have not run on `{(issue.integration_head or '?')[:12]}` yet."]
+    which = "this branch's head" if latest.subject == issue.integration_head else \
+        "an earlier head of this branch"
+    lines = [f"Checks run on the integrated branch at `{latest.subject}` ({which}):"]
+    for c in latest.checks:
+        result = "passed" if c.get("passed") else f"FAILED (exit code {c.get('exit_code')})"
+        lines.append(f"- `{c.get('name')}`: {result} in {float(c.get('duration_s') or 0):.1f}s")
+    if not latest.checks:
+        lines.append(f"- did not run: {latest.error or latest.outcome}")
+    return lines
+
+
 def pr_body(rt: CycleContext, issue: Issue) -> str:
     tasks = [t for t in rt.store.tasks(issue=issue.number) if t.plan_version == issue.plan_version]
     lines = [f"Closes #{issue.number}.", "",
@@ -328,15 +354,16 @@ def pr_body(rt: CycleContext, issue: Issue) -> str:
         lines.append(f"- [{mark}] **{t.key}** {t.title} — {t.state}, {t.attempts} attempt(s), "
                      f"${t.cost_usd:.2f}")
     total = sum(t.cost_usd for t in tasks)
+    lines += ["", *checks_report(rt, issue)]
     lines += ["", f"Total agent cost: ${total:.2f}. A human merges this; shiftctl never does."]
     return "\n".join(lines)
 
 
 def publish(rt: CycleContext, issue: Issue) -> PullRequest | None:
     """Push the recorded integration head and open or refresh the issue's draft PR. None
-    when the branch is on hold."""
+    when the branch is on hold, or (with checks configured) its head has not passed them."""
     head = trusted_head(rt, issue)
-    if head is None:
+    if head is None or not checks_passed(rt, issue, head):
         return None
     branch = issue_branch(issue.number)
     rt.tracker.push(rt.config.root, branch, head)
@@ -351,18 +378,24 @@ def publish(rt: CycleContext, issue: Issue) -> PullRequest | None:
         issue.pr, issue.pr_state = pr.number, pr.state
     if not opened:
         rt.outbox.pr_body(pr, issue.number, body)
-    rt.outbox.comment(issue.number, "pr", pr.number,
-                      f"Opened draft pull request #{pr.number} from `{branch}`. It gathers each "
-                      "task as it is merged and is marked ready when all are done.")
+    if rt.config.checks:
+        opened_text = (f"Opened draft pull request #{pr.number} from `{branch}` once the checks "
+                       f"passed on its head `{head[:12]}`. It is marked ready when all tasks "
+                       "are done and the checks pass on the integrated branch.")
+    else:
+        opened_text = (f"Opened draft pull request #{pr.number} from `{branch}`. It gathers "
+                       "each task as it is merged and is marked ready when all are done.")
+    rt.outbox.comment(issue.number, "pr", pr.number, opened_text)
     return pr
 
 
 def finish(rt: CycleContext, issue: Issue) -> str:
-    """All tasks merged: push the recorded head, then mark the PR ready once the branch is
-    confirmed to be at it."""
+    """All tasks merged (and, with checks, the integrated head passed them): push that head,
+    then mark the PR ready once the branch is confirmed to be at it."""
     pr = publish(rt, issue)
     if pr is None:
-        return f"skip finish #{issue.number}: {issue.integration_hold}"
+        why = issue.integration_hold or "its head has not passed the checks"
+        return f"skip finish #{issue.number}: {why}"
     if trusted_head(rt, issue) != issue.integration_head:
         return f"skip finish #{issue.number}: the integration branch moved"
     if pr.draft:
