@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action, Decision
-from shiftctl.admin.tracker.base import TrackerError
+from shiftctl.admin.tracker.base import PushRejected, TrackerError
 
 Handler = Callable[[CycleContext, Action], str]
 
@@ -79,8 +79,16 @@ def _give_up(rt: CycleContext, action: Action, error: str) -> str | None:
             if task is not None:
                 rt.store.set_task_state(task, "needs_human", reason)
         elif action.verb in ISSUE_VERBS and isinstance(action.target, int):
-            if rt.store.issue(action.target) is not None:
+            issue = rt.store.issue(action.target)
+            if issue is not None and issue.state != "needs_human":
+                from shiftctl.admin.briefing.prompts import fence
                 rt.store.set_issue_state(action.target, "needs_human", reason)
+                rt.outbox.comment(issue.number, "parked", f"{action.verb}:{int(rt.now)}",
+                                  f"shiftctl stopped working on this issue: it could not "
+                                  f"{action.verb} it {count} times in a row. The last error:"
+                                  f"\n\n{fence(error[:1500])}\n\nFix the cause and reply "
+                                  "`/retry`, or `/cancel`.")
+                rt.outbox.label(issue.number, "needs_human")
         elif action.verb in ("collect", "reclaim", "kill"):
             run = rt.store.run(str(action.target))
             if run is not None and run.ended_at is None:
@@ -106,6 +114,9 @@ def execute(rt: CycleContext, decision: Decision) -> tuple[list[str], list[str]]
         try:
             done.append(handler(action.verb)(rt, action))
             continue
+        except PushRejected as exc:  # counted: a refused push does not fix itself
+            error = f"push refused: {exc}"
+            rt.store.event("action.error", action=str(action), error=error)
         except TrackerError as exc:
             error = f"tracker: {exc}"
             rt.store.event("action.error", action=str(action), error=error)

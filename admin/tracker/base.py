@@ -15,6 +15,11 @@ class TrackerError(Exception):
     """The tracker could not be reached or refused a request; the cycle retries later."""
 
 
+class PushRejected(TrackerError):
+    """The remote refused a push (authentication, permission, a protected branch, a
+    non-fast-forward): trying again will not help, unlike an outage."""
+
+
 class RateLimited(TrackerError):
     def __init__(self, message: str, reset_at: float | None = None) -> None:
         super().__init__(message)
