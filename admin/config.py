@@ -90,8 +90,12 @@ class PlannerConfig:
 @dataclass(frozen=True)
 class ReviewConfig:
     judge: str | None = None
-    forbidden_paths: tuple[str, ...] = (".github/workflows/", ".shiftctl/")
+    # the configured prompts_dir is forbidden as well (see review.rules.policy_of)
+    forbidden_paths: tuple[str, ...] = (".github/workflows/", ".shiftctl/", "shiftctl.yaml",
+                                        ".gitattributes", ".gitmodules")
     max_diff_lines: int = 5000
+    max_files_changed: int = 500
+    max_bytes_added: int = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -379,7 +383,10 @@ def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
     review = ReviewConfig(judge=rv.text("judge", None, nullable=True),
                           forbidden_paths=rv.strings("forbidden_paths",
                                                      ReviewConfig.forbidden_paths),
-                          max_diff_lines=rv.integer("max_diff_lines", 5000, 1, 10_000_000))
+                          max_diff_lines=rv.integer("max_diff_lines", 5000, 1, 10_000_000),
+                          max_files_changed=rv.integer("max_files_changed", 500, 1, 10_000_000),
+                          max_bytes_added=rv.integer("max_bytes_added", 20 * 1024 * 1024, 0,
+                                                     1 << 40))
     rv.done()
     if review.judge and review.judge not in profiles:
         raise ConfigError(f"{source}: review.judge: {review.judge!r} is not a profile "

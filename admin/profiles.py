@@ -1,7 +1,7 @@
 """Agent profiles as the admin sees them: which binary, and the worker's ``AgentSpec``."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from shiftctl.admin.config import Config, Profile
@@ -35,6 +35,15 @@ def known_problem(profile: Profile, env: Mapping[str, str], euid: int) -> str | 
 
 def sandbox_of(config: Config, profile: Profile) -> str:
     return profile.sandbox or config.sandbox
+
+
+def strictest_sandbox(config: Config, profiles: Iterable[str | None]) -> str:
+    """The sandbox code run on behalf of these profiles' work gets: ``bwrap`` as soon as one
+    of them (or the default profile) would have run sandboxed."""
+    names = {name or config.agents.default for name in profiles} | {config.agents.default}
+    kinds = {sandbox_of(config, config.agents.profiles[n]) for n in names
+             if n in config.agents.profiles}
+    return "bwrap" if "bwrap" in kinds else "none"
 
 
 def agent_spec(config: Config, profile: Profile, *, read_only: bool = False) -> AgentSpec:

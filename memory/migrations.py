@@ -268,6 +268,28 @@ MIGRATIONS: list[Migration] = [
         "ALTER TABLE runs ADD COLUMN verdict TEXT",   # judge: pass | fail
         "CREATE INDEX runs_subject ON runs(subject) WHERE subject IS NOT NULL",
     ]),
+    # The integration branch as shiftctl last left it: its head (compared with the ref before
+    # every merge, push and ready), the base it started from, why it is on hold when the ref
+    # was found elsewhere, failed checks of the integrated branch, and every merge in order
+    # (to rebuild the branch when it is deleted).
+    Migration("0005_integration_integrity", [
+        "ALTER TABLE issues ADD COLUMN integration_head TEXT",
+        "ALTER TABLE issues ADD COLUMN integration_base TEXT",
+        "ALTER TABLE issues ADD COLUMN integration_hold TEXT",
+        "ALTER TABLE issues ADD COLUMN verify_failures INTEGER NOT NULL DEFAULT 0",
+        """CREATE TABLE integration_merges (
+            id INTEGER PRIMARY KEY,
+            issue INTEGER NOT NULL REFERENCES issues(number),
+            task_id INTEGER,
+            task_key TEXT NOT NULL,
+            run_id TEXT,
+            head TEXT NOT NULL,
+            before TEXT NOT NULL,
+            merge TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX integration_merges_issue ON integration_merges(issue, id)",
+    ]),
 ]
 
 

@@ -66,6 +66,25 @@ class Issue:
     pr_state: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
+    integration_head: str | None = None  # the integration branch as shiftctl last left it
+    integration_base: str | None = None  # the base commit it started from
+    integration_hold: str | None = None  # why the branch is not trusted (found elsewhere)
+    verify_failures: int = 0             # failed checks of the integrated branch, in a row
+
+
+@dataclass
+class Merge:
+    """One task merged into an issue's integration branch: ``head`` (the commit review saw)
+    onto ``before`` (the integration head then), giving ``merge``."""
+    id: int
+    issue: int
+    task_key: str
+    head: str
+    before: str
+    merge: str
+    created_at: float
+    task_id: int | None = None
+    run_id: str | None = None
 
 
 @dataclass
@@ -130,8 +149,9 @@ class Run:
     findings: list[str] = field(default_factory=list)
     prompt_hash: str | None = None
     context_hash: str | None = None
-    subject: str | None = None   # judge: the work run it reviews; plan: the plan version
-    verdict: str | None = None   # judge: pass | fail
+    subject: str | None = None   # judge: the work run it reviews; plan: the plan version;
+    #                              verify: the integration head whose checks it ran
+    verdict: str | None = None   # judge, verify: pass | fail
 
 
 @dataclass
@@ -237,7 +257,10 @@ class Store:
 
     def add_issue(self, issue: Issue) -> None:
         now = time.time()
-        values = {f.name: getattr(issue, f.name) for f in fields(Issue)}
+        values = {f.name: getattr(issue, f.name) for f in fields(Issue)
+                  if getattr(issue, f.name) is not None}  # unset columns stay NULL
+        if not values.get("verify_failures"):
+            values.pop("verify_failures", None)  # its column's default
         values["created_at"] = values["created_at"] or now
         values["updated_at"] = now
         with self.tx():
@@ -261,6 +284,39 @@ class Store:
                          {"state": state, "reason": reason, "updated_at": time.time(), **changes})
             events.append(self.conn, "issue.state", issue=number,
                           old=old[0] if old else None, new=state, reason=reason)
+
+    # -- the integration branch ------------------------------------------------------------
+    def record_merge(self, issue: int, *, task: Task | None, run_id: str | None, head: str,
+                     before: str, merge: str) -> None:
+        """A merge into the integration branch and the branch's new head: one change (the
+        caller moves the ref afterwards, so the record is never behind the branch)."""
+        with self.tx():
+            self._insert("integration_merges", {
+                "issue": issue, "task_id": task.id if task else None,
+                "task_key": task.key if task else "", "run_id": run_id, "head": head,
+                "before": before, "merge": merge, "created_at": time.time()})
+            self._update("issues", "number", issue,
+                         {"integration_head": merge, "updated_at": time.time()})
+            events.append(self.conn, "integration.merge", issue=issue,
+                          task=task.ref if task else None, run=run_id, head=head,
+                          before=before, merge=merge)
+
+    def merges(self, issue: int) -> list[Merge]:
+        rows = self.conn.execute("SELECT * FROM integration_merges WHERE issue = ? ORDER BY id",
+                                 (issue,))
+        return [_decode(Merge, r) for r in rows]
+
+    def rewrite_merge(self, merge_id: int, *, before: str, merge: str) -> None:
+        """A rebuilt branch: the same task heads, merged again onto new commits."""
+        with self.tx():
+            self._update("integration_merges", "id", merge_id, {"before": before,
+                                                                "merge": merge})
+
+    def verified_heads(self, issue: int) -> set[str]:
+        """Integration heads whose checks passed (the subjects of passing verify runs)."""
+        rows = self.conn.execute("SELECT subject FROM runs WHERE kind = 'verify' AND issue = ? "
+                                 "AND verdict = 'pass'", (issue,))
+        return {r[0] for r in rows if r[0]}
 
     # -- tasks -----------------------------------------------------------------------------
     def task(self, task_id: int) -> Task | None:

@@ -13,14 +13,17 @@ OUTPUT_TAIL = 4000
 
 
 def run_checks(checks: list[CheckSpec], *, worktree: Path, env: dict[str, str],
-               log: IO[bytes], wrap: Callable[[Sequence[str]], list[str]] = list
-               ) -> list[dict[str, Any]]:
-    """Run in the agent's sandbox when it has one: checks execute the agent's code."""
+               log: IO[bytes], wrap: Callable[[Sequence[str]], list[str]] = list,
+               on_start: Callable[[int], None] | None = None,
+               should_stop: Callable[[], bool] | None = None) -> list[dict[str, Any]]:
+    """Run in the agent's sandbox when it has one: checks execute the agent's code.
+    ``on_start`` gets each check's process group; ``should_stop`` ends the running one."""
     results = []
     for check in checks:
         log.write(f"\n[shiftctl] check {check.name}: {check.run}\n".encode())
         proc = run_process(wrap(["bash", "-c", "exec 2>&1\n" + check.run]), cwd=worktree,
-                           env=env, log=log, timeout=check.timeout)
+                           env=env, log=log, timeout=check.timeout, on_start=on_start,
+                           should_stop=should_stop)
         passed = proc.how == "exited" and proc.exit_code == 0
         output = proc.stdout
         if proc.how != "exited":

@@ -97,6 +97,7 @@ def prepare_worktree(spec: Spec) -> tuple[git.Tree, str]:
     at). An existing one is reused only when git's records and its ``.git`` file agree."""
     repo, wt = Path(spec.repo), claim_path(spec)
     git.worktree(repo, "prune", check=False)
+    pin_kept_branch(spec)
     keep = spec.keep_branch and git.branch_exists(repo, spec.branch)
     tree = git.find_worktree(repo, wt, intact=True)
     if tree is not None and wt.is_dir():
@@ -117,6 +118,13 @@ def prepare_worktree(spec: Spec) -> tuple[git.Tree, str]:
             git.run(tree, "merge", "--abort", check=False)
             git.run(tree, "reset", "-q", "--hard", spec.base_sha)
     return tree, spec.base_sha
+
+
+def pin_kept_branch(spec: Spec) -> None:
+    """A retry that keeps its branch starts from the commit review saw, not from wherever the
+    branch points now (another agent may have moved it)."""
+    if spec.keep_branch and spec.keep_head and git.rev(spec.repo, spec.keep_head):
+        git.run(spec.repo, "update-ref", f"refs/heads/{spec.branch}", spec.keep_head)
 
 
 def prepare_checkout(spec: Spec) -> git.Tree:
@@ -310,7 +318,11 @@ class Attempt:
 
 def main(spec_path: Path) -> int:
     spec = Spec.load(spec_path)
-    result = Attempt(spec).run()
+    if spec.mode == "verify":
+        from shiftctl.worker.verify import Verification
+        result = Verification(spec).run()
+    else:
+        result = Attempt(spec).run()
     write(spec.dir / "result.json", result)
     if spec.wake_file:
         try:

@@ -61,11 +61,15 @@ class Spec:
     prompt_file: str
     checks: list[CheckSpec] = field(default_factory=list)
     keep_branch: bool = False
+    # the commit review saw last on the kept branch: the worker resets the branch to it, so a
+    # retry never builds on whatever the branch was moved to since
+    keep_head: str = ""
     wake_file: str | None = None
     heartbeat_s: float = 2.0
     commit_message: str = ""
     # "work": change and commit on ``branch``; "read": look only (planner, reviewer) at a
-    # detached checkout of ``base_sha``; nothing is committed and the checkout is removed
+    # detached checkout of ``base_sha``; nothing is committed and the checkout is removed;
+    # "verify": no agent, only ``checks`` on a detached checkout of ``base_sha``
     mode: str = "work"
 
     @property

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action, Decision
-from shiftctl.admin.tracker.base import TrackerError
+from shiftctl.admin.tracker.base import PushRejected, TrackerError
 
 Handler = Callable[[CycleContext, Action], str]
 
@@ -32,6 +32,7 @@ HANDLERS: dict[str, str] = {
     "orphan": "shiftctl.admin.steps.lifecycle:orphan",
     "publish": "shiftctl.admin.steps.lifecycle:publish",
     "finish": "shiftctl.admin.steps.lifecycle:finish",
+    "verify": "shiftctl.admin.review.verify:start",
     "stuck": "shiftctl.admin.steps.lifecycle:stuck",
     "over_budget": "shiftctl.admin.steps.lifecycle:over_budget",
     "plan": "shiftctl.admin.planning.intake:plan",
@@ -51,8 +52,8 @@ HANDLERS: dict[str, str] = {
 BUILTIN: dict[str, Handler] = {"repair": _repair, "flush": _flush}
 # what a failing action's target is, so that it can be parked with a human
 TASK_VERBS = {"spawn", "review", "promote", "cancel_task", "orphan", "no_agent", "run_cap"}
-ISSUE_VERBS = {"plan", "finish", "publish", "stuck", "over_budget", "activate", "close_issue",
-               "pr_closed", "closed_on_tracker", "cancel_issue"}
+ISSUE_VERBS = {"plan", "finish", "publish", "verify", "stuck", "over_budget", "activate",
+               "close_issue", "pr_closed", "closed_on_tracker", "cancel_issue"}
 GIVE_UP_AFTER = 5
 
 
@@ -78,8 +79,16 @@ def _give_up(rt: CycleContext, action: Action, error: str) -> str | None:
             if task is not None:
                 rt.store.set_task_state(task, "needs_human", reason)
         elif action.verb in ISSUE_VERBS and isinstance(action.target, int):
-            if rt.store.issue(action.target) is not None:
+            issue = rt.store.issue(action.target)
+            if issue is not None and issue.state != "needs_human":
+                from shiftctl.admin.briefing.prompts import fence
                 rt.store.set_issue_state(action.target, "needs_human", reason)
+                rt.outbox.comment(issue.number, "parked", f"{action.verb}:{int(rt.now)}",
+                                  f"shiftctl stopped working on this issue: it could not "
+                                  f"{action.verb} it {count} times in a row. The last error:"
+                                  f"\n\n{fence(error[:1500])}\n\nFix the cause and reply "
+                                  "`/retry`, or `/cancel`.")
+                rt.outbox.label(issue.number, "needs_human")
         elif action.verb in ("collect", "reclaim", "kill"):
             run = rt.store.run(str(action.target))
             if run is not None and run.ended_at is None:
@@ -105,6 +114,9 @@ def execute(rt: CycleContext, decision: Decision) -> tuple[list[str], list[str]]
         try:
             done.append(handler(action.verb)(rt, action))
             continue
+        except PushRejected as exc:  # counted: a refused push does not fix itself
+            error = f"push refused: {exc}"
+            rt.store.event("action.error", action=str(action), error=error)
         except TrackerError as exc:
             error = f"tracker: {exc}"
             rt.store.event("action.error", action=str(action), error=error)

@@ -19,7 +19,8 @@ POINTS = (
     "after_record_run",    # a run is recorded, its worker not started
     "after_launch",        # a worker is started, its pid not recorded
     "mid_state_change",    # inside the transaction that ends a run and moves its task
-    "after_merge",         # a task is merged into the integration branch, not marked done
+    "after_merge",         # a task's merge commit exists, nothing recorded, the ref unmoved
+    "after_record_merge",  # the merge is recorded (task done, new head), the ref not moved yet
     "after_push",          # the integration branch is pushed, the PR not opened
     "after_open_pr",       # the PR is opened, not recorded
 )

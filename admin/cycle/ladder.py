@@ -51,14 +51,17 @@ def _keyed(s: Snapshot, issue: int) -> dict[str, Task]:
     return {t.key: t for t in s.tasks_of(issue)}
 
 
+def path_parts(path: str) -> tuple[str, ...]:
+    """A path's components, as path claims compare them (``./a//b/`` is ``('a', 'b')``)."""
+    return tuple(x for x in path.strip().strip("/").split("/") if x and x != ".")
+
+
 def paths_overlap(a: list[str], b: list[str]) -> bool:
     """Two path claims overlap when one is a prefix (by whole components) of the other."""
-    def parts(p: str) -> tuple[str, ...]:
-        return tuple(x for x in p.strip().strip("/").split("/") if x and x != ".")
     for x in a:
-        px = parts(x)
+        px = path_parts(x)
         for y in b:
-            py = parts(y)
+            py = path_parts(y)
             n = min(len(px), len(py))
             if px[:n] == py[:n]:
                 return True
@@ -84,6 +87,23 @@ def issue_settled(s: Snapshot, issue: Issue) -> str | None:
     if not moving and any(t.state in TASK_FAILED for t in tasks):
         return "stuck"
     return None
+
+
+def held(s: Snapshot, number: int) -> bool:
+    """Is the issue's integration branch on hold (found where shiftctl did not leave it)?"""
+    issue = s.issues.get(number)
+    return issue is not None and bool(issue.integration_hold)
+
+
+def verifying(s: Snapshot, number: int) -> bool:
+    return any(rv.run.kind == "verify" and rv.run.issue == number for rv in s.runs)
+
+
+def verified(s: Snapshot, issue: Issue) -> bool:
+    """Has the recorded integration head passed the configured checks (or are there none)?"""
+    return not s.config.checks or (
+        issue.integration_head is not None
+        and issue.integration_head in s.verified_heads.get(issue.number, ()))
 
 
 # -- the rungs -----------------------------------------------------------------------------
@@ -126,12 +146,18 @@ def unblock(s: Snapshot) -> Decision | None:
                     acts.append(Action("cancel_task", t.id, t.ref))
             elif t.state == "retry" and (t.not_before or 0) <= s.now:
                 acts.append(Action("promote", t.id, t.ref))
-        if issue.pr is None and any(t.state == "done" and t.plan_version == issue.plan_version
-                                    for t in keyed.values()):
-            acts.append(Action("publish", issue.number))
+        if held(s, issue.number):
+            continue
         settled = issue_settled(s, issue)
+        if issue.pr is None and settled != "done" and verified(s, issue) and \
+                any(t.state == "done" and t.plan_version == issue.plan_version
+                    for t in keyed.values()):
+            acts.append(Action("publish", issue.number))
         if settled == "done":
-            acts.append(Action("finish", issue.number))
+            if verified(s, issue):
+                acts.append(Action("finish", issue.number))
+            elif not verifying(s, issue.number) and not s.stopped:
+                acts.append(Action("verify", issue.number))
         elif settled == "stuck":
             acts.append(Action("stuck", issue.number))
         elif issue_out_of_budget(s, issue.number):
@@ -161,7 +187,8 @@ def review(s: Snapshot) -> Decision | None:
     if judge and available(s, judge) is None:
         return None  # the reviewer (and its fallbacks) cool down: reviews wait
     judging = _judging(s, "judge")
-    waiting = [t for t in s.tasks if t.state == "review" and t.id not in judging]
+    waiting = [t for t in s.tasks if t.state == "review" and t.id not in judging
+               and not held(s, t.issue)]
     # a whole wave of finished workers in one cycle: a merge takes a few git calls, starting
     # the next cycle process costs more than that
     most = max(MAX_REVIEWS_PER_CYCLE, s.config.workers.max_concurrent)
@@ -218,7 +245,7 @@ def assign(s: Snapshot) -> Decision | None:
         return None
     running = s.running()
     free = s.config.workers.max_concurrent - len(running)
-    ready = [t for t in s.tasks if t.state == "ready"
+    ready = [t for t in s.tasks if t.state == "ready" and not held(s, t.issue)
              and s.issues.get(t.issue) is not None and s.issues[t.issue].state == "active"]
     if not ready:
         return None
@@ -255,6 +282,9 @@ def assign(s: Snapshot) -> Decision | None:
 
 def _overdue(s: Snapshot, rv: RunView) -> str | None:
     w = s.config.workers
+    if rv.run.kind == "verify":  # no agent, only the checks: their timeouts are the limit
+        limit = sum(c.timeout for c in s.config.checks) + KILL_GRACE_S
+        return f"past its time limit ({rv.age:.0f}s)" if rv.age > limit else None
     prof = s.config.agents.profiles.get(rv.run.profile or "")
     timeout = (prof.task_timeout if prof and prof.task_timeout else w.task_timeout)
     stall = (prof.stall_timeout if prof and prof.stall_timeout else w.stall_timeout)
@@ -347,7 +377,7 @@ def sleep_hint(s: Snapshot, decision: Decision, *, failed: bool = False,
             if following != decision and following.rung != "health":
                 return 0.0
         return cfg.after_action
-    base = cfg.busy if s.running() else cfg.idle
+    base = cfg.busy if s.runs else cfg.idle
     due = next_due(s)
     if due is not None:
         base = min(base, max(0.0, due - s.now) + 0.5)
@@ -368,7 +398,7 @@ def progressable(s: Snapshot) -> bool:
     keyed_by_issue = {n: _keyed(s, n) for n in s.issues}
     for t in s.tasks:
         owner = s.issues.get(t.issue)
-        if owner is None or owner.state != "active":
+        if owner is None or owner.state != "active" or held(s, t.issue):
             continue
         if t.state in ("ready", "review", "retry", "running"):
             if t.state == "ready" and (s.stopped or day_budget_blocks(

@@ -56,6 +56,7 @@ class Snapshot:
     checkpoint_due: bool = False
     memory_due: bool = False
     unhealthy_streak: int = 0
+    verified_heads: dict[int, set[str]] = field(default_factory=dict)  # heads whose checks passed
 
     def tasks_of(self, issue: int) -> list[Task]:
         return [t for t in self.tasks if t.issue == issue]
@@ -229,4 +230,5 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         memory_due=config.memory.enabled and distil.due(store.conn,
                                                         store.get(distil.DISTILLED_KEY)),
         unhealthy_streak=int(store.get("unhealthy_streak", "0") or 0),
+        verified_heads={n: store.verified_heads(n) for n in loaded} if config.checks else {},
     )

@@ -15,7 +15,7 @@ from shiftctl.admin.planning.plans import (
     plan_summary,
     validate,
 )
-from shiftctl.admin.review.integration import ensure_integration, set_aside_stale_branches
+from shiftctl.admin.review.integration import set_aside_stale_branches, trusted_head
 from shiftctl.memory.store import Issue, Task
 
 
@@ -65,7 +65,7 @@ def adopt(rt: CycleContext, issue: Issue, version: int, tasks: list[PlannedTask]
     cfg = rt.config
     if issue.plan_version == 0:
         set_aside_stale_branches(rt, issue)
-    ensure_integration(rt, issue)
+    trusted_head(rt, issue)  # starts the branch (a held one stays held: nothing runs on it)
     policy = cfg.approval.plans
     cost = estimate(rt, tasks)
     approval = policy == "always" or (

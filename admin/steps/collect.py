@@ -148,6 +148,9 @@ def collect(rt: CycleContext, action: Action) -> str:
     rv = rt.run_view(str(action.target))
     run, task = rv.run, rv.task
     result, outcome, error, changes = ended(rt, run)
+    if run.kind == "verify":
+        from shiftctl.admin.review.verify import collect_verify
+        return collect_verify(rt, run, result, outcome, error, changes)
     if run.kind != "work":
         from shiftctl.admin.steps.read_runs import collect_read
         return collect_read(rt, run, task, result, outcome, error, changes)

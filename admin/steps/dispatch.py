@@ -17,14 +17,14 @@ from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action
 from shiftctl.admin.cycle.snapshot import proc_stat
 from shiftctl.admin.paths import task_branch
-from shiftctl.admin.profiles import agent_spec, worker_pass_env
-from shiftctl.admin.review.integration import ensure_integration
+from shiftctl.admin.profiles import agent_spec, strictest_sandbox, worker_pass_env
+from shiftctl.admin.review.integration import trusted_head
 from shiftctl.memory import lessons
 from shiftctl.memory.store import Run, Task
 from shiftctl.system.env import build_env
 from shiftctl.system.fs import atomic_write, check_unlinked, write_json
 from shiftctl.system.proc import kill_groups
-from shiftctl.worker.spec import CheckSpec, Spec, TaskSpec
+from shiftctl.worker.spec import AgentSpec, CheckSpec, Spec, TaskSpec
 
 
 def launch(spec_path: Path, env: dict[str, str], log_path: Path) -> tuple[int, str | None]:
@@ -79,9 +79,11 @@ def spawn(rt: CycleContext, action: Action) -> str:
     profile = cfg.agents.profiles[action.detail]
     attempt = task.attempts + 1
     run_id = f"{task.issue}-{task.key}-a{attempt}-{secrets.token_hex(3)}"
-    base_sha = ensure_integration(rt, issue)
+    base_sha = trusted_head(rt, issue, cached=True)
+    if base_sha is None:
+        return f"skip {task.ref}: the integration branch is on hold"
     previous = [r for r in store.runs(task_id=task.id) if r.kind == "work" and r.ended_at]
-    keep = bool(kept_commits(previous))
+    kept = kept_commits(previous)
     brief = work_prompt(rt, issue, task, attempt, previous, task_branch(task.issue, task.key))
     run_dir, prompt_file = _new_run_dir(rt, run_id, brief.text)
     spec = Spec(run_id=run_id, run_dir=str(run_dir), repo=str(cfg.root),
@@ -91,7 +93,8 @@ def spawn(rt: CycleContext, action: Action) -> str:
                 task=TaskSpec(issue=task.issue, key=task.key, title=task.title, body=task.body),
                 agent=agent_spec(cfg, profile), prompt_file=str(prompt_file),
                 checks=[CheckSpec(c.name, c.run, c.timeout) for c in cfg.checks],
-                keep_branch=keep, wake_file=str(paths.wake),
+                keep_branch=bool(kept), keep_head=kept[-1] if kept else "",
+                wake_file=str(paths.wake),
                 commit_message=f"shiftctl {task.ref}: {task.title}"[:200])
     run = Run(id=run_id, issue=task.issue, task_id=task.id, kind="work", attempt=attempt,
               profile=profile.name, started_at=rt.now, run_dir=str(run_dir),
@@ -122,6 +125,35 @@ def spawn_read(rt: CycleContext, *, kind: str, issue: int, task: Task | None, pr
               worktree=spec.worktree, base_sha=base_sha, prompt_hash=digest(prompt),
               subject=subject)
     start(rt, run, spec, task)
+    return run
+
+
+def verify_agent(rt: CycleContext, issue: int) -> AgentSpec:
+    """Who the integrated branch's checks run as: the default profile's environment, in the
+    strictest sandbox any of the issue's tasks ran in (the checks run all their code)."""
+    cfg = rt.config
+    spec = agent_spec(cfg, cfg.agents.profile(None))
+    spec.sandbox = strictest_sandbox(cfg, [t.profile for t in rt.store.tasks(issue=issue)])
+    return spec
+
+
+def spawn_verify(rt: CycleContext, issue: int, head: str, attempt: int) -> Run:
+    """A ``verify`` run: the configured checks, and nothing else, on a detached checkout of
+    the integration head ``head``, in a worker (they run code the agents wrote)."""
+    cfg = rt.config
+    run_id = f"{issue}-verify-a{attempt}-{secrets.token_hex(3)}"
+    run_dir, prompt_file = _new_run_dir(rt, run_id, f"Run the checks on {head}.\n")
+    spec = Spec(run_id=run_id, run_dir=str(run_dir), repo=str(cfg.root),
+                worktree=str(rt.paths.read_worktree(run_id)), branch="", base_ref="",
+                base_sha=head, task=TaskSpec(issue=issue, key="verify",
+                                             title=f"checks of #{issue} at {head[:12]}"),
+                agent=verify_agent(rt, issue), prompt_file=str(prompt_file),
+                checks=[CheckSpec(c.name, c.run, c.timeout) for c in cfg.checks],
+                wake_file=str(rt.paths.wake), mode="verify")
+    run = Run(id=run_id, issue=issue, kind="verify", attempt=attempt, profile=spec.agent.profile,
+              started_at=rt.now, run_dir=str(run_dir), worktree=spec.worktree, base_sha=head,
+              subject=head)
+    start(rt, run, spec, None)
     return run
 
 

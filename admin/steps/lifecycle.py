@@ -42,7 +42,10 @@ def finish(rt: CycleContext, action: Action) -> str:
 
 
 def publish(rt: CycleContext, action: Action) -> str:
-    pr = integration.publish(rt, rt.issue(int(action.target or 0)))
+    issue = rt.issue(int(action.target or 0))
+    pr = integration.publish(rt, issue)
+    if pr is None:
+        return f"skip publish #{issue.number}: {issue.integration_hold or 'not verified'}"
     return f"publish #{action.target}: PR #{pr.number}"
 
 

@@ -28,10 +28,40 @@ def _resolve_task(rt: CycleContext, cmd: Command) -> Task | None:
     return waiting[0] if len(waiting) == 1 else None
 
 
+def _retry_issue(rt: CycleContext, cmd: Command) -> str | None:
+    """``/retry`` of the issue itself: trust its integration branch again once it is back
+    where shiftctl left it, and take up an issue parked with no task waiting for a person
+    (a push refused, checks failing on the integrated branch). None: not such a case."""
+    issue = rt.store.issue(cmd.issue or 0)
+    if issue is None or issue.state in ("cancelled", "closed"):
+        return None
+    from shiftctl.admin.review.integration import release_hold
+    held = bool(issue.integration_hold)
+    why = release_hold(rt, issue)
+    if why:
+        return f"#{issue.number} stays on hold: {why}"
+    if cmd.arg and not held:
+        return None
+    waiting = rt.store.tasks(issue=issue.number, states=("needs_human",))
+    if issue.state != "needs_human" or (waiting and not held):
+        return f"#{issue.number}: integration branch trusted again" if held else None
+    with rt.store.tx():
+        rt.store.update_issue(issue.number, verify_failures=0)
+        rt.store.set_issue_state(issue.number, "active", f"retry by {cmd.author}")
+        rt.outbox.label(issue.number, "active")
+    return f"#{issue.number} active again" + (": integration branch trusted again" if held
+                                              else "")
+
+
 def _retry(rt: CycleContext, cmd: Command, *, answer: bool = False) -> str:
+    about_issue = None if answer else _retry_issue(rt, cmd)
     task = _resolve_task(rt, cmd)
     if task is None:
+        if about_issue:
+            return about_issue
         return f"no such task {cmd.arg!r}" if cmd.arg else "name the task: /retry TASK"
+    if about_issue and "stays on hold" in about_issue:
+        return about_issue
     issue = rt.issue(task.issue)
     if issue.state in ("cancelled", "closed"):
         return f"issue #{issue.number} is {issue.state}"
@@ -77,10 +107,13 @@ def _replan(rt: CycleContext, cmd: Command) -> str:
         if run.issue == issue.number:
             rt.store.update_run(run.id, outcome="stopped", error="replanned")
             terminate(run)
+    from shiftctl.admin.review.integration import forget_deleted
     with rt.store.tx():
         for t in rt.store.tasks(issue=issue.number):
             if t.state not in ("done", "cancelled"):
                 rt.store.set_task_state(t, "cancelled", f"replanned by {cmd.author}")
+        forget_deleted(rt, issue)
+        rt.store.update_issue(issue.number, verify_failures=0)
         rt.store.set_issue_state(issue.number, "new", f"replan requested by {cmd.author}")
     return f"#{issue.number} will be planned again"
 

@@ -15,6 +15,11 @@ class TrackerError(Exception):
     """The tracker could not be reached or refused a request; the cycle retries later."""
 
 
+class PushRejected(TrackerError):
+    """The remote refused a push (authentication, permission, a protected branch, a
+    non-fast-forward): trying again will not help, unlike an outage."""
+
+
 class RateLimited(TrackerError):
     def __init__(self, message: str, reset_at: float | None = None) -> None:
         super().__init__(message)
@@ -142,8 +147,10 @@ class Tracker(abc.ABC):
                   draft: bool | None = None, title: str | None = None) -> None: ...
 
     @abc.abstractmethod
-    def push(self, repo: Path, branch: str) -> None:
-        """Make ``branch`` of ``repo`` visible to the tracker (a no-op for the local one)."""
+    def push(self, repo: Path, branch: str, sha: str | None = None) -> None:
+        """Make ``branch`` of ``repo`` visible to the tracker at commit ``sha`` (default: where
+        the branch is); a no-op for the local one. Raises ``PushRejected`` when the remote
+        refuses, ``TrackerError`` when it cannot be reached."""
 
     @abc.abstractmethod
     def is_allowed(self, author: str) -> bool:

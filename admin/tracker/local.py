@@ -234,7 +234,7 @@ class LocalTracker(Tracker):
             self.conn.execute(f"UPDATE prs SET {sets}, seq = ?, updated_at = ? WHERE number = ?",
                               (*changes.values(), seq, _iso(), number))
 
-    def push(self, repo: Path, branch: str) -> None:
+    def push(self, repo: Path, branch: str, sha: str | None = None) -> None:
         return None  # the local tracker reads branches straight from the repository
 
     def is_allowed(self, author: str) -> bool:

@@ -89,8 +89,11 @@ def test_issue_to_pull_request_with_claude_planning_working_and_reviewing(
     [pr] = project.prs()
     assert pr["head"] == branch and not pr["draft"]
     runs = project.runs(n)
-    assert [r.kind for r in runs] == ["plan", "work", "judge", "work", "judge"]
+    # the checks ran once more on the integrated branch (a worker; no agent) before "ready"
+    assert [r.kind for r in runs] == ["plan", "work", "judge", "work", "judge", "verify"]
     assert all(r.outcome == "succeeded" for r in runs)
+    assert runs[-1].subject == git(project.root, "rev-parse", branch)
+    runs = runs[:-1]
     assert [r.verdict for r in runs if r.kind == "judge"] == ["pass", "pass"]
     for r in runs:  # recorded exactly as Claude Code reported them
         event = reported(r)

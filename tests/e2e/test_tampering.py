@@ -1,7 +1,7 @@
 """An agent that attacks the repository's git setup from its worktree: nothing it plants runs
 in shiftctl's processes, the attempt ends ``tampered`` and goes to a person with what
 changed, and what can be undone is (with copies and quarantine refs kept). Real git, real
-worker processes, a scripted malicious agent (``tests/agents/malicious.py``)."""
+worker processes, a scripted malicious agent (``tests/agents/git_attacker.py``)."""
 from __future__ import annotations
 
 import json
@@ -25,7 +25,7 @@ def malicious(project: Project, evil: Path, do: str, link: str = "") -> None:
     """Every task's agent is the malicious one, doing ``do`` (see its docstring)."""
     env = {"EVIL_DIR": str(evil), "EVIL_DO": do, **({"EVIL_LINK": link} if link else {})}
     project.configure(agents={"default": "evil", "profiles": {"evil": {
-        "kind": "command", "argv": agent_argv("malicious.py"), "env": env}}})
+        "kind": "command", "argv": agent_argv("git_attacker.py"), "env": env}}})
 
 
 def comments(project: Project, n: int, kind: str) -> list[str]:
@@ -102,7 +102,7 @@ def test_a_tampering_planner_sends_the_issue_to_a_person_and_its_answer_is_unuse
     evil = tmp_path / "evil"
     project.configure(agents={"default": "shell", "profiles": {
         "shell": {"kind": "shell"},
-        "planner": {"kind": "command", "argv": agent_argv("malicious.py"),
+        "planner": {"kind": "command", "argv": agent_argv("git_attacker.py"),
                     "env": {"EVIL_DIR": str(evil), "EVIL_DO": "hooks,fsmonitor"}}}},
         planner={"kind": "agent", "profile": "planner"})
     n = project.file_issue("Plan me", "- [ ] one\n")
@@ -144,7 +144,7 @@ def test_a_sandboxed_agent_cannot_replace_its_worktrees_git_file(project: Projec
     # the sandbox's private /tmp hides whatever lies under /tmp: the payload lives outside
     home = outside_tmp("evil-gitfile")
     try:
-        script = Path(shutil.copy(AGENTS / "malicious.py", home))
+        script = Path(shutil.copy(AGENTS / "git_attacker.py", home))
         python = str(Path(sys.executable).resolve())
         evil = home / "evil"
         project.configure(agents={"default": "boxed", "profiles": {"boxed": {

@@ -13,13 +13,13 @@ from support.repos import git, make_repo
 
 BODY = """\
 - [ ] (parallel) alpha writes in shared/
-  paths: shared/
+  paths: shared/, out/alpha.txt
 - [ ] (parallel) beta writes shared/beta.txt
-  paths: shared/beta.txt
+  paths: shared/beta.txt, out/beta.txt
 - [ ] (parallel) gamma writes its own file
-  paths: gamma/
+  paths: gamma/, out/gamma.txt
 - [ ] (parallel) delta writes its own file
-  paths: delta/
+  paths: delta/, out/delta.txt
 """
 
 

@@ -79,7 +79,7 @@ def test_the_workers_git_ignores_a_git_dir_its_agent_put_in_the_worktree(
     config names hooks and an fsmonitor: the worker's add/commit/rev-list/diff use the git
     dir the worker made, so nothing of it runs and the commit lands on the real branch."""
     evil = tmp_path / "evil"
-    r = run_worker(tmp_path, argv=agent_argv("malicious.py"),
+    r = run_worker(tmp_path, argv=agent_argv("git_attacker.py"),
                    env={"EVIL_DIR": str(evil), "EVIL_DO": "gitfile"})
     assert ran(evil / "marks") == []
     assert r["outcome"] == "succeeded", r["error"]

@@ -24,7 +24,10 @@ def test_defaults_match_the_design() -> None:
     assert cfg.approval.plans == "auto"
     assert (cfg.limits.max_depth, cfg.limits.max_tasks_per_issue,
             cfg.limits.max_runs_per_issue) == (2, 50, 30)
-    assert cfg.review.forbidden_paths == (".github/workflows/", ".shiftctl/")
+    assert cfg.review.forbidden_paths == (".github/workflows/", ".shiftctl/", "shiftctl.yaml",
+                                          ".gitattributes", ".gitmodules")
+    assert (cfg.review.max_diff_lines, cfg.review.max_files_changed,
+            cfg.review.max_bytes_added) == (5000, 500, 20 * 1024 * 1024)
     assert cfg.budget.usd_per_issue == 10 and cfg.budget.usd_per_day == 100
 
 
@@ -59,6 +62,9 @@ def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
      "agents.profiles.claude.pass_env", ["tracker token"]),
     ({"planner": {"kind": "agent", "profile": "ghost"}}, "planner.profile", ["'ghost'"]),
     ({"workers": 5}, "workers", ["mapping"]),
+    ({"review": {"max_files_changed": 0}}, "review.max_files_changed", ["0", "1..10000000"]),
+    ({"review": {"max_bytes_added": "20MB"}}, "review.max_bytes_added", ["'20MB'", "integer"]),
+    ({"review": {"max_bytes": 1}}, "review.max_bytes", ["unknown key", "max_bytes_added"]),
 ])
 def test_errors_name_the_key_the_value_and_what_is_expected(doc, key, words) -> None:
     with pytest.raises(ConfigError) as err:

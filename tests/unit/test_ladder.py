@@ -212,3 +212,59 @@ def test_every_verb_the_ladder_can_emit_has_a_handler() -> None:
     assert verbs, "no verbs found"
     for verb in verbs | {"repair", "flush"}:
         assert callable(executor.handler(verb)), verb
+
+
+CHECKED = parse({"agents": {"default": "shell"}, "checks": [{"name": "t", "run": "true",
+                                                             "timeout": 30}]}, Path("/r"))
+HEAD = "a" * 40
+
+
+def verify_run(n: int = 1, **kw) -> RunView:
+    run = Run(id="v1", issue=n, kind="verify", started_at=NOW - 10, pid=1, subject=HEAD)
+    fields = {"alive": True, "age": 10.0, "heartbeat_age": 1.0, "output_age": 500.0,
+              "has_result": False} | kw
+    return RunView(run=run, task=None, **fields)
+
+
+def test_with_checks_all_done_starts_a_verify_and_finishes_only_once_the_head_passed() -> None:
+    done = (task("a", "done", tid=1), task("b", "done", tid=2))
+    at_head = [issue(integration_head=HEAD)]
+    s = snap(*done, issues=at_head, config=CHECKED)
+    assert verbs(ladder.unblock(s)) == [("verify", 1)]
+    assert verbs(ladder.unblock(replace(s, runs=(verify_run(),)))) == []  # running: wait
+    passed = replace(s, verified_heads={1: {HEAD}})
+    assert verbs(ladder.unblock(passed)) == [("finish", 1)]
+    older = replace(s, verified_heads={1: {"b" * 40}})  # a passing head, but not this one
+    assert verbs(ladder.unblock(older)) == [("verify", 1)]
+    assert verbs(ladder.unblock(replace(s, stopped=True))) == []  # the kill switch
+    assert verbs(ladder.unblock(snap(*done, issues=at_head))) == [("finish", 1)]  # no checks
+
+
+def test_with_checks_nothing_is_published_before_the_head_passed() -> None:
+    some = (task("a", "done", tid=1), task("b", "ready", tid=2))
+    s = snap(*some, issues=[issue(integration_head=HEAD)], config=CHECKED)
+    assert ("publish", 1) not in verbs(ladder.unblock(s))
+    assert ("publish", 1) in verbs(ladder.unblock(replace(s, verified_heads={1: {HEAD}})))
+    assert ("publish", 1) in verbs(ladder.unblock(snap(*some)))  # no checks: as each merges
+
+
+def test_a_held_issue_is_neither_reviewed_assigned_published_nor_finished() -> None:
+    held = [issue(integration_head=HEAD, integration_hold="moved")]
+    review = task("r", "review", tid=1)
+    ready = task("s", "ready", tid=2)
+    s = snap(review, ready, task("d", "done", tid=3), issues=held)
+    assert ladder.review(s) is None and ladder.assign(s) is None
+    assert not any(t == 1 for _, t in verbs(ladder.unblock(s)))
+    assert not ladder.progressable(s)
+    free = snap(review, ready, task("d", "done", tid=3), issues=[issue(integration_head=HEAD)])
+    assert ladder.review(free) is not None and ladder.assign(free) is not None
+
+
+def test_a_verify_run_is_killed_only_past_its_checks_time_limit() -> None:
+    limit = sum(c.timeout for c in CHECKED.checks) + ladder.KILL_GRACE_S
+    quiet = snap(issues=[issue()], runs=(verify_run(output_age=10_000, age=limit - 1),),
+                 config=CHECKED)
+    assert ladder.workers(quiet) is None  # checks print nothing for a while: not a stall
+    late = replace(quiet, runs=(verify_run(age=limit + 1),))
+    assert verbs(ladder.workers(late)) == [("kill", "v1")]
+    assert ladder.sleep_hint(quiet, ladder.Decision("sleep")) == CHECKED.sleep.busy

@@ -11,12 +11,33 @@ have named runs with the token around; it is only allowed to talk http(s) and ss
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from shiftctl.admin.tracker.base import TrackerError
+from shiftctl.admin.tracker.base import PushRejected, TrackerError
 from shiftctl.system import git
 from shiftctl.system.gitpolicy import PUSH_PROTOCOLS
+
+# What git says when the remote answered and said no (a refusal, counted: it will not fix
+# itself), and when it cannot be reached at all or failed (5xx: an outage, waited out). A
+# failure that says neither is taken as a refusal, so that nothing is retried forever.
+REFUSAL = re.compile(
+    r"\[(?:remote )?rejected\]|permission denied|authentication failed|access denied"
+    r"|(?:returned error|http):? 4\d\d|protected branch|does not appear to be a git repository",
+    re.IGNORECASE)
+OUTAGE = re.compile(
+    r"could not resolve host|failed to connect|connection (?:refused|reset|timed out)"
+    r"|operation timed out|timed out after|network is unreachable|no route to host"
+    r"|couldn't connect to server|empty reply from server|ssl_error|gnutls_handshake"
+    r"|the remote end hung up unexpectedly|early eof"
+    r"|(?:returned error|http): 5\d\d|rpc failed; (?:http|curl) (?:5\d\d|7|28|52|56)\b",
+    re.IGNORECASE)
+
+
+def refused(message: str) -> bool:
+    """Did the remote refuse the push, rather than fail to answer? Pure."""
+    return REFUSAL.search(message) is not None or OUTAGE.search(message) is None
 
 
 def web_host(api_url: str) -> str:
@@ -28,7 +49,7 @@ def web_host(api_url: str) -> str:
 def remote_url(root: Path, remote: str) -> str:
     url = git.out(root, "remote", "get-url", remote, check=False)
     if not url:
-        raise TrackerError(f"git remote {remote!r} is not set in {root}: add the GitHub "
+        raise PushRejected(f"git remote {remote!r} is not set in {root}: add the GitHub "
                            f"repository as {remote!r} (or set tracker.github.remote)")
     return url
 
@@ -79,5 +100,7 @@ def push(root: Path, remote: str, refspec: str, *, api_url: str, token: str,
             *(["--dry-run"] if dry_run else []), remote, refspec]
     proc = git.run(root, *args, check=False, env=env, protocol=protocol, timeout=600)
     if proc.returncode != 0:
-        why = _redact((proc.stderr or proc.stdout).strip(), token)[-800:]
+        why = _redact(f"{proc.stderr.strip()}\n{proc.stdout.strip()}".strip(), token)[-800:]
+        if refused(why):
+            raise PushRejected(f"git push to {remote} ({refspec}) was refused: {why}")
         raise TrackerError(f"git push to {remote} ({refspec}) failed: {why}")

@@ -380,8 +380,9 @@ class GithubTracker(Tracker):
             elif draft is True:
                 pull.convert_to_draft()
 
-    def push(self, repo: Path, branch: str) -> None:
-        gh_push.push(repo, self.settings.remote, f"refs/heads/{branch}:refs/heads/{branch}",
+    def push(self, repo: Path, branch: str, sha: str | None = None) -> None:
+        source = sha or f"refs/heads/{branch}"
+        gh_push.push(repo, self.settings.remote, f"{source}:refs/heads/{branch}",
                      api_url=self.settings.api_url, token=self._token)
 
     def probe_push(self, refspec: str) -> None:
