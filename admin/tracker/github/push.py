@@ -13,6 +13,7 @@ import base64
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from shiftctl.admin.redact import Redactor
 from shiftctl.admin.tracker.base import TrackerError
 from shiftctl.system import git
 
@@ -42,11 +43,6 @@ def auth_settings(url: str, api_url: str, token: str) -> dict[str, str]:
     return {f"http.{parts.scheme}://{parts.netloc}/.extraHeader": f"Authorization: Basic {basic}"}
 
 
-def _redact(text: str, token: str) -> str:
-    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-    return text.replace(token, "***").replace(basic, "***")
-
-
 def push(root: Path, remote: str, refspec: str, *, api_url: str, token: str,
          dry_run: bool = False) -> None:
     url = remote_url(root, remote)
@@ -55,5 +51,5 @@ def push(root: Path, remote: str, refspec: str, *, api_url: str, token: str,
             remote, refspec]
     proc = git.run(root, *args, check=False, env=env, timeout=600)
     if proc.returncode != 0:
-        why = _redact((proc.stderr or proc.stdout).strip(), token)[-800:]
+        why = Redactor.of([token]).redact((proc.stderr or proc.stdout).strip())[-800:]
         raise TrackerError(f"git push to {remote} ({refspec}) failed: {why}")
