@@ -1,5 +1,10 @@
 """What a worker's prompt gets from outside its own task: the repo's conventions, lessons and
-similar earlier tasks, each within its size budget (``memory.*`` in shiftctl.yaml)."""
+similar earlier tasks, each within its size budget (``memory.*`` in shiftctl.yaml).
+
+Lessons are distilled from accepted work only or added by a person (``memory.distil``); similar
+earlier tasks are this issue's own or accepted work. What agents wrote about an issue nobody
+accepted never reaches the prompts of another issue. The frame shows all of it fenced, as notes
+(``prompts/frame/work.md.j2``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -98,7 +103,8 @@ def episode_view(ep: episodes.Episode) -> dict[str, Any]:
 
 
 def recall(config: Config, store: Store, issue: Issue, task: Task) -> Recall:
-    """Conventions always; lessons and episodes when memory is on, most relevant first."""
+    """Conventions always; lessons and episodes (this issue's or accepted work) when memory is
+    on, most relevant first."""
     files, skipped = context_files(config.root, config.memory.context_chars)
     out = Recall(context_files=files, skipped=skipped)
     mem = config.memory
@@ -112,7 +118,8 @@ def recall(config: Config, store: Store, issue: Issue, task: Task) -> Recall:
             break
         left -= len(shown)
         out.lessons.append({"id": lesson.id, "text": shown})
-    for ep in episodes.similar(store.conn, text, limit=mem.max_episodes, exclude_task=task.id):
+    for ep in episodes.similar(store.conn, text, limit=mem.max_episodes, exclude_task=task.id,
+                               issue=issue.number):
         view = episode_view(ep)
         if len(view["line"]) > left:
             break
