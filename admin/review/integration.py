@@ -14,6 +14,7 @@ from shiftctl.admin.cycle import faults
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.paths import issue_branch, task_branch
 from shiftctl.admin.tracker.base import PullRequest
+from shiftctl.admin.untrusted import one_line
 from shiftctl.memory.store import Issue, Task
 from shiftctl.system import git
 
@@ -134,7 +135,8 @@ def publish(rt: CycleContext, issue: Issue) -> PullRequest:
     body = pr_body(rt, issue)
     pr, opened = rt.outbox.pull_request(issue=issue.number, head=branch,
                                         base=rt.config.base_branch,
-                                        title=f"shiftctl: {issue.title} (#{issue.number})"[:250],
+                                        title=f"shiftctl: {one_line(issue.title, 200)} "
+                                              f"(#{issue.number})",
                                         body=body)
     if issue.pr != pr.number or issue.pr_state != pr.state:
         rt.store.update_issue(issue.number, pr=pr.number, pr_state=pr.state)
