@@ -44,6 +44,6 @@ def test_a_template_that_escapes_parks_the_task_and_the_loop_survives(
     project.comment(other, "/retry t1")
     project.run(max_seconds=60)
     assert project.issue_state(n) == "done" and project.issue_state(other) == "done"
-    first = prompts.read_text().split("\n=====\n")[0]
+    first = (Path(project.runs(n)[0].run_dir) / "prompt.md").read_text()
     assert first.startswith("Keep it small.\n\nYou are a coding agent")
     assert "```issue\n- [ ] add the knob" in first

@@ -1,4 +1,4 @@
-"""One redaction step (admin/redact.py): which values are secrets, and that none survives in
+"""The one redaction step (admin/redact.py): which values are secrets, and that none survives in
 any form git, HTTP or a careless check prints them."""
 from __future__ import annotations
 
