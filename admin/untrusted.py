@@ -27,6 +27,7 @@ _EXTRA_INVISIBLE = frozenset(
     [0x034F, 0x115F, 0x1160, 0x3164, 0xFFA0, 0xE0000, *range(0xFE00, 0xFE10),
      *range(0xE0100, 0xE01F0)])
 _KEEP = frozenset("\n\t")
+_SUSPECT = re.compile(r"[^\x20-\x7e\n\t]")  # all that is not plain printable ASCII
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x85]")
 
@@ -55,15 +56,17 @@ def clean(text: str | None) -> str:
     """Prose, made inert: line breaks normalised to ``\\n``, every hidden character and every
     HTML comment removed. Idempotent."""
     text = _LINE_BREAKS.sub("\n", text or "")
-    text = "".join(ch for ch in text if not _hidden(ch))
+    text = _SUSPECT.sub(lambda m: "" if _hidden(m.group(0)) else m.group(0), text)
     return strip_comments(text)
 
 
 def clean_code(text: str | None) -> str:
     """Code, made visible: hidden characters (except ``\\r`` of CRLF files) shown as
     ``<U+XXXX>``; nothing else changes."""
-    return "".join(f"<U+{ord(ch):04X}>" if ch != "\r" and _hidden(ch) else ch
-                   for ch in (text or ""))
+    def show(m: re.Match[str]) -> str:
+        ch = m.group(0)
+        return f"<U+{ord(ch):04X}>" if ch != "\r" and _hidden(ch) else ch
+    return _SUSPECT.sub(show, text or "")
 
 
 def one_line(text: str | None, limit: int = 200) -> str:
