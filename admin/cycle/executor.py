@@ -82,14 +82,15 @@ def _give_up(rt: CycleContext, action: Action, error: str, *, at_once: bool = Fa
             if task is not None:
                 rt.store.set_task_state(task, "needs_human", reason)
                 if at_once:
-                    rt.outbox.comment(task.issue, "parked", f"{task.key}:{count}",
+                    rt.outbox.comment(task.issue, "parked", f"{task.key}:{int(rt.now * 1000)}",
                                       f"Task **{task.key}** waits for a person: {reason}. Fix "
                                       f"that, then reply `/retry {task.key}`.")
         elif action.verb in ISSUE_VERBS and isinstance(action.target, int):
             if rt.store.issue(action.target) is not None:
                 rt.store.set_issue_state(action.target, "needs_human", reason)
                 if at_once:
-                    rt.outbox.comment(action.target, "parked", f"{action.verb}:{count}",
+                    rt.outbox.comment(action.target, "parked",
+                                      f"{action.verb}:{int(rt.now * 1000)}",
                                       f"This issue waits for a person: {reason}. Fix that, "
                                       "then reply `/replan`.")
         elif action.verb in ("collect", "reclaim", "kill"):

@@ -39,6 +39,13 @@ def test_a_template_that_escapes_parks_the_task_and_the_loop_survives(
     errors = [e for e in events if e["kind"] == "action.error"]
     assert errors and all("p/work.md.j2" in e["data"]["error"] for e in errors)
 
+    (project.root / "p" / "work.md.j2").write_text("Keep it small.\n{% if %}\n")  # still broken
+    project.comment(n, "/retry t1")
+    project.run(max_seconds=60)
+    parked = [c["body"] for c in project.issue(n)["comments"] if "shiftctl:parked:" in c["body"]]
+    assert len(parked) == 2 and "TemplateSyntaxError" in parked[1]  # each failure says so
+    assert project.runs(n) == []
+
     (project.root / "p" / "work.md.j2").write_text("Keep it small.\n\n{{ default }}\n")
     project.comment(n, "/retry t1")
     project.comment(other, "/retry t1")
