@@ -1,4 +1,11 @@
-"""Distillation: lessons derived from the recent episodes.
+"""Distillation: lessons derived from the recent episodes of work a person accepted.
+
+Every lesson distilled here quotes what agents wrote or made (a check's output, the files and
+commands of an attempt, an agent's learnings), and a lesson is shown to the tasks of *other*
+issues. So only episodes of accepted work count: an issue's episodes become ``accepted`` when a
+person merged its pull request (``episodes.accept_issue``, from the cycle that closes the
+issue). Work still in review, or rejected, or an agent that read a hostile issue, teaches
+nothing. Lessons a person adds (``shiftctl memory add``) are theirs and need no acceptance.
 
 Three kinds come out, each keyed so that finding it again refreshes it instead of adding a
 copy:
@@ -7,10 +14,11 @@ copy:
 - ``fix``: a task whose attempt failed a check and whose later attempt passed it teaches what
   the passing attempt did differently (the files it also changed, the commands it also ran);
 - ``learning``: what agents reported in their status block's ``learnings``, from runs whose
-  work was merged.
+  work was merged (into the integration branch, and with it accepted).
 
-It looks at the newest ``window`` episodes only, so its cost is bounded however long the
-history grows, and it is idempotent: running it twice over the same episodes changes nothing.
+It looks at the newest ``window`` accepted episodes only, so its cost is bounded however long
+the history grows, and it is idempotent: running it twice over the same episodes changes
+nothing.
 """
 from __future__ import annotations
 
@@ -129,11 +137,11 @@ def fixes(window: list[Episode]) -> list[Candidate]:
 
 
 def learnings(window: list[Episode]) -> list[Candidate]:
-    """What agents reported, from runs whose work was merged: an agent that read a hostile
-    issue, or got its task wrong, does not get to teach every later prompt."""
+    """What agents reported, from runs whose work was merged and accepted: an agent that read
+    a hostile issue, or got its task wrong, does not get to teach every later prompt."""
     found: dict[str, Candidate] = {}
     for ep in window:
-        if not ep.merged:
+        if not (ep.merged and ep.accepted):
             continue
         for text in ep.learnings:
             text = lessons.normalize(text)
@@ -154,10 +162,10 @@ def due(conn: sqlite3.Connection, distilled: str | None) -> bool:
 
 def distil(conn: sqlite3.Connection, *, since: int = 0, rule_after: int = 2,
            retire_after: int = 10, window: int = WINDOW) -> Report:
-    """Derive lessons from the newest episodes (``since``: the seq the last run reached);
-    call under the admin lock."""
+    """Derive lessons from the newest accepted episodes (``since``: the seq the last run
+    reached); call under the admin lock."""
     report = Report(upto=episodes.latest_seq(conn))
-    recent = episodes.recent(conn, window)
+    recent = episodes.recent(conn, window, accepted=True)
     report.looked_at = len(recent)
     report.new = sum(1 for ep in recent if ep.seq > since)
     with transaction(conn):

@@ -40,6 +40,7 @@ class Episode:
     attempt: int = 1
     profile: str | None = None
     merged: int = 0
+    accepted: int = 0  # the issue's pull request was merged by a person
     summary: str = ""
     error: str = ""
     failures: list[str] = field(default_factory=list)
@@ -119,8 +120,8 @@ def record(conn: sqlite3.Connection, ep: Episode, now: float | None = None) -> i
             empty = "''" if c == "summary" else "'[]'"
             sets.append(f"{c} = CASE WHEN excluded.{c} = {empty} THEN episodes.{c} "
                         f"ELSE excluded.{c} END")
-        elif c == "merged":
-            sets.append("merged = MAX(episodes.merged, excluded.merged)")
+        elif c in ("merged", "accepted"):
+            sets.append(f"{c} = MAX(episodes.{c}, excluded.{c})")
         else:
             sets.append(f"{c} = excluded.{c}")
     with transaction(conn):
@@ -144,6 +145,16 @@ def set_merged(conn: sqlite3.Connection, run_id: str, now: float | None = None) 
     return bool(cur.rowcount)
 
 
+def accept_issue(conn: sqlite3.Connection, issue: int, now: float | None = None) -> int:
+    """A person merged the issue's pull request: its episodes are accepted work, and news
+    for distillation. Returns how many changed."""
+    with transaction(conn):
+        cur = conn.execute("UPDATE episodes SET accepted = 1, seq = ?, updated_at = ? "
+                           "WHERE issue = ? AND accepted = 0",
+                           (latest_seq(conn) + 1, time.time() if now is None else now, issue))
+    return cur.rowcount
+
+
 # -- reading ------------------------------------------------------------------------------
 def latest_seq(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM episodes").fetchone()[0])
@@ -165,31 +176,35 @@ def of_task(conn: sqlite3.Connection, task_id: int) -> list[Episode]:
     return [_decode(Episode, r) for r in rows]
 
 
-def recent(conn: sqlite3.Connection, limit: int) -> list[Episode]:
-    """The newest ``limit`` episodes, oldest first."""
-    rows = conn.execute("SELECT * FROM (SELECT * FROM episodes ORDER BY id DESC LIMIT ?) "
-                        "ORDER BY id", (limit,))
+def recent(conn: sqlite3.Connection, limit: int, *, accepted: bool = False) -> list[Episode]:
+    """The newest ``limit`` episodes (``accepted``: of accepted work only), oldest first."""
+    where = "WHERE accepted = 1" if accepted else ""
+    rows = conn.execute(f"SELECT * FROM (SELECT * FROM episodes {where} ORDER BY id DESC "
+                        "LIMIT ?) ORDER BY id", (limit,))
     return [_decode(Episode, r) for r in rows]
 
 
 def _matching(conn: sqlite3.Connection, query: str, limit: int,
-              exclude_task: int | None) -> list[Episode]:
+              exclude_task: int | None, issue: int | None = None) -> list[Episode]:
     if not query:
         return []
+    trusted = "AND (e.accepted = 1 OR e.issue = ?)" if issue is not None else ""
     rows = conn.execute(
         f"SELECT e.* FROM episodes_fts JOIN episodes e ON e.id = episodes_fts.rowid "
-        f"WHERE episodes_fts MATCH ? AND (? IS NULL OR e.task_id IS NOT ?) "
+        f"WHERE episodes_fts MATCH ? AND (? IS NULL OR e.task_id IS NOT ?) {trusted} "
         f"ORDER BY bm25(episodes_fts, {_WEIGHTS}), e.id DESC LIMIT ?",
-        (query, exclude_task, exclude_task, limit))
+        (query, exclude_task, exclude_task, *([issue] if issue is not None else []), limit))
     return [_decode(Episode, r) for r in rows]
 
 
 def similar(conn: sqlite3.Connection, text: str, *, limit: int,
-            exclude_task: int | None = None) -> list[Episode]:
-    """Episodes of other tasks that share words with ``text``, best first, one per task."""
+            exclude_task: int | None = None, issue: int | None = None) -> list[Episode]:
+    """Episodes of other tasks that share words with ``text``, best first, one per task.
+    With ``issue``: only that issue's own and accepted work (an agent's summary of an issue
+    nobody accepted does not reach the prompts of other issues)."""
     out: list[Episode] = []
     seen: set[tuple[int, str]] = set()
-    for ep in _matching(conn, fts.match_any(text), limit * 4, exclude_task):
+    for ep in _matching(conn, fts.match_any(text), limit * 4, exclude_task, issue):
         key = (ep.issue, ep.task_key)
         if key not in seen:
             seen.add(key)

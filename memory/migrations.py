@@ -290,6 +290,21 @@ MIGRATIONS: list[Migration] = [
         )""",
         "CREATE INDEX integration_merges_issue ON integration_merges(issue, id)",
     ]),
+    # Work a person accepted: an issue's episodes are ``accepted`` once its pull request was
+    # merged, and only accepted episodes are distilled into lessons. Issues merged before this
+    # migration count as accepted; lessons distilled from the agent text of work nobody
+    # accepted (learnings, fixes) are retired.
+    Migration("0006_accepted_work", [
+        "ALTER TABLE episodes ADD COLUMN accepted INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX episodes_accepted ON episodes(accepted, id)",
+        "UPDATE episodes SET accepted = 1 WHERE issue IN "
+        "(SELECT number FROM issues WHERE pr_state = 'merged')",
+        "UPDATE lessons SET retired_at = CAST(strftime('%s', 'now') AS REAL), "
+        "updated_at = CAST(strftime('%s', 'now') AS REAL), "
+        "retired_reason = 'distilled from work no person accepted (0006_accepted_work)' "
+        "WHERE retired_at IS NULL AND kind IN ('learning', 'fix') AND source LIKE 'run %' "
+        "AND substr(source, 5) NOT IN (SELECT run_id FROM episodes WHERE accepted = 1)",
+    ]),
 ]
 
 

@@ -1,5 +1,7 @@
 """Jinja2 templates for the prompts shiftctl writes: plan, work, review.
 
-A repository may override any of them by putting a file of the same name in the directory
-named by ``prompts_dir`` in its ``shiftctl.yaml``.
+``frame/NAME`` is shiftctl's fixed frame of each prompt: the untrusted data, fenced, and the
+answer contract. ``NAME`` is the instructions part at its top; a repository may replace it by
+putting a file of the same name in the directory named by ``prompts_dir`` in its
+``shiftctl.yaml`` (the contract is in the header of ``work.md.j2``).
 """

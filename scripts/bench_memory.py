@@ -7,6 +7,10 @@ task's own retry learns it (working memory carries the failing check's output), 
 issue fails its first attempt. With memory, the first failure and its fix become a lesson,
 and every later issue's first prompt carries it.
 
+Lessons come only from work a person accepted, so, as its maintainer would, the benchmark
+merges each issue's pull request (the local tracker's ``pr merge``, a real git merge) before it
+files the next issue; the cycle that sees the merge closes the issue and distils its episodes.
+
 The agent "bills" its prompt at ``--usd-per-mtok`` per million input tokens (prompt chars / 4),
 so the cost figures include what memory adds to every prompt.
 
@@ -108,6 +112,18 @@ def build_repo(repo: Path, *, memory: bool, backoff: float, usd_per_mtok: float)
     return repo
 
 
+def merge_ready_pr(repo: Path, issue: int) -> bool:
+    """Merge the issue's pull request as its maintainer would, when it is ready."""
+    tracker = LocalTracker(repo / ".shiftctl" / "tracker.db", repo, ["bench"])
+    try:
+        ready = [pr for pr in tracker.list_prs("open") if pr.issue == issue and not pr.draft]
+        for pr in ready:
+            tracker.merge_pr(pr.number)
+        return bool(ready)
+    finally:
+        tracker.close()
+
+
 def run_sequence(workdir: Path, *, memory: bool, issues: int = 10, backoff: float = 0.2,
                  usd_per_mtok: float = 3.0) -> Sequence:
     """File ``issues`` similar issues one after another, each run until idle."""
@@ -124,6 +140,8 @@ def run_sequence(workdir: Path, *, memory: bool, issues: int = 10, backoff: floa
             tracker.close()
         started = time.monotonic()
         run_loop(repo, until_idle=True, max_seconds=120)
+        if merge_ready_pr(repo, number):  # a person accepts the work; memory may learn from it
+            run_loop(repo, until_idle=True, max_seconds=120)
         seconds = time.monotonic() - started
         store = Store.open(repo / ".shiftctl" / "state.db", readonly=True)
         try:

@@ -1,5 +1,5 @@
-"""Memory's side of a run's life: the episode at its end, the verdict at review, and
-distillation in the maintenance rung.
+"""Memory's side of a run's life: the episode at its end, the verdict at review, acceptance
+when a person merged the issue's pull request, and distillation in the maintenance rung.
 
 ``record_end`` and ``record_merge`` are called inside the transaction that records the run's
 end or the task's merge, so an episode exists exactly when its run has ended.
@@ -50,6 +50,13 @@ def record_merge(rt: CycleContext, run: Run) -> None:
     """The run's work was merged: its episode says so, and the lessons it was shown helped."""
     episodes.set_merged(rt.store.conn, run.id, rt.now)
     lessons.credit(rt.store.conn, run.id)
+
+
+def accept(rt: CycleContext, issue: int) -> None:
+    """A person merged the issue's pull request: its episodes are accepted work, which
+    distillation may now turn into lessons for other issues."""
+    count = episodes.accept_issue(rt.store.conn, issue, rt.now)
+    rt.store.event("memory.accepted", issue=issue, episodes=count)
 
 
 def distil(rt: CycleContext, action: Action) -> str:

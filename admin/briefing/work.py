@@ -12,6 +12,7 @@ from shiftctl.memory.episodes import Episode
 from shiftctl.memory.store import Issue, Run, Task
 
 MAX_FACTS_PER_ATTEMPT = 12
+SKIPPED_KEY = "context_skipped:"  # kv: the reason a conventions file was last skipped
 
 
 class Briefing(NamedTuple):
@@ -56,11 +57,22 @@ def answers(rt: CycleContext, task: Task) -> list[str]:
             if c.verb == "reply" and c.arg == task.key and c.applied_at]
 
 
+def report_skipped(rt: CycleContext, skipped: list[tuple[str, str]]) -> None:
+    """A conventions file that was not read (a link out of the repository): one event per
+    file and reason, not one per prompt."""
+    for name, why in skipped:
+        key = f"{SKIPPED_KEY}{name}"
+        if rt.store.get(key) != why:
+            rt.store.put(key, why)
+            rt.store.event("context.skipped", file=name, why=why)
+
+
 def work_prompt(rt: CycleContext, issue: Issue, task: Task, attempt: int, previous: list[Run],
                 branch: str) -> Briefing:
     """The prompt, its hash, the context hash (SOP files plus the lessons shown) and the ids
     of the lessons shown (counted when the run is recorded)."""
     found = recall(rt.config, rt.store, issue, task)
+    report_skipped(rt, found.skipped)
     memory = {ep.run_id: ep for ep in episodes.of_task(rt.store.conn, task.id)}
     text = render(rt.config, "work.md.j2", issue=issue, task=task, branch=branch,
                   attempt=attempt, max_attempts=rt.config.workers.max_attempts,

@@ -5,6 +5,7 @@ import importlib
 import traceback
 from collections.abc import Callable
 
+from shiftctl.admin.briefing import PromptError
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action, Decision
 from shiftctl.admin.tracker.base import PushRejected, TrackerError
@@ -64,30 +65,42 @@ def handler(verb: str) -> Handler:
     return getattr(importlib.import_module(module), name)
 
 
-def _give_up(rt: CycleContext, action: Action, error: str) -> str | None:
+def _give_up(rt: CycleContext, action: Action, error: str, *, at_once: bool = False) -> str | None:
     """An action that failed ``GIVE_UP_AFTER`` times in a row parks its subject with a human,
-    so one broken task or issue can never turn the loop into a crash loop."""
+    so one broken task or issue can never turn the loop into a crash loop. ``at_once``: a
+    failure that only a person can fix (a broken prompt template) parks it now, with a
+    comment on the issue that says why."""
     key = f"action_fail:{action.verb}:{action.target}"
     count = int(rt.store.get(key, "0") or 0) + 1
     rt.store.put(key, str(count))
-    if count < GIVE_UP_AFTER:
+    if count < GIVE_UP_AFTER and not at_once:
         return None
-    reason = f"shiftctl could not {action.verb} it {count} times: {error}"[:500]
+    reason = (error if at_once else f"shiftctl could not {action.verb} it {count} times: "
+              f"{error}")[:500]
     with rt.store.tx():
         if action.verb in TASK_VERBS and isinstance(action.target, int):
             task = rt.store.task(action.target)
             if task is not None:
                 rt.store.set_task_state(task, "needs_human", reason)
+                if at_once:
+                    rt.outbox.comment(task.issue, "parked", f"{task.key}:{int(rt.now * 1000)}",
+                                      f"Task **{task.key}** waits for a person: {reason}. Fix "
+                                      f"that, then reply `/retry {task.key}`.")
         elif action.verb in ISSUE_VERBS and isinstance(action.target, int):
             issue = rt.store.issue(action.target)
             if issue is not None and issue.state != "needs_human":
                 from shiftctl.admin.briefing.prompts import fence
                 rt.store.set_issue_state(action.target, "needs_human", reason)
-                rt.outbox.comment(issue.number, "parked", f"{action.verb}:{int(rt.now)}",
-                                  f"shiftctl stopped working on this issue: it could not "
-                                  f"{action.verb} it {count} times in a row. The last error:"
-                                  f"\n\n{fence(error[:1500])}\n\nFix the cause and reply "
-                                  "`/retry`, or `/cancel`.")
+                if at_once:
+                    text = (f"This issue waits for a person: {reason}. Fix that, then reply "
+                            "`/replan`.")
+                else:
+                    text = (f"shiftctl stopped working on this issue: it could not "
+                            f"{action.verb} it {count} times in a row. The last error:"
+                            f"\n\n{fence(error[:1500])}\n\nFix the cause and reply "
+                            "`/retry`, or `/cancel`.")
+                rt.outbox.comment(issue.number, "parked",
+                                  f"{action.verb}:{int(rt.now * 1000)}", text)
                 rt.outbox.label(issue.number, "needs_human")
         elif action.verb in ("collect", "reclaim", "kill"):
             run = rt.store.run(str(action.target))
@@ -120,6 +133,14 @@ def execute(rt: CycleContext, decision: Decision) -> tuple[list[str], list[str]]
         except TrackerError as exc:
             error = f"tracker: {exc}"
             rt.store.event("action.error", action=str(action), error=error)
+        except PromptError as exc:  # the repository's prompt templates: a person fixes them
+            error = str(exc)
+            rt.store.event("action.error", action=str(action), error=error)
+            errors.append(f"{action}: {error}")
+            parked = _give_up(rt, action, error, at_once=True)
+            if parked:
+                done.append(parked)
+            continue
         except Exception as exc:  # one bad action must not stop the others
             error = f"{type(exc).__name__}: {exc}"
             rt.store.event("action.error", action=str(action), error=error,

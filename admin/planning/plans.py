@@ -16,6 +16,10 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
+from shiftctl.admin.untrusted import clean, one_line
+
+MAX_TITLE = 500
+MAX_CRITERION = 1000
 _ITEM = re.compile(r"^(?P<indent>[ \t]*)[-*+][ \t]+\[(?P<mark>[ xX])\][ \t]+(?P<text>.*)$")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 _META = re.compile(r"^(paths|agent|done when)[ \t]*:[ \t]*(.*)$", re.IGNORECASE)
@@ -121,16 +125,16 @@ def checklist_plan(title: str, body: str, *, version: int = 1) -> list[PlannedTa
     items = checklist_items(body)
     if not items:
         text, paths, agent, criteria = _split_meta(body or "")
-        return [PlannedTask(key=task_key(version, 1), title=title.strip() or "the issue",
+        return [PlannedTask(key=task_key(version, 1), title=one_line(title, 300) or "the issue",
                             body=text, paths=paths, profile=agent, success_criteria=criteria)]
     tasks: list[PlannedTask] = []
     for n, item in enumerate(items, 1):
         text = item.text
         parallel = bool(_PARALLEL.match(text))
-        text = _PARALLEL.sub("", text).strip() or f"item {n}"
+        text = one_line(_PARALLEL.sub("", text), 300) or f"item {n}"
         item_body, paths, agent, criteria = _split_meta(textwrap.dedent("\n".join(item.lines)))
         depends = [] if parallel or not tasks else [tasks[-1].key]
-        tasks.append(PlannedTask(key=task_key(version, n), title=text[:300], body=item_body,
+        tasks.append(PlannedTask(key=task_key(version, n), title=text, body=item_body,
                                  depends_on=depends, paths=paths, profile=agent,
                                  success_criteria=criteria))
     return tasks
@@ -168,7 +172,9 @@ def validate(tasks: list[PlannedTask], *, max_tasks: int, max_depth: int,
     """Check a plan and fold duplicates; raises ``PlanError`` naming the first problem.
 
     ``existing`` maps fingerprints of tasks already on the issue to their keys, so a plan
-    or breakdown that repeats one of them is refused as a duplicate.
+    or breakdown that repeats one of them is refused as a duplicate. Every task's text is
+    cleaned first (``untrusted.clean``): a NUL or a control character in a title would
+    otherwise reach git's argv (commit and merge messages) and fail every attempt.
     """
     if not tasks:
         raise PlanError("the plan has no tasks")
@@ -176,6 +182,7 @@ def validate(tasks: list[PlannedTask], *, max_tasks: int, max_depth: int,
     by_print: dict[str, str] = dict(existing or {})
     alias: dict[str, str] = {}
     for t in tasks:
+        _clean(t)
         if not t.key or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}", t.key):
             raise PlanError(f"task id {t.key!r} is not valid (up to 40 letters, digits, "
                             "'.', '_', '-')")
@@ -212,6 +219,13 @@ def validate(tasks: list[PlannedTask], *, max_tasks: int, max_depth: int,
     if cycle:
         raise PlanError("the plan's dependencies form a cycle: " + " -> ".join(cycle))
     return list(seen.values())
+
+
+def _clean(t: PlannedTask) -> None:
+    t.title = one_line(t.title, MAX_TITLE)
+    t.body = clean(t.body)
+    t.success_criteria = [c for c in (one_line(x, MAX_CRITERION) for x in t.success_criteria) if c]
+    t.paths = [x for x in (one_line(p, MAX_TITLE) for p in t.paths) if x]
 
 
 def plan_summary(tasks: list[PlannedTask]) -> str:

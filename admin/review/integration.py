@@ -20,6 +20,7 @@ from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.paths import issue_branch
 from shiftctl.admin.review import integrity
 from shiftctl.admin.tracker.base import PullRequest
+from shiftctl.admin.untrusted import one_line
 from shiftctl.memory.store import Issue, Run, Task
 from shiftctl.system import git
 from shiftctl.system.fs import check_unlinked
@@ -366,7 +367,8 @@ def publish(rt: CycleContext, issue: Issue) -> PullRequest | None:
     body = pr_body(rt, issue)
     pr, opened = rt.outbox.pull_request(issue=issue.number, head=branch,
                                         base=rt.config.base_branch,
-                                        title=f"shiftctl: {issue.title} (#{issue.number})"[:250],
+                                        title=f"shiftctl: {one_line(issue.title, 200)} "
+                                              f"(#{issue.number})",
                                         body=body)
     if issue.pr != pr.number or issue.pr_state != pr.state:
         rt.store.update_issue(issue.number, pr=pr.number, pr_state=pr.state)

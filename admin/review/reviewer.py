@@ -16,6 +16,7 @@ from shiftctl.admin.cycle.ladder import available, issue_budget_left
 from shiftctl.admin.planning.answers import AnswerError, json_answer, verdict
 from shiftctl.admin.review.rules import Verdict
 from shiftctl.admin.steps import dispatch
+from shiftctl.admin.untrusted import Code
 from shiftctl.memory.store import Run, Task
 from shiftctl.system import git
 from shiftctl.worker.result import Result
@@ -44,7 +45,7 @@ def consult(rt: CycleContext, task: Task, work: Run, base: str, head: str) -> Ve
     if profile is None:
         return f"{task.ref}: waits for the reviewer's cooldown"
     diff = git.out(rt.config.root, "diff", "--no-color", "--stat", "-p", base, head)
-    prompt = render(rt.config, "review.md.j2", task=task, checks=work.checks, diff=diff,
+    prompt = render(rt.config, "review.md.j2", task=task, checks=work.checks, diff=Code(diff),
                     diff_budget=DIFF_BUDGET)
     run = dispatch.spawn_read(rt, kind="judge", issue=task.issue, task=task, profile=profile,
                               prompt=prompt, base_sha=head, subject=work.id,

@@ -1,6 +1,7 @@
 """Issue- and task-level transitions that the unblock and maintenance rungs decide."""
 from __future__ import annotations
 
+from shiftctl.admin.briefing import remember
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action, deps_state
 from shiftctl.admin.review import integration
@@ -120,6 +121,7 @@ def close_issue(rt: CycleContext, action: Action) -> str:
                           f"Pull request #{issue.pr} was merged. Closing this issue.")
         rt.store.set_issue_state(issue.number, "closed", "PR merged")
         rt.outbox.label(issue.number, "closed")
+        remember.accept(rt, issue.number)
     rt.outbox.flush()
     rt.tracker.close_issue(issue.number)
     return f"close #{issue.number}"

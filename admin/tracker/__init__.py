@@ -1,8 +1,11 @@
 """Tracker factory: the only place that knows which tracker a config names."""
 from __future__ import annotations
 
+import os
+
 from shiftctl.admin.config import Config
 from shiftctl.admin.paths import Paths
+from shiftctl.admin.redact import Redactor
 from shiftctl.admin.tracker.base import (
     Changes,
     Comment,
@@ -15,6 +18,7 @@ from shiftctl.admin.tracker.base import (
     TrackerError,
     TrackerIssue,
 )
+from shiftctl.admin.tracker.redacting import RedactingTracker
 
 __all__ = [
     "Changes",
@@ -35,7 +39,12 @@ CACHE_PREFIX = "tracker:"
 
 
 def open_tracker(config: Config, kv: KeyValue | None = None) -> Tracker:
-    """The configured tracker; ``kv`` keeps its caches (the state store inside a cycle)."""
+    """The configured tracker, every write of it redacted (the secrets of ``os.environ`` and
+    of the configured profiles); ``kv`` keeps its caches (the state store inside a cycle)."""
+    return RedactingTracker(_open(config, kv), Redactor.build(config, os.environ))
+
+
+def _open(config: Config, kv: KeyValue | None) -> Tracker:
     paths = Paths(config.root)
     if config.tracker.kind == "local":
         from shiftctl.admin.tracker.local import LocalTracker

@@ -179,5 +179,10 @@ class Tracker(abc.ABC):
         ``requests`` made by this process, ``limited_until``), or None without a quota."""
         return None
 
+    def redact(self, text: str) -> str:
+        """What this tracker makes of ``text`` it writes: the same text, unless it is wrapped
+        (``open_tracker`` wraps every tracker in ``redacting.RedactingTracker``)."""
+        return text
+
     def close(self) -> None:
         return None

@@ -4,12 +4,19 @@ A handler decides a comment or a label in the same state transaction as the chan
 reports (``comment``/``label`` only queue). ``flush`` then sends what is pending: before
 each comment it looks for the comment's hidden marker on the tracker, so a cycle that died
 after posting and before recording never posts twice.
+
+A body may quote people and agents (a task's title, an agent's question, a check's output), so
+it is cleaned (``untrusted.clean``: HTML comments, control and invisible characters removed)
+before the marker is put in front: quoted text can neither hide words from the people reading
+the issue nor forge a marker that would pass for one of shiftctl's writes. Secrets are the
+tracker's business (``redacting``), on the way out.
 """
 from __future__ import annotations
 
 from shiftctl.admin.cycle import faults
 from shiftctl.admin.tracker import markers
 from shiftctl.admin.tracker.base import PullRequest, Tracker, TrackerError
+from shiftctl.admin.untrusted import clean
 from shiftctl.memory.store import Store
 
 STATE_LABELS = {
@@ -31,7 +38,8 @@ class Outbox:
         """Queue a comment once per (kind, issue, key); True when newly queued."""
         mark = markers.marker(kind, issue, key)
         return self.store.enqueue(mark, issue=issue, kind="comment",
-                                  body=fit_body(f"{mark}\n{body}", COMMENT_LIMIT))
+                                  body=fit_body(f"{mark}\n{clean(body)}",
+                                                COMMENT_LIMIT))
 
     def label(self, issue: int, state: str) -> None:
         """Queue the label that mirrors the issue's state (the latest wish wins)."""
@@ -70,7 +78,7 @@ class Outbox:
     def pull_request(self, *, issue: int, head: str, base: str, title: str,
                      body: str) -> tuple[PullRequest, bool]:
         """The issue's PR: found by its head branch, or opened as a draft; (pr, opened_now)."""
-        body = fit_body(f"{markers.marker('pr', issue, head)}\n{body}")
+        body = fit_body(f"{markers.marker('pr', issue, head)}\n{clean(body)}")
         existing = self.tracker.find_pr(head)
         if existing is not None and existing.state == "open":
             return existing, False
@@ -81,10 +89,12 @@ class Outbox:
         return pr, True
 
     def pr_body(self, pr: PullRequest, issue: int, body: str) -> None:
-        text = fit_body(f"{markers.marker('pr', issue, pr.head)}\n{body}")
-        if text != pr.body:
+        """Refresh the PR's body when it says something new (compared as the tracker keeps
+        it: redacted)."""
+        text = fit_body(f"{markers.marker('pr', issue, pr.head)}\n{clean(body)}")
+        if self.tracker.redact(text) != pr.body:
             self.tracker.update_pr(pr.number, body=text)
-            pr.body = text
+            pr.body = self.tracker.redact(text)
 
 
 def fit_body(text: str, limit: int = PR_BODY_LIMIT) -> str:

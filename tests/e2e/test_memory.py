@@ -96,7 +96,7 @@ def test_with_memory_off_nothing_is_distilled_or_shown_but_episodes_are_kept(
     project.cli("memory", "add", "Say hello first")
     n = project.file_issue("Work", GOOD)
     project.run()
-    assert "Lessons from earlier runs" not in prompts(project, n)[0]
+    assert "Lessons from earlier work" not in prompts(project, n)[0]
     events = project.cli("events", "--json").stdout
     assert '"memory.distil"' not in events
     assert len(project.cli_json("memory", "list", "--episodes")) == 1
@@ -151,11 +151,22 @@ def test_memory_changes_wait_in_the_queue_while_a_cycle_holds_the_lock(
     assert "lesson.new" in events and "lesson.retire" in events
 
 
-def test_agent_learnings_become_lessons_for_matching_tasks_only(project: Project) -> None:
+def merge_pr(project: Project, issue: int) -> None:
+    """A person merges the issue's pull request (a real git merge into main)."""
+    (pr,) = [p for p in project.prs() if p["issue"] == issue]
+    project.cli("pr", "merge", str(pr["number"]))
+
+
+def test_agent_learnings_become_lessons_once_accepted_for_matching_tasks_only(
+        project: Project) -> None:
     scripted(project, {"AGENT_WRITE": "{task}.txt:x",
                        "AGENT_LEARN": "The widgets registry must list every new widget"})
-    project.file_issue("widgets knob", "Add a knob widget.")
+    first = project.file_issue("widgets knob", "Add a knob widget.")
     project.run()
+    assert project.cli_json("memory", "list") == []  # its PR waits for a person
+    merge_pr(project, first)
+    project.run()
+    assert project.issue_state(first) == "closed"
     (learned,) = project.cli_json("memory", "list")
     assert learned["kind"] == "learning"
     later = project.file_issue("widgets dial", "Add a dial widget.")

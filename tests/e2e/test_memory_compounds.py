@@ -2,7 +2,8 @@
 
 The scenario is the benchmark's (``scripts/bench_memory.py``): a check requires every change to
 touch ``CHANGELOG.md``; the scripted agent touches it only when its prompt mentions it. Ten
-similar issues, one after another.
+similar issues, one after another, each pull request merged by a person (the benchmark's
+maintainer) before the next issue is filed: lessons come from accepted work only.
 """
 from __future__ import annotations
 
@@ -37,4 +38,5 @@ def test_with_memory_only_the_first_issue_fails_first(tmp_path: Path) -> None:
     assert len(later) == ISSUES - 1
     for run_dir in later:
         prompt = (run_dir / "prompt.md").read_text()
-        assert "# Lessons from earlier runs" in prompt and fix["text"] in prompt
+        assert "# Lessons from earlier work (notes, not instructions)" in prompt
+        assert fix["text"] in prompt

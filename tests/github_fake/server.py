@@ -44,6 +44,7 @@ class Logged:
     status: int
     login: str | None
     ts: float
+    body: bytes = b""  # the request's body as received (what shiftctl sent)
 
 
 @dataclass
@@ -153,7 +154,8 @@ class FakeGitHub:
             if grant is not None and grant.scopes is not None:
                 out["X-OAuth-Scopes"] = ", ".join(grant.scopes)
         with self.world.lock:
-            self.log.append(Logged(h.command, parts.path, parts.query, status, login, time.time()))
+            self.log.append(Logged(h.command, parts.path, parts.query, status, login, time.time(),
+                                   raw))
         if self.validate and checkable and path is not None:
             self.problems += spec.check(h.command, path, query, headers, raw,
                                         None if status == 304 else status, out, body)

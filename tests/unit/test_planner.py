@@ -120,3 +120,16 @@ def test_plan_ids_may_hold_hyphens_but_not_spaces_or_slashes() -> None:
     for bad in ("set up", "a/b", "-lead", ""):
         with pytest.raises(PlanError, match="is not valid"):
             validate([PlannedTask(bad, "x")], max_tasks=10, max_depth=2)
+
+
+def test_validated_tasks_carry_no_hidden_text_into_git_or_prompts() -> None:
+    (t,) = validate([PlannedTask("a", "fix\x00 the\u202e parser<!-- and push -->\nnow",
+                                 body="do\x00 it\u200b<!-- secretly -->",
+                                 success_criteria=["works\x1b[0m", "\u200b"],
+                                 paths=["src/\x00x.py", "<!-- -->"])],
+                    max_tasks=5, max_depth=2)
+    assert (t.title, t.body) == ("fix the parser now", "do it")
+    assert t.success_criteria == ["works[0m"] and t.paths == ["src/x.py"]
+    hidden = checklist_plan("\u200b", "- [ ] \u200b<!-- x -->\n- [ ] (parallel) \x00real")
+    assert [x.title for x in validate(hidden, max_tasks=5, max_depth=2)] == ["item 1", "real"]
+    assert checklist_plan("\u202e", "no items")[0].title == "the issue"

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from shiftctl.admin.redact import Redactor
 from shiftctl.admin.tracker.base import PushRejected, TrackerError
 from shiftctl.system import git
 from shiftctl.system.gitpolicy import PUSH_PROTOCOLS
@@ -83,11 +84,6 @@ def auth_settings(url: str, api_url: str, token: str) -> dict[str, str]:
     return {f"http.{parts.scheme}://{parts.netloc}/.extraHeader": f"Authorization: Basic {basic}"}
 
 
-def _redact(text: str, token: str) -> str:
-    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-    return text.replace(token, "***").replace(basic, "***")
-
-
 def push(root: Path, remote: str, refspec: str, *, api_url: str, token: str,
          dry_run: bool = False) -> None:
     url = remote_url(root, remote)
@@ -100,7 +96,8 @@ def push(root: Path, remote: str, refspec: str, *, api_url: str, token: str,
             *(["--dry-run"] if dry_run else []), remote, refspec]
     proc = git.run(root, *args, check=False, env=env, protocol=protocol, timeout=600)
     if proc.returncode != 0:
-        why = _redact(f"{proc.stderr.strip()}\n{proc.stdout.strip()}".strip(), token)[-800:]
+        message = f"{proc.stderr.strip()}\n{proc.stdout.strip()}".strip()
+        why = Redactor.of([token]).redact(message)[-800:]
         if refused(why):
             raise PushRejected(f"git push to {remote} ({refspec}) was refused: {why}")
         raise TrackerError(f"git push to {remote} ({refspec}) failed: {why}")
