@@ -8,7 +8,7 @@ What counts as a secret:
   environment), and of the profile ``env`` settings whose name looks like a credential (the
   others are settings written in shiftctl.yaml, which is committed and which agents read: a
   ``CODEX_HOME`` path or a test knob is no secret, and redacting it would only garble text);
-- anything that matches the review's secret scan (``rules.SECRET_PATTERNS``), a PEM private key
+- anything that matches the review's secret scan (``SECRET_PATTERNS`` below), a PEM private key
   up to its END line;
 - the forms a value takes on its way through git and HTTP: ``x-access-token:VALUE`` in base64
   (git's Basic auth header) and VALUE percent-encoded (in a URL).
@@ -31,8 +31,17 @@ from functools import cached_property
 from urllib.parse import quote
 
 from shiftctl.admin.config import Config
-from shiftctl.admin.review.rules import SECRET_PATTERNS
 
+# What a credential looks like, whatever variable it came from: review refuses a diff that
+# adds one, and redaction blanks one in anything that leaves for the tracker.
+SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("AWS access key", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),
+    ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})")),
+    ("OpenAI/Anthropic key", re.compile(r"\bsk-(?:ant-)?[A-Za-z0-9_-]{24,}")),
+    ("Slack token", re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}")),
+    ("private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+)
 REDACTED = "[redacted]"
 MIN_SECRET_CHARS = 8
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)

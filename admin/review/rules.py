@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,16 +15,9 @@ from typing import Any
 
 from shiftctl.admin.config import Config
 from shiftctl.admin.cycle.ladder import path_parts
+from shiftctl.admin.redact import SECRET_PATTERNS
 from shiftctl.system import git
 
-SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("AWS access key", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),
-    ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})")),
-    ("OpenAI/Anthropic key", re.compile(r"\bsk-(?:ant-)?[A-Za-z0-9_-]{24,}")),
-    ("Slack token", re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}")),
-    ("private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
-)
 MAX_SCAN_BYTES = 8 * 1024 * 1024
 MAX_SYMLINKS = 200  # each target is read with one git call; more than this is a finding
 SYMLINK = "120000"
