@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from shiftctl.memory import events
-from shiftctl.memory.db import StateError, connect, transaction
-from shiftctl.memory.migrations import migrate, pending
+from shiftctl.memory.db import StateCorrupt, StateMissing, connect, is_corruption, transaction
+from shiftctl.memory.migrations import check_schema, migrate, pending
 
 ISSUE_STATES = ("new", "planned", "active", "done", "closed", "needs_human", "cancelled")
 TASK_STATES = ("pending", "ready", "running", "review", "done", "retry", "needs_human", "cancelled")
@@ -167,15 +167,23 @@ class Store:
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False,
              on_migration_step: Callable[[str, int], None] | None = None) -> Store:
+        """Open, refusing a file that is not usable state; a writer migrates it first.
+
+        A damaged file raises ``StateCorrupt`` whichever query finds the damage, so callers
+        can tell "restore a backup" from "busy" or "disk full".
+        """
         conn = connect(path, readonly=readonly)
         try:
+            check_schema(conn)
             if readonly:
                 if pending(conn):
-                    raise StateError(f"{path}: not migrated yet (run a cycle first)")
+                    raise StateMissing(f"{path}: not migrated yet (run a cycle first)")
             else:
                 migrate(conn, on_step=on_migration_step)
-        except Exception:
+        except Exception as exc:
             conn.close()
+            if is_corruption(exc) and not isinstance(exc, StateCorrupt):
+                raise StateCorrupt(f"{path}: {exc}") from exc
             raise
         return cls(conn, path)
 

@@ -180,7 +180,8 @@ class Attempt:
         """The argv wrapper for the agent and its checks; refuses rather than runs bare."""
         spec = self.spec
         return sandbox.wrapper(spec.agent.sandbox, wt,
-                               read_only=[Path(spec.repo) / ".git", spec.dir])
+                               read_only=[Path(spec.repo) / ".git", spec.dir],
+                               hidden=[Path(p) for p in spec.hidden])
 
     def _agent(self, wt: Path, env: dict[str, str], log: IO[bytes],
                wrap: Callable[[Sequence[str]], list[str]]) -> AgentOutcome:

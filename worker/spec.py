@@ -67,6 +67,9 @@ class Spec:
     # "work": change and commit on ``branch``; "read": look only (planner, reviewer) at a
     # detached checkout of ``base_sha``; nothing is committed and the checkout is removed
     mode: str = "work"
+    # what a sandboxed agent must not even read (the audit key's directory): hidden under an
+    # empty mount
+    hidden: list[str] = field(default_factory=list)
 
     @property
     def dir(self) -> Path:

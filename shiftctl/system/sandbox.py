@@ -32,9 +32,23 @@ def probe() -> str | None:
     return None
 
 
-def bwrap_argv(argv: Sequence[str], worktree: Path, read_only: Sequence[Path] = ()) -> list[str]:
+def _masks(hidden: Sequence[Path]) -> list[str]:
+    """Cover each hidden path: a directory with an empty tmpfs, a file with /dev/null."""
+    out: list[str] = []
+    for path in hidden:
+        if path.is_dir():
+            out += ["--tmpfs", str(path.resolve())]
+        elif path.exists():
+            out += ["--ro-bind", "/dev/null", str(path.resolve())]
+    return out
+
+
+def bwrap_argv(argv: Sequence[str], worktree: Path, read_only: Sequence[Path] = (),
+               hidden: Sequence[Path] = ()) -> list[str]:
     """``read_only`` paths are bound again after the private /tmp, so they stay visible
-    (the main repository's ``.git``, the run directory with the prompt) but not writable."""
+    (the main repository's ``.git``, the run directory with the prompt) but not writable.
+    ``hidden`` paths (the audit key's directory) are covered so the agent cannot read them:
+    as root, or as the same user, file modes would not stop it."""
     wt = str(worktree.resolve())
     ro: list[str] = []
     for path in read_only:
@@ -44,6 +58,7 @@ def bwrap_argv(argv: Sequence[str], worktree: Path, read_only: Sequence[Path] = 
     return [BWRAP, "--ro-bind", "/", "/",
             "--tmpfs", "/tmp",           # before any bind below /tmp
             "--dev", "/dev", "--proc", "/proc",
+            *_masks(hidden),
             *ro,
             "--bind", wt, wt,
             "--setenv", "TMPDIR", "/tmp",
@@ -51,8 +66,8 @@ def bwrap_argv(argv: Sequence[str], worktree: Path, read_only: Sequence[Path] = 
             "--chdir", wt, "--", *argv]
 
 
-def wrapper(kind: str, worktree: Path, read_only: Sequence[Path] = ()
-            ) -> Callable[[Sequence[str]], list[str]]:
+def wrapper(kind: str, worktree: Path, read_only: Sequence[Path] = (),
+            hidden: Sequence[Path] = ()) -> Callable[[Sequence[str]], list[str]]:
     """The argv transform for a sandbox kind; raises ``SandboxError`` if it cannot run."""
     if kind in ("", "none"):
         return list
@@ -62,7 +77,7 @@ def wrapper(kind: str, worktree: Path, read_only: Sequence[Path] = ()
     if why:
         raise SandboxError(f"sandbox bwrap is required by this profile but {why}; "
                            "refusing to run the agent unsandboxed")
-    return lambda argv: bwrap_argv(argv, worktree, read_only)
+    return lambda argv: bwrap_argv(argv, worktree, read_only, hidden)
 
 
 class SandboxError(RuntimeError):
