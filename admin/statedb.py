@@ -98,12 +98,18 @@ class StateWriter:
             raise StateCorrupt(why)
         self.store = Store.open(paths.state_db, on_migration_step=on_migration_step)
         self.key: AuditKey | None
-        self.key, self.key_problem = keys.attach(self.store, paths)
+        try:
+            self.key, self.key_problem = keys.attach(self.store, paths)
+            self.before = anchor.look(self.store.conn, paths, self.key)  # before any write
+        except BaseException:
+            self.close()
+            raise
 
     def seal(self, now: float) -> str | None:
         """Move the audit anchor to the newest event; returns a break it recorded, if any."""
         try:
-            return anchor.seal(self.store.conn, self.paths, self.key, now=now, fresh=self.fresh)
+            return anchor.seal(self.store.conn, self.paths, self.key, now=now, fresh=self.fresh,
+                               before=self.before)
         except OSError as exc:
             return f"audit anchor {self.paths.audit_anchor} not written: {exc}"
 

@@ -167,12 +167,37 @@ def _head(conn: sqlite3.Connection, key: AuditKey) -> Anchor | None:
     return Anchor(head[0], head[1], head[2])
 
 
+@dataclass(frozen=True)
+class Before:
+    """How the anchor stood when a writer opened the log, before it wrote anything: checked
+    then, a truncation reads as one (after new events refill the ids it would not)."""
+
+    problem: audit.Problem | None = None
+    orphaned: bool = False  # our key had signed events, but the anchor file was gone
+
+
+def look(conn: sqlite3.Connection, paths: Paths, key: AuditKey | None) -> Before:
+    if key is None:
+        return Before()
+    try:
+        af = read(paths)
+    except AnchorError:
+        return Before()  # the seal keeps the damaged file and says so
+    if af is None:
+        return Before(orphaned=_signed_by(conn, key.id))
+    if af.anchor is None:
+        return Before()
+    return Before(audit.check_anchor(conn, af.anchor, _keys_for(paths, key, af.anchor.key_id)))
+
+
 def seal(conn: sqlite3.Connection, paths: Paths, key: AuditKey | None, *, now: float,
-         fresh: bool = False) -> str | None:
-    """Check the anchor, record a break if it no longer holds, then move it to the newest
-    event. Returns what was recorded, if anything. Writes the file only when it changes."""
+         fresh: bool = False, before: Before | None = None) -> str | None:
+    """Record a break if the anchor no longer holds (as it stood ``before`` this writer wrote,
+    or now), then move it to the newest event. Returns the break recorded, if any. Writes
+    the file only when it changes."""
     if key is None:
         return None
+    before = before or Before()
     recorded: list[dict[str, Any]] = []
     try:
         af = read(paths)
@@ -186,13 +211,14 @@ def seal(conn: sqlite3.Connection, paths: Paths, key: AuditKey | None, *, now: f
     changed = af is None
     if af is None:
         af = AnchorFile(repo=str(paths.root.resolve()))
-        if not recorded and not fresh and _signed_by(conn, key.id):
+        if before.orphaned and not recorded:
             recorded.append(_entry(ANCHOR_MISSING, now, (
                 f"the anchor file {paths.audit_anchor} was missing although this repository's "
                 f"key had signed events (noticed at {utc(now)}): a truncation before then "
                 "cannot be ruled out")))
     elif af.anchor is not None:
-        problem = audit.check_anchor(conn, af.anchor, _keys_for(paths, key, af.anchor.key_id))
+        problem = before.problem or audit.check_anchor(
+            conn, af.anchor, _keys_for(paths, key, af.anchor.key_id))
         if problem is not None:
             recorded += _break(conn, af, problem, now, fresh)
     if af.pending_restore is not None:  # not the explanation of a break: file it as it is
