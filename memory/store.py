@@ -166,16 +166,23 @@ class Store:
 
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False,
-             on_migration_step: Callable[[str, int], None] | None = None) -> Store:
+             on_migration_step: Callable[[str, int], None] | None = None,
+             check_only: bool = False) -> Store:
         """Open, refusing a file that is not usable state; a writer migrates it first.
 
-        A damaged file raises ``StateCorrupt`` whichever query finds the damage, so callers
-        can tell "restore a backup" from "busy" or "disk full".
+        A writer first looks read-only: a damaged, foreign or newer file is refused before
+        even its journal mode is changed. A damaged file raises ``StateCorrupt`` whichever
+        query finds the damage, so callers can tell "restore a backup" from "busy" or "disk
+        full". ``check_only``: look, then close (returns the closed store).
         """
+        if not readonly and path.exists():  # look before a writer changes anything
+            cls.open(path, readonly=True, check_only=True)
         conn = connect(path, readonly=readonly)
         try:
             check_schema(conn)
-            if readonly:
+            if check_only:
+                pending(conn)  # refuses a newer shiftctl's database
+            elif readonly:
                 if pending(conn):
                     raise StateMissing(f"{path}: not migrated yet (run a cycle first)")
             else:
@@ -185,6 +192,8 @@ class Store:
             if is_corruption(exc) and not isinstance(exc, StateCorrupt):
                 raise StateCorrupt(f"{path}: {exc}") from exc
             raise
+        if check_only:
+            conn.close()
         return cls(conn, path)
 
     def close(self) -> None:
