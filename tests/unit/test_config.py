@@ -26,6 +26,7 @@ def test_defaults_match_the_design() -> None:
             cfg.limits.max_runs_per_issue) == (2, 50, 30)
     assert cfg.review.forbidden_paths == (".github/workflows/", ".shiftctl/")
     assert cfg.budget.usd_per_issue == 10 and cfg.budget.usd_per_day == 100
+    assert (cfg.memory.backup_interval, cfg.memory.backup_keep) == (6, 5)
 
 
 def test_found_by_walking_up(tmp_path: Path) -> None:
@@ -59,6 +60,9 @@ def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
      "agents.profiles.claude.pass_env", ["tracker token"]),
     ({"planner": {"kind": "agent", "profile": "ghost"}}, "planner.profile", ["'ghost'"]),
     ({"workers": 5}, "workers", ["mapping"]),
+    ({"memory": {"backup_interval": "daily"}}, "memory.backup_interval", ["'daily'", "0..8760"]),
+    ({"memory": {"backup_interval": -1}}, "memory.backup_interval", ["-1"]),
+    ({"memory": {"backup_keep": 0}}, "memory.backup_keep", ["0", "1..1000"]),
 ])
 def test_errors_name_the_key_the_value_and_what_is_expected(doc, key, words) -> None:
     with pytest.raises(ConfigError) as err:

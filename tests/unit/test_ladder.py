@@ -212,3 +212,10 @@ def test_every_verb_the_ladder_can_emit_has_a_handler() -> None:
     assert verbs, "no verbs found"
     for verb in verbs | {"repair", "flush"}:
         assert callable(executor.handler(verb)), verb
+
+
+def test_a_due_backup_is_maintenance_and_never_outranks_work() -> None:
+    due = snap(issues=[issue(state="done")], backup_due=True)
+    assert verbs(ladder.decide(due)) == [("backup", None)]
+    assert ladder.decide(replace(due, backup_due=False)).rung == "sleep"
+    assert ladder.decide(snap(task("t1"), backup_due=True)).rung == "assign"
