@@ -159,6 +159,21 @@ class Command:
     result: str | None = None
 
 
+def _checked(path: Path, conn: sqlite3.Connection,
+             then: Callable[[sqlite3.Connection], object]) -> sqlite3.Connection:
+    """Refuse a foreign schema, then ``then`` (migrate, or check migrations); on any error
+    close the connection, with damage reported as ``StateCorrupt`` wherever it was met."""
+    try:
+        check_schema(conn)
+        then(conn)
+    except Exception as exc:
+        conn.close()
+        if is_corruption(exc) and not isinstance(exc, StateCorrupt):
+            raise StateCorrupt(f"{path}: {exc}") from exc
+        raise
+    return conn
+
+
 class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path | None = None) -> None:
         self.conn = conn
@@ -166,35 +181,23 @@ class Store:
 
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False,
-             on_migration_step: Callable[[str, int], None] | None = None,
-             check_only: bool = False) -> Store:
+             on_migration_step: Callable[[str, int], None] | None = None) -> Store:
         """Open, refusing a file that is not usable state; a writer migrates it first.
 
         A writer first looks read-only: a damaged, foreign or newer file is refused before
         even its journal mode is changed. A damaged file raises ``StateCorrupt`` whichever
         query finds the damage, so callers can tell "restore a backup" from "busy" or "disk
-        full". ``check_only``: look, then close (returns the closed store).
+        full".
         """
-        if not readonly and path.exists():  # look before a writer changes anything
-            cls.open(path, readonly=True, check_only=True)
+        if not readonly and path.exists():
+            _checked(path, connect(path, readonly=True), pending).close()
         conn = connect(path, readonly=readonly)
-        try:
-            check_schema(conn)
-            if check_only:
-                pending(conn)  # refuses a newer shiftctl's database
-            elif readonly:
-                if pending(conn):
+        if readonly:
+            def unmigrated(c: sqlite3.Connection) -> None:
+                if pending(c):
                     raise StateMissing(f"{path}: not migrated yet (run a cycle first)")
-            else:
-                migrate(conn, on_step=on_migration_step)
-        except Exception as exc:
-            conn.close()
-            if is_corruption(exc) and not isinstance(exc, StateCorrupt):
-                raise StateCorrupt(f"{path}: {exc}") from exc
-            raise
-        if check_only:
-            conn.close()
-        return cls(conn, path)
+            return cls(_checked(path, conn, unmigrated), path)
+        return cls(_checked(path, conn, lambda c: migrate(c, on_step=on_migration_step)), path)
 
     def close(self) -> None:
         self.conn.close()
