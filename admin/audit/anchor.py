@@ -149,7 +149,7 @@ def _keys_for(paths: Paths, key: AuditKey, key_id: str) -> dict[str, AuditKey]:
     return {key.id: key} if key_id == key.id else all_keys(paths)[0]
 
 
-def _signed_by(conn: sqlite3.Connection, key_id: str) -> bool:
+def signed_by(conn: sqlite3.Connection, key_id: str) -> bool:
     return conn.execute("SELECT 1 FROM events WHERE key_id = ? LIMIT 1",
                         (key_id,)).fetchone() is not None
 
@@ -184,7 +184,7 @@ def look(conn: sqlite3.Connection, paths: Paths, key: AuditKey | None) -> Before
     except AnchorError:
         return Before()  # the seal keeps the damaged file and says so
     if af is None:
-        return Before(orphaned=_signed_by(conn, key.id))
+        return Before(orphaned=signed_by(conn, key.id))
     if af.anchor is None:
         return Before()
     return Before(audit.check_anchor(conn, af.anchor, _keys_for(paths, key, af.anchor.key_id)))

@@ -12,10 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shiftctl.admin.audit import anchor as anchor_mod
-from shiftctl.admin.audit.anchor import AnchorError, restore_explains, utc
-from shiftctl.admin.audit.keys import all_keys, exposure, load
+from shiftctl.admin.audit.anchor import (
+    ANCHOR_MISSING,
+    AnchorError,
+    restore_explains,
+    signed_by,
+    utc,
+)
+from shiftctl.admin.audit.keys import KeyFileError, all_keys, exposure, load
 from shiftctl.admin.paths import Paths
 from shiftctl.memory import audit
+from shiftctl.memory.events import AuditKey
 
 INTACT = "intact"
 
@@ -54,48 +61,65 @@ def _explain_truncation(report: audit.Report, pending: dict[str, Any] | None,
         "records the restore in the audit history"))
 
 
-def verify(conn: sqlite3.Connection, paths: Paths) -> Verdict:
-    keys, key_problems = all_keys(paths)
-    own = None
+def _own_key(paths: Paths, notes: list[str]) -> AuditKey | None:
     try:
-        own = load(paths)
-    except Exception as exc:  # a damaged key file is reported, never fatal
-        key_problems.append(str(exc))
-    notes = list(key_problems)
-    af = None
-    anchor_problem = None
-    try:
-        af = anchor_mod.read(paths)
-    except AnchorError as exc:
-        anchor_problem = str(exc)
-    report = audit.verify(conn, keys, af.anchor if af else None)
-    _explain_truncation(report, af.pending_restore if af else None, conn)
-    problems = [_problem(p.kind, p.event, p.message) for p in report.problems]
-    if anchor_problem:
-        problems.append(_problem("anchor_missing", None, anchor_problem))
-    elif af is None and own is not None and report.first_signed is not None \
-            and any(True for _ in conn.execute("SELECT 1 FROM events WHERE key_id = ? LIMIT 1",
-                                               (own.id,))):
-        problems.append(_problem("anchor_missing", None, (
+        return load(paths)
+    except (OSError, KeyFileError) as exc:  # a damaged key file is reported, never fatal
+        notes.append(str(exc))
+        return None
+
+
+def _custody(conn: sqlite3.Connection, paths: Paths, own: AuditKey | None,
+             af: anchor_mod.AnchorFile | None, unreadable: str | None,
+             report: audit.Report) -> list[dict[str, Any]]:
+    """Problems with the key and the anchor themselves (not with the log)."""
+    out = []
+    if unreadable:
+        out.append(_problem(ANCHOR_MISSING, None, unreadable))
+    elif af is None and own is not None and signed_by(conn, own.id):
+        out.append(_problem(ANCHOR_MISSING, None, (
             f"events are signed with this repository's key but its anchor "
             f"{paths.audit_anchor} is missing: a truncation cannot be ruled out")))
     if own is None and (af is not None or report.first_signed is not None):
-        problems.append(_problem(audit.KEY_MISSING, None, (
+        out.append(_problem(audit.KEY_MISSING, None, (
             f"this repository's audit key {paths.audit_key} is missing (a new machine, or a "
             "new user?): copy it, mode 0600, from where the log was written; the hash chain "
             "was checked, MACs only where a key is here")))
+    return out
+
+
+def _history(af: anchor_mod.AnchorFile, problems: list[dict[str, Any]],
+             notes: list[str]) -> None:
+    """Breaks the loop recorded stay problems until accepted; restores are notes."""
+    for h in af.history:
+        if h.get("kind") == anchor_mod.RESTORE:
+            notes.append(h["message"])
+        elif h.get("accepted_at"):
+            notes.append(f"accepted by {h.get('accepted_by')} at "
+                         f"{utc(float(h['accepted_at']))}: {h['message']}")
+        else:
+            kind = audit.TRUNCATED if h.get("kind") == anchor_mod.STARTED_OVER \
+                else str(h.get("kind"))
+            problems.append(_problem(kind, h.get("event"), (
+                f"{h['message']} [once looked into: shiftctl audit accept]")))
+
+
+def verify(conn: sqlite3.Connection, paths: Paths) -> Verdict:
+    """Everything checkable here: the log against every key and the anchor, the key and
+    anchor files themselves, and the breaks and restores the anchor's history records."""
+    keys, notes = all_keys(paths)
+    own = _own_key(paths, notes)
+    af, unreadable = None, None
+    try:
+        af = anchor_mod.read(paths)
+    except AnchorError as exc:
+        unreadable = str(exc)
+    report = audit.verify(conn, keys, af.anchor if af else None)
+    _explain_truncation(report, af.pending_restore if af else None, conn)
+    problems = [_problem(p.kind, p.event, p.message) for p in report.problems]
+    problems += _custody(conn, paths, own, af, unreadable, report)
     if af is not None:
-        for h in af.history:
-            if h.get("kind") == anchor_mod.RESTORE:
-                notes.append(h["message"])
-            elif h.get("accepted_at"):
-                notes.append(f"accepted by {h.get('accepted_by')} at "
-                             f"{utc(float(h['accepted_at']))}: {h['message']}")
-            else:
-                kind = audit.TRUNCATED if h.get("kind") == anchor_mod.STARTED_OVER \
-                    else str(h.get("kind"))
-                problems.append(_problem(kind, h.get("event"), (
-                    f"{h['message']} [once looked into: shiftctl audit accept]")))
+        _history(af, problems, notes)
     if exposed := exposure(paths):
         notes.append(f"the audit key is readable by others: {exposed}")
     if report.unsigned_before:
