@@ -147,6 +147,8 @@ class MemoryConfig:
     context_chars: int = 20000
     rule_after: int = 2
     retire_after: int = 10
+    backup_interval: float = 6.0     # hours between state.db backups; 0: none
+    backup_keep: int = 5             # how many backups to keep
 
 
 @dataclass(frozen=True)
@@ -314,7 +316,9 @@ def _memory(r: _Reader) -> MemoryConfig:
                           prompt_chars=r.integer("prompt_chars", 4000, 0, 200_000),
                           context_chars=r.integer("context_chars", 20000, 0, 500_000),
                           rule_after=r.integer("rule_after", 2, 1, 1000),
-                          retire_after=r.integer("retire_after", 10, 0, 100_000))
+                          retire_after=r.integer("retire_after", 10, 0, 100_000),
+                          backup_interval=r.number("backup_interval", 6.0, 0, 24 * 365),
+                          backup_keep=r.integer("backup_keep", 5, 1, 1000))
     r.done()
     return memory
 

@@ -1,8 +1,30 @@
-"""Where shiftctl keeps its runtime files inside the target repository (docs/design.md §2)."""
+"""Where shiftctl keeps its files: runtime files inside the target repository (docs/design.md §2),
+and the few that must outlive or stay out of reach of ``.shiftctl/`` outside it.
+
+Outside the repository, per repository (``repo_id``):
+- the audit key and anchor, ``$XDG_CONFIG_HOME/shiftctl/audit/<id>.key|.anchor`` (default
+  ``~/.config``): nothing that can write ``.shiftctl/`` (an agent, a sync tool, ``git clean``)
+  can forge or erase them, and a sandboxed agent does not even see them;
+- state backups, ``$XDG_STATE_HOME/shiftctl/backups/<id>/`` (default ``~/.local/state``):
+  they survive ``rm -rf .shiftctl`` and ``git clean -fdx``, the usual ways of losing it.
+
+``<id>`` is the repository directory's name and a hash of its resolved path. A repository
+that moves gets a new id: its old key is still found by the key id stored on each event
+(``audit verify`` reads every key in the audit directory), a new key and anchor start at
+the new place, and old backups stay under the old id (``state restore PATH`` takes them).
+"""
 from __future__ import annotations
 
+import hashlib
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+
+def _xdg(variable: str, default: str) -> Path:
+    value = os.environ.get(variable, "")
+    return Path(value) if os.path.isabs(value) else Path.home() / default
 
 
 @dataclass(frozen=True)
@@ -48,6 +70,28 @@ class Paths:
     @property
     def logs(self) -> Path:
         return self.runtime / "logs"
+
+    @property
+    def repo_id(self) -> str:
+        resolved = str(self.root.resolve())
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", self.root.resolve().name)[:40] or "repo"
+        return f"{name}-{hashlib.sha256(resolved.encode()).hexdigest()[:12]}"
+
+    @property
+    def audit_dir(self) -> Path:
+        return _xdg("XDG_CONFIG_HOME", ".config") / "shiftctl" / "audit"
+
+    @property
+    def audit_key(self) -> Path:
+        return self.audit_dir / f"{self.repo_id}.key"
+
+    @property
+    def audit_anchor(self) -> Path:
+        return self.audit_dir / f"{self.repo_id}.anchor"
+
+    @property
+    def backups(self) -> Path:
+        return _xdg("XDG_STATE_HOME", ".local/state") / "shiftctl" / "backups" / self.repo_id
 
     def run_dir(self, run_id: str) -> Path:
         return self.runs / run_id

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from shiftctl.memory.db import StateError, transaction
+from shiftctl.memory.db import StateCorrupt, StateTooNew, transaction
 
 Step = str | Callable[[sqlite3.Connection], None]
 
@@ -305,7 +305,18 @@ MIGRATIONS: list[Migration] = [
         "WHERE retired_at IS NULL AND kind IN ('learning', 'fix') AND source LIKE 'run %' "
         "AND substr(source, 5) NOT IN (SELECT run_id FROM episodes WHERE accepted = 1)",
     ]),
+    # The audit anchor: each event written with the audit key carries an HMAC of its chain
+    # hash and the id of the key that made it, so a writer of this file without the key can
+    # no longer recompute the chain after editing or deleting rows. Rows written before the
+    # key existed keep NULL here ("before the anchor").
+    Migration("0007_audit_anchor", [
+        "ALTER TABLE events ADD COLUMN mac TEXT",
+        "ALTER TABLE events ADD COLUMN key_id TEXT",
+    ]),
 ]
+
+# Tables every migrated state database has; a file that lacks one is not usable state.
+CORE_TABLES = ("issues", "tasks", "runs", "cycles", "events", "commands", "outbox", "kv")
 
 
 def _ensure_table(conn: sqlite3.Connection) -> None:
@@ -327,9 +338,31 @@ def pending(conn: sqlite3.Connection,
     known = {m.name for m in migrations}
     unknown = done - known
     if unknown:
-        raise StateError(f"state database has migrations this shiftctl does not know: "
-                         f"{sorted(unknown)}; upgrade shiftctl")
+        raise StateTooNew(f"state database has migrations this shiftctl does not know: "
+                          f"{sorted(unknown)}; upgrade shiftctl")
     return [m for m in migrations if m.name not in done]
+
+
+def check_schema(conn: sqlite3.Connection) -> None:
+    """Refuse a database that is not shiftctl's state before anything reads or migrates it.
+
+    An empty file is a new database. A file with tables but no migration record belongs to
+    something else (migrating it would mix our tables into it); one whose migration record
+    names tables it no longer has was damaged or edited.
+    """
+    tables = {r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+    if not tables:
+        return
+    if "schema_migrations" not in tables:
+        shown = ", ".join(sorted(tables)[:8]) + (", ..." if len(tables) > 8 else "")
+        raise StateCorrupt(f"not a shiftctl state database: it has tables {shown} "
+                           "but no schema_migrations")
+    if not applied(conn):
+        return  # created, not migrated yet: a first cycle died part-way
+    missing = [t for t in CORE_TABLES if t not in tables]
+    if missing:
+        raise StateCorrupt(f"the state database lacks the tables {', '.join(missing)}")
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS,

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from shiftctl.memory import events
-from shiftctl.memory.db import StateError, connect, transaction
-from shiftctl.memory.migrations import migrate, pending
+from shiftctl.memory.db import StateCorrupt, StateMissing, connect, is_corruption, transaction
+from shiftctl.memory.migrations import check_schema, migrate, pending
 
 ISSUE_STATES = ("new", "planned", "active", "done", "closed", "needs_human", "cancelled")
 TASK_STATES = ("pending", "ready", "running", "review", "done", "retry", "needs_human", "cancelled")
@@ -179,6 +179,21 @@ class Command:
     result: str | None = None
 
 
+def _checked(path: Path, conn: sqlite3.Connection,
+             then: Callable[[sqlite3.Connection], object]) -> sqlite3.Connection:
+    """Refuse a foreign schema, then ``then`` (migrate, or check migrations); on any error
+    close the connection, with damage reported as ``StateCorrupt`` wherever it was met."""
+    try:
+        check_schema(conn)
+        then(conn)
+    except Exception as exc:
+        conn.close()
+        if is_corruption(exc) and not isinstance(exc, StateCorrupt):
+            raise StateCorrupt(f"{path}: {exc}") from exc
+        raise
+    return conn
+
+
 class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path | None = None) -> None:
         self.conn = conn
@@ -187,17 +202,22 @@ class Store:
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False,
              on_migration_step: Callable[[str, int], None] | None = None) -> Store:
+        """Open, refusing a file that is not usable state; a writer migrates it first.
+
+        A writer first looks read-only: a damaged, foreign or newer file is refused before
+        even its journal mode is changed. A damaged file raises ``StateCorrupt`` whichever
+        query finds the damage, so callers can tell "restore a backup" from "busy" or "disk
+        full".
+        """
+        if not readonly and path.exists():
+            _checked(path, connect(path, readonly=True), pending).close()
         conn = connect(path, readonly=readonly)
-        try:
-            if readonly:
-                if pending(conn):
-                    raise StateError(f"{path}: not migrated yet (run a cycle first)")
-            else:
-                migrate(conn, on_step=on_migration_step)
-        except Exception:
-            conn.close()
-            raise
-        return cls(conn, path)
+        if readonly:
+            def unmigrated(c: sqlite3.Connection) -> None:
+                if pending(c):
+                    raise StateMissing(f"{path}: not migrated yet (run a cycle first)")
+            return cls(_checked(path, conn, unmigrated), path)
+        return cls(_checked(path, conn, lambda c: migrate(c, on_step=on_migration_step)), path)
 
     def close(self) -> None:
         self.conn.close()

@@ -127,6 +127,14 @@ def pin_kept_branch(spec: Spec) -> None:
         git.run(spec.repo, "update-ref", f"refs/heads/{spec.branch}", spec.keep_head)
 
 
+def sandbox_for(spec: Spec, wt: Path) -> Callable[[Sequence[str]], list[str]]:
+    """The argv wrapper for an agent and for checks (they run agents' code), the same for a
+    work run and a verify run; it refuses rather than runs bare."""
+    return sandbox.wrapper(spec.agent.sandbox, wt,
+                           read_only=[Path(spec.repo) / ".git", spec.dir],
+                           hidden=[Path(p) for p in spec.hidden])
+
+
 def prepare_checkout(spec: Spec) -> git.Tree:
     """A detached checkout of ``base_sha`` for a read-only run (planner, reviewer)."""
     return git.fresh_worktree(spec.repo, claim_path(spec), spec.base_sha, "-f", "--detach")
@@ -200,10 +208,7 @@ class Attempt:
         self.heartbeat.beat()
 
     def _sandbox(self, wt: Path) -> Callable[[Sequence[str]], list[str]]:
-        """The argv wrapper for the agent and its checks; refuses rather than runs bare."""
-        spec = self.spec
-        return sandbox.wrapper(spec.agent.sandbox, wt,
-                               read_only=[Path(spec.repo) / ".git", spec.dir])
+        return sandbox_for(self.spec, wt)
 
     def _agent(self, wt: Path, env: dict[str, str], log: IO[bytes],
                wrap: Callable[[Sequence[str]], list[str]]) -> AgentOutcome:

@@ -71,6 +71,9 @@ class Spec:
     # detached checkout of ``base_sha``; nothing is committed and the checkout is removed;
     # "verify": no agent, only ``checks`` on a detached checkout of ``base_sha``
     mode: str = "work"
+    # what a sandboxed agent must not even read (the audit key's directory): hidden under an
+    # empty mount
+    hidden: list[str] = field(default_factory=list)
 
     @property
     def dir(self) -> Path:

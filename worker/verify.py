@@ -13,10 +13,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from shiftctl.system import git, sandbox
+from shiftctl.system import git
 from shiftctl.system.env import build_env
 from shiftctl.worker.checks import run_checks
-from shiftctl.worker.main import Heartbeat, prepare_checkout
+from shiftctl.worker.main import Heartbeat, prepare_checkout, sandbox_for
 from shiftctl.worker.result import Result
 from shiftctl.worker.spec import Spec
 
@@ -53,8 +53,7 @@ class Verification:
             head = git.rev(wt, "HEAD")
             if head != spec.base_sha:
                 raise RuntimeError(f"the checkout is at {head}, not at {spec.base_sha}")
-            wrap = sandbox.wrapper(spec.agent.sandbox, wt,
-                                   read_only=[Path(spec.repo) / ".git", spec.dir])
+            wrap = sandbox_for(spec, wt)
             env = build_env(os.environ, spec.agent.pass_env, spec.agent.env)
             self.heartbeat.set("checks")
             with open(spec.dir / "agent.log", "ab") as log:

@@ -4,14 +4,19 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import sqlite3
 import sys
 from dataclasses import dataclass
 
+from shiftctl.admin import backups
+from shiftctl.admin.audit.keys import exposure
+from shiftctl.admin.audit.verdict import verify
 from shiftctl.admin.config import Config
 from shiftctl.admin.paths import Paths
 from shiftctl.admin.profiles import executable, known_problem, sandbox_of
-from shiftctl.memory.db import StateError, sqlite_version
-from shiftctl.memory.store import Store
+from shiftctl.admin.statedb import describe_error, open_reader
+from shiftctl.memory.backup import integrity
+from shiftctl.memory.db import StateCorrupt, StateError, StateMissing, sqlite_version
 from shiftctl.system import git
 
 
@@ -33,6 +38,46 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(out)
 
 
+def _state(config: Config, paths: Paths) -> list[Finding]:
+    """The state db (quick integrity check), its audit log and its backups."""
+    out = []
+    used = {config.agents.default, config.planner.profile, config.review.judge} - {None}
+    unsandboxed = sorted(n for n, p in config.agents.profiles.items()
+                         if n in used and sandbox_of(config, p) != "bwrap")
+    if unsandboxed:
+        out.append(Finding("audit key", False, (
+            f"profiles {', '.join(unsandboxed)} run agents unsandboxed, as you: they could "
+            f"read {paths.audit_key} and forge the audit log (sandbox: bwrap hides it)"),
+            required=False))
+    if exposed := exposure(paths):
+        out.append(Finding("audit key", False, exposed))
+    newest = backups.listing(paths)
+    out.append(Finding("backups", bool(newest), (
+        f"{len(newest)} in {paths.backups}, newest {newest[0].name}" if newest else
+        f"none yet in {paths.backups} (every memory.backup_interval hours, or "
+        "shiftctl state backup)"), required=False))
+    if not paths.state_db.exists():
+        return out
+    try:
+        store = open_reader(paths)
+    except StateMissing as exc:
+        return [Finding("state db", True, str(exc)), *out]
+    except StateError as exc:
+        return [Finding("state db", False, describe_error(paths, exc)), *out]
+    try:
+        damage = integrity(store.conn, quick=True)
+        if damage:
+            why = describe_error(paths, StateCorrupt(f"integrity check failed: {damage}"))
+            return [Finding("state db", False, why), *out]
+        verdict = verify(store.conn, paths)
+    except (StateError, sqlite3.DatabaseError) as exc:  # a damaged page met while reading
+        return [Finding("state db", False, describe_error(paths, exc)), *out]
+    finally:
+        store.close()
+    return [Finding("state db", True, f"{paths.state_db} (integrity ok)"),
+            Finding("audit log", verdict.ok, verdict.summary), *out]
+
+
 def check(config: Config) -> list[Finding]:
     paths = Paths(config.root)
     found = [Finding("python", sys.version_info >= (3, 11), sys.version.split()[0])]
@@ -47,13 +92,7 @@ def check(config: Config) -> list[Finding]:
     sv = sqlite_version()
     found.append(Finding("sqlite", True, f"SQLite {sv}; state.db has a single writer (the admin) "
                          "so the WAL-reset bug of SQLite < 3.51.3 cannot occur", required=False))
-    if paths.state_db.exists():
-        try:
-            store = Store.open(paths.state_db, readonly=True)
-            store.close()
-            found.append(Finding("state db", True, str(paths.state_db)))
-        except StateError as exc:
-            found.append(Finding("state db", "not migrated" in str(exc), str(exc)))
+    found += _state(config, paths)
     try:
         from shiftctl.admin.tracker import cached_kv, open_tracker
         tracker = open_tracker(config, cached_kv(paths))

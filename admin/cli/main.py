@@ -70,7 +70,25 @@ def fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
 
-@click.group()
+class Cli(click.Group):
+    """The top-level group: a state db that cannot be used ends any command with what is
+    wrong, the newest good backup and the command that restores it, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        import sqlite3
+
+        from shiftctl.memory.db import StateError
+        try:
+            return super().invoke(ctx)
+        except (StateError, sqlite3.DatabaseError) as exc:
+            from shiftctl.admin.statedb import describe_error, unusable
+            obj = ctx.find_object(Context)
+            if obj is None or not (unusable(exc) or isinstance(exc, StateError)):
+                raise
+            raise click.ClickException(describe_error(obj.paths, exc)) from exc
+
+
+@click.group(cls=Cli)
 @click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Look for shiftctl.yaml from DIR instead of the current directory.")
 @click.version_option(package_name="shiftctl")
@@ -333,12 +351,12 @@ def status(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def events(ctx: Context, as_json: bool, follow: bool, issue_number: int | None, limit: int) -> None:
     """The event log (append-only, hash-chained)."""
-    from shiftctl.memory.db import StateError
+    from shiftctl.admin.statedb import open_reader
+    from shiftctl.memory.db import StateMissing
     from shiftctl.memory.events import rows
-    from shiftctl.memory.store import Store
     try:
-        store = Store.open(ctx.paths.state_db, readonly=True)
-    except StateError as exc:
+        store = open_reader(ctx.paths)
+    except StateMissing as exc:
         fail(f"no state yet: {exc}")
     last = 0
     try:
@@ -537,25 +555,123 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @pass_ctx
-def audit_verify(ctx: Context) -> None:
-    """Check the event hash chain; name the first broken link."""
-    from shiftctl.memory.db import StateError
-    from shiftctl.memory.events import verify
-    from shiftctl.memory.store import Store
+def audit_verify(ctx: Context, as_json: bool) -> None:
+    """Check the event log: hash chain, MACs and anchor; name what was rewritten or cut."""
+    from shiftctl.admin.audit.verdict import verify
+    from shiftctl.admin.statedb import open_reader
+    from shiftctl.memory.db import StateMissing
     try:
-        store = Store.open(ctx.paths.state_db, readonly=True)
-    except StateError as exc:
-        fail(str(exc))
+        store = open_reader(ctx.paths)
+    except StateMissing as exc:
+        fail(f"no state yet: {exc}")
     try:
-        report = verify(store.conn)
+        verdict = verify(store.conn, ctx.paths)
     finally:
         store.close()
-    if report.ok:
-        click.echo(f"ok: {report.checked} events, chain intact")
-    else:
-        fail(f"broken at event {report.broken_at}: {report.problem} "
-             f"({report.checked} events before it are intact)")
+    if as_json:
+        emit(verdict.to_json())
+    else:  # a failed check is an error: it goes to stderr, as errors do
+        lines = [("ok: " if verdict.ok else "FAIL: ") + verdict.summary]
+        lines += [f"  also {p['kind']}: {p['message']}" for p in verdict.problems[1:]]
+        lines += [f"  note: {note}" for note in verdict.notes]
+        click.echo("\n".join(lines), err=not verdict.ok)
+    if not verdict.ok:
+        sys.exit(1)
+
+
+@audit.command("accept")
+@pass_ctx
+def audit_accept(ctx: Context) -> None:
+    """Accept the breaks the loop recorded (after looking into them); they stay listed."""
+    from shiftctl.admin.audit.anchor import AnchorError, accept
+    try:
+        accepted = accept(ctx.paths, time.time(), os.environ.get("USER") or "unknown")
+    except (AnchorError, OSError) as exc:
+        fail(str(exc))
+    if not accepted:
+        click.echo("nothing to accept")
+    for message in accepted:
+        click.echo(f"accepted: {message}")
+
+
+@cli.group()
+def state() -> None:
+    """The state database: backups and restoring one."""
+
+
+@state.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def state_list(ctx: Context, as_json: bool) -> None:
+    """This repository's backups, newest first, each checked."""
+    from shiftctl.admin.backups import KNOWN, listing, taken_at
+    from shiftctl.memory.backup import inspect
+    items = []
+    for path in listing(ctx.paths):
+        facts = inspect(path, KNOWN, quick=True)
+        items.append({"path": str(path), "taken_at": taken_at(path), "ok": facts.ok,
+                      "events": facts.last_event, "problem": facts.problem or None})
+    if as_json:
+        emit(items)
+        return
+    if not items:
+        click.echo(f"no backups yet in {ctx.paths.backups}")
+    for item in items:
+        verdict = f"{item['events']} events" if item["ok"] else f"UNUSABLE: {item['problem']}"
+        click.echo(f"{item['path']}  {verdict}")
+
+
+@state.command("backup")
+@pass_ctx
+def state_backup(ctx: Context) -> None:
+    """Back up state.db now (verified; the oldest beyond memory.backup_keep are pruned)."""
+    from shiftctl.admin.backups import BackupError, take
+    from shiftctl.admin.cycle.lock import AdminLock
+    from shiftctl.admin.cycle.snapshot import LAST_BACKUP
+    from shiftctl.admin.statedb import StateWriter
+    paths = ctx.paths
+    if not paths.state_db.exists():
+        fail(f"no state yet: {paths.state_db} does not exist")
+    lock = AdminLock(paths.lock)
+    if not lock.acquire():
+        fail(f"a cycle is running (it holds {paths.lock}); try again in a moment")
+    try:
+        writer = StateWriter(paths)
+        try:
+            now = time.time()
+            path, facts, pruned = take(writer.store, paths, now, ctx.config.memory.backup_keep)
+            writer.store.put(LAST_BACKUP, repr(now))
+        except BackupError as exc:
+            fail(str(exc))
+        finally:
+            writer.close()
+    finally:
+        lock.release()
+    click.echo(f"backed up state.db to {path} ({facts.last_event} events, verified)")
+    for old in pruned:
+        click.echo(f"pruned {old}")
+
+
+@state.command("restore")
+@click.argument("backup", required=False, type=click.Path(path_type=Path))
+@pass_ctx
+def state_restore(ctx: Context, backup: Path | None) -> None:
+    """Replace state.db with BACKUP (default: the newest good one); the old file is kept."""
+    from shiftctl.admin.backups import BackupError, restore
+    try:
+        done = restore(ctx.paths, backup, time.time())
+    except BackupError as exc:
+        fail(str(exc))
+    click.echo(f"restored state.db from {done.backup} ({done.facts.last_event} events)")
+    for kept in done.aside:
+        click.echo(f"kept the previous file as {kept}")
+    if done.warning:
+        click.echo(f"warning: {done.warning}", err=True)
+    click.echo("Work recorded after the backup was taken is forgotten; the loop goes on from "
+               "the restored state. `shiftctl audit verify` reports the events lost.")
+    ctx.wake()
 
 
 @cli.command()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from shiftctl.admin.paths import Paths
+from shiftctl.admin.statedb import open_reader
 from shiftctl.memory import episodes, lessons
 from shiftctl.memory.episodes import Episode
 from shiftctl.memory.lessons import Lesson
@@ -19,7 +20,7 @@ def reading(paths: Paths) -> Iterator[Store | None]:
     if not paths.state_db.exists():
         yield None
         return
-    store = Store.open(paths.state_db, readonly=True)
+    store = open_reader(paths)
     try:
         yield store
     finally:

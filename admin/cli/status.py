@@ -8,9 +8,9 @@ from typing import Any
 from shiftctl.admin.config import Config
 from shiftctl.admin.cycle.snapshot import view_run
 from shiftctl.admin.paths import Paths
+from shiftctl.admin.statedb import open_reader
 from shiftctl.admin.tracker import quota
-from shiftctl.memory.db import StateError
-from shiftctl.memory.store import Store
+from shiftctl.memory.db import StateMissing
 
 
 def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
@@ -21,8 +21,8 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
                              "last_cycle": None, "stopped": paths.stop.exists(),
                              "spent_today_usd": 0.0, "tracker": None}
     try:
-        store = Store.open(paths.state_db, readonly=True)
-    except StateError:
+        store = open_reader(paths)
+    except StateMissing:  # nothing ran yet; a damaged file is an error the CLI explains
         return empty
     try:
         issues = []

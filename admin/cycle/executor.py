@@ -8,6 +8,7 @@ from collections.abc import Callable
 from shiftctl.admin.briefing import PromptError
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action, Decision
+from shiftctl.admin.statedb import unusable
 from shiftctl.admin.tracker.base import PushRejected, TrackerError
 
 Handler = Callable[[CycleContext, Action], str]
@@ -48,6 +49,7 @@ HANDLERS: dict[str, str] = {
     "cancel_issue": "shiftctl.admin.steps.lifecycle:cancel_issue_action",
     "remove_worktree": "shiftctl.admin.steps.maintenance:remove_worktree",
     "checkpoint": "shiftctl.admin.steps.maintenance:checkpoint",
+    "backup": "shiftctl.admin.steps.maintenance:backup",
     "distil": "shiftctl.admin.briefing.remember:distil",
 }
 BUILTIN: dict[str, Handler] = {"repair": _repair, "flush": _flush}
@@ -142,6 +144,8 @@ def execute(rt: CycleContext, decision: Decision) -> tuple[list[str], list[str]]
                 done.append(parked)
             continue
         except Exception as exc:  # one bad action must not stop the others
+            if unusable(exc):
+                raise  # a damaged state db stops the cycle: nothing more is written to it
             error = f"{type(exc).__name__}: {exc}"
             rt.store.event("action.error", action=str(action), error=error,
                            trace=traceback.format_exc()[-4000:])

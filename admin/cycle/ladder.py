@@ -331,6 +331,8 @@ def maintenance(s: Snapshot) -> Decision | None:
         acts.append(Action("distil"))
     if s.checkpoint_due and not s.runs:
         acts.append(Action("checkpoint"))
+    if s.backup_due:
+        acts.append(Action("backup"))
     return Decision("maintenance", tuple(acts)) if acts else None
 
 

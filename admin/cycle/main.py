@@ -14,6 +14,7 @@ from shiftctl.admin.cycle.lock import AdminLock
 from shiftctl.admin.cycle.snapshot import Snapshot, observe
 from shiftctl.admin.inbox import import_requests
 from shiftctl.admin.paths import Paths
+from shiftctl.admin.statedb import StateWriter, describe_error
 from shiftctl.admin.tracker import TrackerError, open_tracker, quota
 from shiftctl.admin.tracker.sync import remember, sync
 from shiftctl.memory.store import Store
@@ -75,7 +76,7 @@ def run_cycle(config: Config, *, now: float | None = None) -> CycleResult:
     except Exception as exc:  # disk full, a corrupt db...: report, back off, never crash-loop
         return CycleResult(_last_cycle_number(paths), "error", [],
                            min(config.sleep.idle, max(config.sleep.after_action, 30.0)),
-                           [f"{type(exc).__name__}: {exc}"])
+                           [describe_error(paths, exc)])
     finally:
         lock.release()
 
@@ -84,7 +85,8 @@ def _locked_cycle(config: Config, paths: Paths, now: float | None) -> CycleResul
     reap_children()
     paths.wake.unlink(missing_ok=True)  # consumed: a wake during this cycle shows up at nap
     started = time.time() if now is None else now
-    store = Store.open(paths.state_db, on_migration_step=faults.migration_step)
+    writer = StateWriter(paths, on_migration_step=faults.migration_step)
+    store = writer.store
     faults.disk_full(store.conn)
     tracker = None
     try:
@@ -119,13 +121,16 @@ def _locked_cycle(config: Config, paths: Paths, now: float | None) -> CycleResul
             store.put("unhealthy_streak", str(streak))
         store.end_cycle(number, decision.rung, actions, sleep_s,
                         "; ".join(errors)[:4000] if errors else None)
+        broken = writer.seal(started)
+        if broken:
+            errors = [*errors, f"audit: {broken}"]
         progress = ladder.progressable(snap) if decision.rung == "sleep" else True
         return CycleResult(number, decision.rung, actions, sleep_s, errors, progress,
                            tracker.requests if tracker is not None else 0)
     finally:
         if tracker is not None:
             tracker.close()
-        store.close()
+        writer.close()
 
 
 def snapshot_for(config: Config) -> Snapshot:

@@ -24,6 +24,8 @@ TASK_LOAD_STATES = ("planned", "active", "needs_human")
 MIN_FREE_BYTES = 200 * 1024 * 1024
 START_GRACE_S = 30.0
 CHECKPOINT_EVERY_S = 3600.0
+LAST_CHECKPOINT = "last_checkpoint"  # kv: when the WAL was last checkpointed
+LAST_BACKUP = "last_backup"          # kv: when state.db was last backed up
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Snapshot:
     unusable: dict[str, str] = field(default_factory=dict)  # profile -> why it cannot start
     stale_worktrees: tuple[str, ...] = ()
     checkpoint_due: bool = False
+    backup_due: bool = False
     memory_due: bool = False
     unhealthy_streak: int = 0
     verified_heads: dict[int, set[str]] = field(default_factory=dict)  # heads whose checks passed
@@ -192,6 +195,16 @@ def _stale_worktrees(store: Store, paths: Paths, issues: dict[int, Issue],
     return stale
 
 
+def _last_done(store: Store, key: str, now: float) -> float:
+    """When a periodic chore (kv ``key``) last ran; never: count from the first cycle. One kv
+    read, so an idle cycle stays cheap."""
+    done = store.get(key)
+    if done is not None:
+        return float(done)
+    first = store.conn.execute("SELECT started_at FROM cycles ORDER BY number LIMIT 1").fetchone()
+    return float(first[0]) if first else now
+
+
 def observe(config: Config, paths: Paths, store: Store, now: float | None = None,
             extra_problems: list[str] | None = None) -> Snapshot:
     now = time.time() if now is None else now
@@ -209,13 +222,8 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         runs.append(view_run(run, task, now))
     day_start = now - (now % 86400)
     needed = {t.profile or config.agents.default for t in tasks if t.state == "ready"}
-    checkpointed = store.get("last_checkpoint")
-    if checkpointed is not None:
-        last_checkpoint = float(checkpointed)
-    else:  # never checkpointed: count from the first cycle
-        first = store.conn.execute(
-            "SELECT started_at FROM cycles ORDER BY number LIMIT 1").fetchone()
-        last_checkpoint = float(first[0]) if first else now
+    backup_every = config.memory.backup_interval * 3600
+    backup_due = backup_every > 0 and now - _last_done(store, LAST_BACKUP, now) >= backup_every
     problems = _health(config, paths) + list(extra_problems or [])
     return Snapshot(
         now=now, config=config, issues=issues, tasks=tuple(tasks), runs=tuple(runs),
@@ -226,7 +234,8 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         cooldowns=store.cooldowns(now), unusable=unusable_profiles(config, needed),
         stale_worktrees=tuple(_stale_worktrees(store, paths, issues,
                                                {rv.run.id for rv in runs})),
-        checkpoint_due=now - last_checkpoint > CHECKPOINT_EVERY_S,
+        checkpoint_due=now - _last_done(store, LAST_CHECKPOINT, now) > CHECKPOINT_EVERY_S,
+        backup_due=backup_due,
         memory_due=config.memory.enabled and distil.due(store.conn,
                                                         store.get(distil.DISTILLED_KEY)),
         unhealthy_streak=int(store.get("unhealthy_streak", "0") or 0),

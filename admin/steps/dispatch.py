@@ -95,7 +95,8 @@ def spawn(rt: CycleContext, action: Action) -> str:
                 checks=[CheckSpec(c.name, c.run, c.timeout) for c in cfg.checks],
                 keep_branch=bool(kept), keep_head=kept[-1] if kept else "",
                 wake_file=str(paths.wake),
-                commit_message=f"shiftctl {task.ref}: {task.title}"[:200])
+                commit_message=f"shiftctl {task.ref}: {task.title}"[:200],
+                hidden=[str(paths.audit_dir)])
     run = Run(id=run_id, issue=task.issue, task_id=task.id, kind="work", attempt=attempt,
               profile=profile.name, started_at=rt.now, run_dir=str(run_dir),
               worktree=spec.worktree, branch=spec.branch, base_sha=base_sha,
@@ -119,7 +120,7 @@ def spawn_read(rt: CycleContext, *, kind: str, issue: int, task: Task | None, pr
                               title=task.title if task else f"{kind} #{issue}",
                               body=task.body if task else ""),
                 agent=agent_spec(cfg, prof, read_only=True), prompt_file=str(prompt_file),
-                wake_file=str(rt.paths.wake), mode="read")
+                wake_file=str(rt.paths.wake), mode="read", hidden=[str(rt.paths.audit_dir)])
     run = Run(id=run_id, issue=issue, task_id=task.id if task else None, kind=kind,
               attempt=attempt, profile=profile, started_at=rt.now, run_dir=str(run_dir),
               worktree=spec.worktree, base_sha=base_sha, prompt_hash=digest(prompt),
@@ -149,7 +150,7 @@ def spawn_verify(rt: CycleContext, issue: int, head: str, attempt: int) -> Run:
                                              title=f"checks of #{issue} at {head[:12]}"),
                 agent=verify_agent(rt, issue), prompt_file=str(prompt_file),
                 checks=[CheckSpec(c.name, c.run, c.timeout) for c in cfg.checks],
-                wake_file=str(rt.paths.wake), mode="verify")
+                wake_file=str(rt.paths.wake), mode="verify", hidden=[str(rt.paths.audit_dir)])
     run = Run(id=run_id, issue=issue, kind="verify", attempt=attempt, profile=spec.agent.profile,
               started_at=rt.now, run_dir=str(run_dir), worktree=spec.worktree, base_sha=head,
               subject=head)

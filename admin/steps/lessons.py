@@ -8,9 +8,12 @@ the request stays queued and that cycle (or the next) applies it.
 """
 from __future__ import annotations
 
+import time
+
 from shiftctl.admin.cycle.lock import AdminLock
 from shiftctl.admin.inbox import import_requests, submit
 from shiftctl.admin.paths import Paths
+from shiftctl.admin.statedb import StateWriter
 from shiftctl.memory import lessons
 from shiftctl.memory.store import Command, Store
 
@@ -55,14 +58,16 @@ def request(paths: Paths, verb: str, *, arg: str = "", text: str = "") -> str | 
     if not lock.acquire():
         return None
     try:
-        store = Store.open(paths.state_db)
+        writer = StateWriter(paths)  # it writes events: signed, and the anchor sealed after
         try:
+            store = writer.store
             import_requests(paths, store)
             apply_pending(store)
             row = store.conn.execute("SELECT result FROM commands WHERE source = ? "
                                      "AND applied_at IS NOT NULL", (source,)).fetchone()
+            writer.seal(time.time())
         finally:
-            store.close()
+            writer.close()
     finally:
         lock.release()
     return str(row[0]) if row else None

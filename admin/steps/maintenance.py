@@ -5,8 +5,10 @@ import os
 import shutil
 from pathlib import Path
 
+from shiftctl.admin import backups
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action
+from shiftctl.admin.cycle.snapshot import LAST_BACKUP, LAST_CHECKPOINT
 from shiftctl.system import git
 
 
@@ -64,5 +66,13 @@ def trim(rt: CycleContext) -> tuple[int, int]:
 def checkpoint(rt: CycleContext, action: Action) -> str:
     cycles, dirs = trim(rt)
     rt.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    rt.store.put("last_checkpoint", repr(rt.now))
+    rt.store.put(LAST_CHECKPOINT, repr(rt.now))
     return f"checkpoint state.db (trimmed {cycles} cycle records, {dirs} old run dirs)"
+
+
+def backup(rt: CycleContext, action: Action) -> str:
+    """Copy state.db (SQLite's backup API), check the copy, then prune the oldest ones."""
+    path, facts, pruned = backups.take(rt.store, rt.paths, rt.now, rt.config.memory.backup_keep)
+    rt.store.put(LAST_BACKUP, repr(rt.now))
+    gone = f", pruned {len(pruned)}" if pruned else ""
+    return f"backup state.db to {path} ({facts.last_event} events, verified{gone})"

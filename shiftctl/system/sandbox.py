@@ -33,12 +33,26 @@ def probe() -> str | None:
     return None
 
 
-def bwrap_argv(argv: Sequence[str], worktree: Path, read_only: Sequence[Path] = ()) -> list[str]:
+def _masks(hidden: Sequence[Path]) -> list[str]:
+    """Cover each hidden path: a directory with an empty tmpfs, a file with /dev/null."""
+    out: list[str] = []
+    for path in hidden:
+        if path.is_dir():
+            out += ["--tmpfs", str(path.resolve())]
+        elif path.exists():
+            out += ["--ro-bind", "/dev/null", str(path.resolve())]
+    return out
+
+
+def bwrap_argv(argv: Sequence[str], worktree: Path, read_only: Sequence[Path] = (),
+               hidden: Sequence[Path] = ()) -> list[str]:
     """``read_only`` paths are bound again after the private /tmp, so they stay visible
     (the main repository's ``.git``, the run directory with the prompt) but not writable.
     The worktree's own ``.git`` file is bound read-only on top of the writable worktree: an
     agent that could replace it would choose the git dir (hooks, fsmonitor) of whoever runs
-    git there next."""
+    git there next.
+    ``hidden`` paths (the audit key's directory) are covered so the agent cannot read them:
+    as root, or as the same user, file modes would not stop it."""
     wt = str(worktree.resolve())
     ro: list[str] = []
     for path in read_only:
@@ -53,6 +67,7 @@ def bwrap_argv(argv: Sequence[str], worktree: Path, read_only: Sequence[Path] = 
     return [BWRAP, "--ro-bind", "/", "/",
             "--tmpfs", "/tmp",           # before any bind below /tmp
             "--dev", "/dev", "--proc", "/proc",
+            *_masks(hidden),
             *ro,
             "--bind", wt, wt,
             *ro_git,
@@ -61,8 +76,8 @@ def bwrap_argv(argv: Sequence[str], worktree: Path, read_only: Sequence[Path] = 
             "--chdir", wt, "--", *argv]
 
 
-def wrapper(kind: str, worktree: Path, read_only: Sequence[Path] = ()
-            ) -> Callable[[Sequence[str]], list[str]]:
+def wrapper(kind: str, worktree: Path, read_only: Sequence[Path] = (),
+            hidden: Sequence[Path] = ()) -> Callable[[Sequence[str]], list[str]]:
     """The argv transform for a sandbox kind; raises ``SandboxError`` if it cannot run."""
     if kind in ("", "none"):
         return list
@@ -72,7 +87,7 @@ def wrapper(kind: str, worktree: Path, read_only: Sequence[Path] = ()
     if why:
         raise SandboxError(f"sandbox bwrap is required by this profile but {why}; "
                            "refusing to run the agent unsandboxed")
-    return lambda argv: bwrap_argv(argv, worktree, read_only)
+    return lambda argv: bwrap_argv(argv, worktree, read_only, hidden)
 
 
 class SandboxError(RuntimeError):

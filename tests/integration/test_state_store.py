@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shiftctl.memory import events
+from shiftctl.memory import audit
 from shiftctl.memory.db import StateError, connect, transaction
 from shiftctl.memory.migrations import MIGRATIONS, Migration, applied, migrate
 from shiftctl.memory.store import Store
@@ -70,14 +70,16 @@ def test_event_chain_verifies_and_names_the_first_tampered_row(tmp_path: Path) -
     store = Store.open(tmp_path / "state.db")
     for i in range(5):
         store.event("test", issue=1, i=i)
-    assert events.verify(store.conn).ok
-    assert events.verify(store.conn).checked == 5
+    assert audit.verify(store.conn).ok
+    assert audit.verify(store.conn).events == 5
     store.conn.execute("UPDATE events SET data = '{\"i\": 99}' WHERE id = 3")
-    report = events.verify(store.conn)
-    assert not report.ok and report.broken_at == 3 and "hash" in report.problem
+    report = audit.verify(store.conn)
+    problem = report.problems[0]
+    assert not report.ok and problem.event == 3 and "hash" in problem.message
     store.conn.execute("DELETE FROM events WHERE id = 3")
-    report = events.verify(store.conn)
-    assert not report.ok and report.broken_at == 3 and "missing" in report.problem
+    report = audit.verify(store.conn)
+    problem = report.problems[0]
+    assert not report.ok and problem.event == 3 and "missing" in problem.message
     store.close()
 
 
@@ -90,7 +92,7 @@ def test_audit_verify_cli_detects_tampering(project) -> None:
     conn.commit()
     conn.close()
     out = project.cli("audit", "verify", check=False)
-    assert out.returncode == 1 and "broken at event 4" in out.stderr
+    assert out.returncode == 1 and "rewritten at event 4" in out.stderr
 
 
 def test_readonly_store_refuses_writes(tmp_path: Path) -> None:

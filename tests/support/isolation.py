@@ -1,4 +1,5 @@
-"""Every test gets its own HOME, git identity and user, and no fault injection."""
+"""Every test gets its own HOME (so its own audit keys and backups, which live under
+~/.config and ~/.local/state), git identity and user, and no fault injection."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,3 +17,5 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("USER", "alice")
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.delenv("SHIFTCTL_FAULT", raising=False)
+    for xdg in ("XDG_CONFIG_HOME", "XDG_STATE_HOME"):
+        monkeypatch.delenv(xdg, raising=False)

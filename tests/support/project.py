@@ -188,7 +188,11 @@ def end_workers(p: Project) -> None:
     if not db.exists():
         return
     from shiftctl.admin.steps.dispatch import terminate
-    s = Store.open(db, readonly=True)
+    from shiftctl.memory.db import StateError
+    try:
+        s = Store.open(db, readonly=True)
+    except StateError:  # a test damaged it on purpose: no run can be found to end
+        return
     try:
         runs = s.open_runs()
     finally:

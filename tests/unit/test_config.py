@@ -29,6 +29,7 @@ def test_defaults_match_the_design() -> None:
     assert (cfg.review.max_diff_lines, cfg.review.max_files_changed,
             cfg.review.max_bytes_added) == (5000, 500, 20 * 1024 * 1024)
     assert cfg.budget.usd_per_issue == 10 and cfg.budget.usd_per_day == 100
+    assert (cfg.memory.backup_interval, cfg.memory.backup_keep) == (6, 5)
 
 
 def test_found_by_walking_up(tmp_path: Path) -> None:
@@ -65,6 +66,9 @@ def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
     ({"review": {"max_files_changed": 0}}, "review.max_files_changed", ["0", "1..10000000"]),
     ({"review": {"max_bytes_added": "20MB"}}, "review.max_bytes_added", ["'20MB'", "integer"]),
     ({"review": {"max_bytes": 1}}, "review.max_bytes", ["unknown key", "max_bytes_added"]),
+    ({"memory": {"backup_interval": "daily"}}, "memory.backup_interval", ["'daily'", "0..8760"]),
+    ({"memory": {"backup_interval": -1}}, "memory.backup_interval", ["-1"]),
+    ({"memory": {"backup_keep": 0}}, "memory.backup_keep", ["0", "1..1000"]),
 ])
 def test_errors_name_the_key_the_value_and_what_is_expected(doc, key, words) -> None:
     with pytest.raises(ConfigError) as err:

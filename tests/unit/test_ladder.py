@@ -268,3 +268,10 @@ def test_a_verify_run_is_killed_only_past_its_checks_time_limit() -> None:
     late = replace(quiet, runs=(verify_run(age=limit + 1),))
     assert verbs(ladder.workers(late)) == [("kill", "v1")]
     assert ladder.sleep_hint(quiet, ladder.Decision("sleep")) == CHECKED.sleep.busy
+
+
+def test_a_due_backup_is_maintenance_and_never_outranks_work() -> None:
+    due = snap(issues=[issue(state="done")], backup_due=True)
+    assert verbs(ladder.decide(due)) == [("backup", None)]
+    assert ladder.decide(replace(due, backup_due=False)).rung == "sleep"
+    assert ladder.decide(snap(task("t1"), backup_due=True)).rung == "assign"
