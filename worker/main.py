@@ -12,7 +12,6 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -109,6 +108,34 @@ def prepare_checkout(spec: Spec) -> None:
     git.add_worktree(spec.repo, wt, spec.base_sha, "-f", "--detach")
 
 
+def make_home(home: Path) -> Path:
+    """A private, writable HOME in the run directory (not under /tmp, where Codex will not
+    keep its state), fresh for every attempt."""
+    if home.exists():
+        remove_home(home)
+    home.mkdir(mode=0o700)
+    return home
+
+
+def remove_home(home: Path) -> None:
+    """Whatever the agent left there, however it set the modes (never following links)."""
+    def unlock(func: Any, path: str, _exc: Any) -> None:
+        try:
+            os.chmod(os.path.dirname(path), 0o700)
+            func(path)
+        except OSError:
+            pass
+    for root, dirs, _files in os.walk(home, followlinks=False):
+        for d in dirs:
+            p = os.path.join(root, d)
+            if not os.path.islink(p):
+                try:
+                    os.chmod(p, 0o700)
+                except OSError:
+                    pass
+    shutil.rmtree(home, onerror=unlock)
+
+
 def _agent_failed(agent: AgentOutcome) -> tuple[str, str] | None:
     """The outcomes decided by how the agent process ended, before anything it said."""
     if agent.rate_limited:
@@ -166,6 +193,7 @@ class Attempt:
         self.stopping = False
         self.heartbeat = Heartbeat(spec.dir / "heartbeat", spec.heartbeat_s)
         self.result = Result(outcome="failed", started_at=time.time())
+        self.homes: list[Path] = []  # private HOMEs of the agent and the checks (sandboxed)
 
     def _on_term(self, signum: int, _frame: Any) -> None:
         self.stopping = True
@@ -176,20 +204,30 @@ class Attempt:
             self.result.agent_started_at = time.time()
         self.heartbeat.beat()
 
-    def _sandbox(self, wt: Path) -> Callable[[Sequence[str]], list[str]]:
-        """The argv wrapper for the agent and its checks; refuses rather than runs bare."""
+    def _sandbox(self, wt: Path, env: dict[str, str], home: str = "home") -> sandbox.Wrap:
+        """The argv wrapper for the agent, or for its checks (with a fresh HOME of their own,
+        so nothing the agent left in its HOME can steer them); refuses rather than runs
+        bare."""
         spec = self.spec
-        return sandbox.wrapper(spec.agent.sandbox, wt,
-                               read_only=[Path(spec.repo) / ".git", spec.dir])
+        agent = spec.agent
+
+        def box() -> sandbox.Box:
+            path = make_home(spec.dir / home)
+            self.homes.append(path)
+            return sandbox.make_box(wt, path, env,
+                                    read_only=[Path(spec.repo) / ".git", spec.dir],
+                                    hide=agent.sandbox_hide, expose=agent.sandbox_expose)
+        return sandbox.wrapper(agent.sandbox, box)
 
     def _agent(self, wt: Path, env: dict[str, str], log: IO[bytes],
-               wrap: Callable[[Sequence[str]], list[str]]) -> AgentOutcome:
+               wrap: sandbox.Wrap) -> AgentOutcome:
         spec = self.spec
         self.heartbeat.set("agent")
         ctx = AgentContext(spec=spec, worktree=wt, env=env, prompt_file=Path(spec.prompt_file),
                            log=log, deadline=time.monotonic() + spec.agent.task_timeout,
                            on_output=self.heartbeat.output, on_start=self._agent_started,
-                           should_stop=lambda: self.stopping, wrap=wrap)
+                           should_stop=lambda: self.stopping, wrap=wrap,
+                           home=self.homes[0] if self.homes else None)
         agent = agents.get(spec.agent.kind).run(ctx)
         self.result.agent_ended_at = time.time()
         self.result.agent_started_at = self.result.agent_started_at or self.result.agent_ended_at
@@ -199,7 +237,7 @@ class Attempt:
         spec, res = self.spec, self.result
         base = prepare_worktree(spec)
         wt = Path(spec.worktree)
-        wrap = self._sandbox(wt)
+        wrap = self._sandbox(wt, env)
         agent = self._agent(wt, env, log, wrap)
         self.heartbeat.set("commit")
         git.commit_all(wt, spec.commit_message or f"shiftctl: {spec.task.title}")
@@ -213,7 +251,8 @@ class Attempt:
         res.outcome, res.error = decide(agent, block, block_error, res.commits)
         if res.outcome == "succeeded" and spec.checks and not self.stopping:
             self.heartbeat.set("checks")
-            res.checks = run_checks(spec.checks, worktree=wt, env=env, log=log, wrap=wrap)
+            res.checks = run_checks(spec.checks, worktree=wt, env=env, log=log,
+                                    wrap=self._sandbox(wt, env, "check-home"))
         return agent, block
 
     def _read(self, env: dict[str, str], log: IO[bytes]) -> AgentOutcome:
@@ -222,7 +261,7 @@ class Attempt:
         prepare_checkout(spec)
         wt = Path(spec.worktree)
         try:
-            agent = self._agent(wt, env, log, self._sandbox(wt))
+            agent = self._agent(wt, env, log, self._sandbox(wt, env))
             changed = git.out(wt, "status", "--porcelain")
             if changed or git.rev(wt, "HEAD") != spec.base_sha:
                 res.extra["discarded_changes"] = changed.splitlines()[:50]
@@ -266,6 +305,9 @@ class Attempt:
                 pass
         finally:
             self.heartbeat.stop()
+            if res.outcome == "succeeded":  # a failed run's stay for debugging, with its run dir
+                for home in self.homes:
+                    remove_home(home)
         res.ended_at = time.time()
         return res
 
