@@ -237,3 +237,44 @@ def test_the_worker_refuses_too_when_bwrap_is_missing(tmp_path: Path) -> None:
     assert r["outcome"] == "failed"
     assert "refusing to run the agent unsandboxed" in r["error"]
     assert r["commits"] == []
+
+
+def test_doctor_finds_a_cli_that_cannot_start_boxed_and_sandbox_expose_fixes_it(
+        guarded: Guarded) -> None:
+    """A CLI whose launcher in ``~/bin`` runs the real program from elsewhere in the hidden
+    HOME does not start in bwrap: doctor says so and names the fix; with the directory in
+    ``sandbox_expose`` it starts."""
+    require_bwrap()
+    real = guarded.home / ".local" / "share" / "fakecli" / "fakecli"
+    launcher = guarded.home / "bin" / "fakecli"
+    for path, text in ((real, "#!/bin/sh\necho fakecli 1.0\n"),
+                       (launcher, f'#!/bin/sh\nexec "{real}" "$@"\n')):
+        path.parent.mkdir(parents=True)
+        path.write_text(text)
+        path.chmod(0o755)
+    profile = {"kind": "claude", "argv": [str(launcher)]}
+    project = guarded.project
+    project.configure(sandbox="auto", agents={"default": "c", "profiles": {"c": profile}})
+    found = {f.name: f for f in check(project.config)}
+    assert not found["sandbox c"].ok and found["sandbox c"].required
+    assert "--version fails inside bwrap" in found["sandbox c"].detail
+    assert "sandbox_expose" in found["sandbox c"].detail
+    project.configure(sandbox="auto", sandbox_expose=[str(real.parent)],
+                      agents={"default": "c", "profiles": {"c": profile}})
+    found = {f.name: f for f in check(project.config)}
+    assert found["sandbox c"].ok, found["sandbox c"].detail
+
+
+def test_claude_may_skip_permissions_boxed_even_when_started_as_root(project: Project) -> None:
+    """Claude Code refuses bypassPermissions as root; inside bwrap a root-started agent is
+    uid 65534, so doctor only objects when the profile runs unsandboxed."""
+    if os.geteuid() != 0:
+        pytest.skip("only root is refused bypassPermissions")
+    require_bwrap()
+    profile = {"kind": "claude", "argv": [sys.executable],
+               "permission_mode": "bypassPermissions"}
+    for kind, refused in (("none", True), ("auto", False)):
+        project.configure(sandbox=kind, agents={"default": "c", "profiles": {"c": profile}})
+        found = {f.name: f for f in check(project.config)}
+        assert ("refuses permission_mode bypassPermissions" in found["agent c"].detail) \
+            is refused, (kind, found["agent c"].detail)
