@@ -29,14 +29,17 @@ def known_problem(profile: Profile, env: Mapping[str, str], euid: int,
                 "permission_mode unset (acceptEdits with allowed tools)")
     if profile.kind == "codex":
         named = dict(profile.env).get("CODEX_HOME")
-        if named is None and boxed and config is not None:  # the run's private HOME
-            home, what = str(config.runtime / "runs"), "the sandboxed runs' CODEX_HOME, in"
-        else:
-            home = named or env.get("CODEX_HOME") or \
-                str(Path(env.get("HOME", "~")).expanduser() / ".codex")
-            what = "CODEX_HOME"
+        if named is None and boxed and config is not None:  # in the run's private HOME
+            runs = config.runtime / "runs"
+            if runs.resolve().is_relative_to("/tmp"):
+                return (f"sandboxed, Codex keeps its CODEX_HOME in the run directories ({runs}), "
+                        "which are under /tmp, where Codex cannot set up its sandbox; move the "
+                        "repository out of /tmp or set the profile's env CODEX_HOME elsewhere")
+            return None
+        home = named or env.get("CODEX_HOME") or \
+            str(Path(env.get("HOME", "~")).expanduser() / ".codex")
         if Path(home).resolve().is_relative_to("/tmp"):
-            return (f"{what} {home} is under /tmp, where Codex cannot set up its sandbox; "
+            return (f"CODEX_HOME {home} is under /tmp, where Codex cannot set up its sandbox; "
                     "set the profile's env CODEX_HOME to a directory elsewhere")
     return None
 

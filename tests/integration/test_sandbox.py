@@ -278,3 +278,21 @@ def test_claude_may_skip_permissions_boxed_even_when_started_as_root(project: Pr
         found = {f.name: f for f in check(project.config)}
         assert ("refuses permission_mode bypassPermissions" in found["agent c"].detail) \
             is refused, (kind, found["agent c"].detail)
+
+
+def test_doctor_says_when_boxed_codex_would_keep_its_home_under_tmp(project: Project) -> None:
+    """Boxed, Codex's CODEX_HOME is in the run directory: in a repository under /tmp (this
+    test's) Codex could not set up its own sandbox there."""
+    require_bwrap()
+    codex = {"kind": "codex", "argv": [sys.executable]}
+    project.configure(sandbox="auto", agents={"default": "cx", "profiles": {"cx": codex}})
+    found = {f.name: f for f in check(project.config)}
+    assert "Codex keeps its CODEX_HOME in the run directories" in found["agent cx"].detail
+    assert "under /tmp, where Codex cannot set up its sandbox" in found["agent cx"].detail
+    home = outside_tmp("codex-home")
+    try:
+        project.configure(sandbox="auto", agents={"default": "cx", "profiles": {"cx": {
+            **codex, "env": {"CODEX_HOME": str(home)}}}})
+        assert {f.name: f for f in check(project.config)}["agent cx"].ok
+    finally:
+        home.rmdir()
