@@ -13,12 +13,12 @@ from typing import Any, Literal, overload
 
 import yaml
 
+from shiftctl.system.sandbox import KINDS as SANDBOXES
 from shiftctl.worker.spec import AGENT_KINDS as BUILTIN_KINDS
 
 CONFIG_NAME = "shiftctl.yaml"
 APPROVAL_POLICIES = ("auto", "always", "over_budget")
 TRACKER_KINDS = ("local", "github")
-SANDBOXES = ("none", "bwrap")
 
 
 class ConfigError(Exception):
@@ -166,7 +166,8 @@ class Config:
     approval: ApprovalConfig
     limits: LimitsConfig
     memory: MemoryConfig = field(default_factory=MemoryConfig)
-    sandbox: str = "none"
+    sandbox: str = "auto"
+    sandbox_expose: tuple[str, ...] = ()   # absolute paths shown read-only inside the sandbox
     prompts_dir: str | None = None
     source: Path | None = None
 
@@ -323,6 +324,17 @@ def _memory(r: _Reader) -> MemoryConfig:
     return memory
 
 
+def _expose_paths(top: _Reader) -> tuple[str, ...]:
+    """``sandbox_expose``: absolute paths (``~`` allowed), e.g. a toolchain under HOME."""
+    out = []
+    for raw in top.strings("sandbox_expose"):
+        path = os.path.expanduser(raw)
+        if not os.path.isabs(path):
+            raise top.error("sandbox_expose", raw, "absolute paths or ~/..., e.g. [~/.pyenv]")
+        out.append(os.path.normpath(path))
+    return tuple(out)
+
+
 def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
     top = _Reader(data, "", source)
 
@@ -445,7 +457,8 @@ def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
         root=root, base_branch=top.text("base_branch", "main"), tracker=tracker, agents=agents,
         planner=planner, review=review, checks=tuple(checks), workers=workers, budget=budget,
         sleep=sleep, approval=approval, limits=limits, memory=memory,
-        sandbox=top.text("sandbox", "none", choices=SANDBOXES),
+        sandbox=top.text("sandbox", "auto", choices=SANDBOXES),
+        sandbox_expose=_expose_paths(top),
         prompts_dir=top.text("prompts_dir", None, nullable=True),
     )
     top.done()
@@ -523,4 +536,6 @@ sleep: {{after_action: 5, busy: 300, idle: 1800, wake_check: 30}}
 approval: {{plans: auto}}
 limits: {{max_depth: 2, max_tasks_per_issue: 50, max_runs_per_issue: 30}}
 memory: {{enabled: true, max_lessons: 5, max_episodes: 3, prompt_chars: 4000}}
+sandbox: auto              # bwrap where bubblewrap works (doctor says), none only if you say so
+sandbox_expose: []         # e.g. [~/.pyenv, ~/.nvm]: toolchains under HOME, shown read-only
 """

@@ -5,6 +5,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from shiftctl.admin.config import Config, Profile
+from shiftctl.system import sandbox
 from shiftctl.worker.spec import AgentSpec
 
 EXECUTABLES = {"claude": "claude", "codex": "codex", "shell": "bash", "aider": "aider",
@@ -18,14 +19,24 @@ def executable(profile: Profile) -> str:
     return EXECUTABLES.get(profile.kind, profile.kind)
 
 
-def known_problem(profile: Profile, env: Mapping[str, str], euid: int) -> str | None:
+def known_problem(profile: Profile, env: Mapping[str, str], euid: int,
+                  config: Config | None = None) -> str | None:
     """A setting the agent CLI is known to refuse here (found by running them)."""
-    if profile.kind == "claude" and euid == 0 and \
+    boxed = config is not None and sandbox_in_force(config, profile).kind == "bwrap"
+    if profile.kind == "claude" and euid == 0 and not boxed and \
             profile.permission_mode in ("bypassPermissions",):
         return ("Claude Code refuses permission_mode bypassPermissions as root; leave "
                 "permission_mode unset (acceptEdits with allowed tools)")
     if profile.kind == "codex":
-        home = dict(profile.env).get("CODEX_HOME") or env.get("CODEX_HOME") or \
+        named = dict(profile.env).get("CODEX_HOME")
+        if named is None and boxed and config is not None:  # in the run's private HOME
+            runs = config.runtime / "runs"
+            if runs.resolve().is_relative_to("/tmp"):
+                return (f"sandboxed, Codex keeps its CODEX_HOME in the run directories ({runs}), "
+                        "which are under /tmp, where Codex cannot set up its sandbox; move the "
+                        "repository out of /tmp or set the profile's env CODEX_HOME elsewhere")
+            return None
+        home = named or env.get("CODEX_HOME") or \
             str(Path(env.get("HOME", "~")).expanduser() / ".codex")
         if Path(home).resolve().is_relative_to("/tmp"):
             return (f"CODEX_HOME {home} is under /tmp, where Codex cannot set up its sandbox; "
@@ -34,6 +45,7 @@ def known_problem(profile: Profile, env: Mapping[str, str], euid: int) -> str | 
 
 
 def sandbox_of(config: Config, profile: Profile) -> str:
+    """The configured sandbox (``auto``, ``bwrap`` or ``none``)."""
     return profile.sandbox or config.sandbox
 
 
@@ -46,13 +58,28 @@ def strictest_sandbox(config: Config, profiles: Iterable[str | None]) -> str:
     return "bwrap" if "bwrap" in kinds else "none"
 
 
+def sandbox_in_force(config: Config, profile: Profile) -> sandbox.InForce:
+    """What the profile's agents get here and why: ``auto`` resolved by probing bwrap."""
+    return sandbox.in_force(sandbox_of(config, profile))
+
+
+def sandbox_summary(config: Config) -> dict[str, dict[str, str]]:
+    """Per profile: the sandbox in force and why (what the cycle records and status shows)."""
+    out = {}
+    for name, prof in sorted(config.agents.profiles.items()):
+        eff = sandbox_in_force(config, prof)
+        out[name] = {"sandbox": eff.kind, "reason": eff.reason, "configured": eff.configured}
+    return out
+
+
 def agent_spec(config: Config, profile: Profile, *, read_only: bool = False) -> AgentSpec:
     w = config.workers
     return AgentSpec(
         profile=profile.name, kind=profile.kind, argv=list(profile.argv), model=profile.model,
         max_turns=profile.max_turns, allowed_tools=list(profile.allowed_tools),
         permission_mode=profile.permission_mode, pass_env=list(profile.pass_env),
-        env=dict(profile.env), sandbox=sandbox_of(config, profile),
+        env=dict(profile.env), sandbox=sandbox_in_force(config, profile).kind,
+        sandbox_hide=[str(config.runtime)], sandbox_expose=list(config.sandbox_expose),
         task_timeout=profile.task_timeout or w.task_timeout,
         stall_timeout=profile.stall_timeout or w.stall_timeout, read_only=read_only)
 

@@ -1,4 +1,5 @@
-"""shiftctl benchmarks: idle cost, orchestration overhead, throughput, scale and wake latency.
+"""shiftctl benchmarks: idle cost, orchestration overhead, throughput, scale, wake latency and
+the per-run cost of the bwrap sandbox.
 
     python scripts/bench.py [--quick] [--json FILE] [--only idle,idle_cost,...]
 
@@ -37,11 +38,13 @@ sys.path[:0] = [str(ROOT / "tests")]  # the test helpers (shiftctl itself is ins
 
 # These imports need the sys.path line above (the test helpers live in tests/).
 from shiftctl.memory.db import StateError  # noqa: E402
+from shiftctl.system import sandbox  # noqa: E402
 
 from model_server import ModelServer, Script, act, say, status_block, tool  # noqa: E402
 from support.agents import AGENT_BIN  # noqa: E402
 from support.project import Project  # noqa: E402
 from support.repos import make_repo  # noqa: E402
+from support.worker import run_worker  # noqa: E402
 
 SHIFTCTL = [sys.executable, "-m", "shiftctl"]
 # The default naps: a cycle whose successor has new work is followed at once, so
@@ -60,6 +63,7 @@ class Sizes:
     claude_runs: int = 10
     throughput_waves: int = 3
     scale_cycles: int = 20
+    sandbox_runs: int = 20
 
 
 FULL = Sizes()
@@ -511,10 +515,40 @@ def section_wake(bench: Bench) -> dict[str, Any]:
     return {"wake_latency_s": round(latency, 2)}
 
 
+def section_sandbox(bench: Bench) -> dict[str, Any]:
+    """Per-run cost of bwrap: the same trivial ``command`` agent (writes one file), one
+    worker process at a time, ``sandbox_runs`` times each way: the whole worker (worktree,
+    agent, commit) and the agent alone, median, bwrap minus none."""
+    if sandbox.probe() is not None:
+        print(f"bwrap cannot run here ({sandbox.probe()}): sandbox section skipped",
+              file=sys.stderr)
+        return {}
+    work = bench.work / "sandbox"
+    repo = make_repo(work / "repo")
+    argv = ["bash", "-c", "echo done > out.txt"]
+    worker: dict[str, list[float]] = {"none": [], "bwrap": []}
+    agent: dict[str, list[float]] = {"none": [], "bwrap": []}
+    for i in range(bench.sizes.sandbox_runs):
+        for kind in ("none", "bwrap"):  # interleaved: load changes hit both alike
+            t0 = time.perf_counter()
+            r = run_worker(work, argv=argv, repo=repo, name=f"{kind}-{i}", sandbox_kind=kind)
+            worker[kind].append(time.perf_counter() - t0)
+            if r["outcome"] != "succeeded":
+                raise RuntimeError(f"sandbox bench run {kind}-{i}: {r['error']}")
+            agent[kind].append(r["agent_ended_at"] - r["agent_started_at"])
+    return {"sandbox_runs": bench.sizes.sandbox_runs,
+            "sandbox_worker_s_median_none": round(median(worker["none"]), 3),
+            "sandbox_worker_s_median_bwrap": round(median(worker["bwrap"]), 3),
+            "sandbox_agent_ms_median_none": round(median(agent["none"]) * 1000, 1),
+            "sandbox_agent_ms_median_bwrap": round(median(agent["bwrap"]) * 1000, 1),
+            "sandbox_overhead_ms_per_run": round(
+                (median(worker["bwrap"]) - median(worker["none"])) * 1000, 1)}
+
+
 SECTIONS: dict[str, Callable[[Bench], dict[str, Any]]] = {
     "idle": section_idle, "idle_cost": section_idle_cost, "overhead": section_overhead,
     "claude": section_claude, "throughput": section_throughput, "scale": section_scale,
-    "wake": section_wake,
+    "wake": section_wake, "sandbox": section_sandbox,
 }
 BACKGROUND = ("wake",)  # mostly waiting: runs alongside the others
 

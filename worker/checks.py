@@ -1,19 +1,20 @@
 """Quality checks: the configured commands, run in the worktree after the agent."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from shiftctl.system.fs import tail
 from shiftctl.system.proc import run_process
+from shiftctl.system.sandbox import Wrap, unwrapped
 from shiftctl.worker.spec import CheckSpec
 
 OUTPUT_TAIL = 4000
 
 
 def run_checks(checks: list[CheckSpec], *, worktree: Path, env: dict[str, str],
-               log: IO[bytes], wrap: Callable[[Sequence[str]], list[str]] = list,
+               log: IO[bytes], wrap: Wrap = unwrapped,
                on_start: Callable[[int], None] | None = None,
                should_stop: Callable[[], bool] | None = None) -> list[dict[str, Any]]:
     """Run in the agent's sandbox when it has one: checks execute the agent's code.

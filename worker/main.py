@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -127,17 +127,55 @@ def pin_kept_branch(spec: Spec) -> None:
         git.run(spec.repo, "update-ref", f"refs/heads/{spec.branch}", spec.keep_head)
 
 
-def sandbox_for(spec: Spec, wt: Path) -> Callable[[Sequence[str]], list[str]]:
-    """The argv wrapper for an agent and for checks (they run agents' code), the same for a
-    work run and a verify run; it refuses rather than runs bare."""
-    return sandbox.wrapper(spec.agent.sandbox, wt,
-                           read_only=[Path(spec.repo) / ".git", spec.dir],
-                           hidden=[Path(p) for p in spec.hidden])
+def sandbox_for(spec: Spec, wt: Path, env: dict[str, str], homes: list[Path],
+                home: str = "home") -> sandbox.Wrap:
+    """The argv wrapper for an agent, or for checks (they run agents' code; with a fresh
+    HOME of their own, so nothing the agent left in its HOME can steer them), the same for
+    work, read and verify runs; it refuses rather than runs bare. Each private HOME made is
+    appended to ``homes`` (for ``remove_home``)."""
+    agent = spec.agent
+
+    def box() -> sandbox.Box:
+        path = make_home(spec.dir / home)
+        homes.append(path)
+        return sandbox.make_box(wt, path, env,
+                                read_only=[Path(spec.repo) / ".git", spec.dir],
+                                hide=[*agent.sandbox_hide, *spec.hidden],
+                                expose=agent.sandbox_expose)
+    return sandbox.wrapper(agent.sandbox, box)
 
 
 def prepare_checkout(spec: Spec) -> git.Tree:
     """A detached checkout of ``base_sha`` for a read-only run (planner, reviewer)."""
     return git.fresh_worktree(spec.repo, claim_path(spec), spec.base_sha, "-f", "--detach")
+
+
+def make_home(home: Path) -> Path:
+    """A private, writable HOME in the run directory (not under /tmp, where Codex will not
+    keep its state), fresh for every attempt."""
+    if home.exists():
+        remove_home(home)
+    home.mkdir(mode=0o700)
+    return home
+
+
+def remove_home(home: Path) -> None:
+    """Whatever the agent left there, however it set the modes (never following links)."""
+    def unlock(func: Any, path: str, _exc: Any) -> None:
+        try:
+            os.chmod(os.path.dirname(path), 0o700)
+            func(path)
+        except OSError:
+            pass
+    for root, dirs, _files in os.walk(home, followlinks=False):
+        for d in dirs:
+            p = os.path.join(root, d)
+            if not os.path.islink(p):
+                try:
+                    os.chmod(p, 0o700)
+                except OSError:
+                    pass
+    shutil.rmtree(home, onerror=unlock)
 
 
 def _agent_failed(agent: AgentOutcome) -> tuple[str, str] | None:
@@ -197,6 +235,7 @@ class Attempt:
         self.stopping = False
         self.heartbeat = Heartbeat(spec.dir / "heartbeat", spec.heartbeat_s)
         self.result = Result(outcome="failed", started_at=time.time())
+        self.homes: list[Path] = []  # private HOMEs of the agent and the checks (sandboxed)
 
     def _on_term(self, signum: int, _frame: Any) -> None:
         self.stopping = True
@@ -207,24 +246,25 @@ class Attempt:
             self.result.agent_started_at = time.time()
         self.heartbeat.beat()
 
-    def _sandbox(self, wt: Path) -> Callable[[Sequence[str]], list[str]]:
-        return sandbox_for(self.spec, wt)
+    def _sandbox(self, wt: Path, env: dict[str, str], home: str = "home") -> sandbox.Wrap:
+        return sandbox_for(self.spec, wt, env, self.homes, home)
 
     def _agent(self, wt: Path, env: dict[str, str], log: IO[bytes],
-               wrap: Callable[[Sequence[str]], list[str]]) -> AgentOutcome:
+               wrap: sandbox.Wrap) -> AgentOutcome:
         spec = self.spec
         self.heartbeat.set("agent")
         ctx = AgentContext(spec=spec, worktree=wt, env=env, prompt_file=Path(spec.prompt_file),
                            log=log, deadline=time.monotonic() + spec.agent.task_timeout,
                            on_output=self.heartbeat.output, on_start=self._agent_started,
-                           should_stop=lambda: self.stopping, wrap=wrap)
+                           should_stop=lambda: self.stopping, wrap=wrap,
+                           home=self.homes[0] if self.homes else None)
         agent = agents.get(spec.agent.kind).run(ctx)
         self.result.agent_ended_at = time.time()
         self.result.agent_started_at = self.result.agent_started_at or self.result.agent_ended_at
         return agent
 
     def _guarded(self, tree: git.Tree, env: dict[str, str], log: IO[bytes],
-                 wrap: Callable[[Sequence[str]], list[str]]) -> AgentOutcome:
+                 wrap: sandbox.Wrap) -> AgentOutcome:
         """The agent, between two fingerprints of the shared git dir. Anything it changed
         there makes the attempt ``tampered`` (and is undone) before any other git runs."""
         guard = tamper.Guard(Path(self.spec.repo), self.spec.run_id, self.spec.dir, tree)
@@ -244,7 +284,7 @@ class Attempt:
         spec, res = self.spec, self.result
         tree, base = prepare_worktree(spec)
         wt = tree.work_tree
-        wrap = self._sandbox(wt)
+        wrap = self._sandbox(wt, env)
         agent = self._guarded(tree, env, log, wrap)
         if res.outcome == "tampered":
             return agent, _usage_block(agent.final_text)
@@ -262,7 +302,8 @@ class Attempt:
         res.outcome, res.error = decide(agent, block, block_error, res.commits)
         if res.outcome == "succeeded" and spec.checks and not self.stopping:
             self.heartbeat.set("checks")
-            res.checks = run_checks(spec.checks, worktree=wt, env=env, log=log, wrap=wrap)
+            res.checks = run_checks(spec.checks, worktree=wt, env=env, log=log,
+                                    wrap=self._sandbox(wt, env, "check-home"))
         return agent, block
 
     def _read(self, env: dict[str, str], log: IO[bytes]) -> AgentOutcome:
@@ -270,7 +311,7 @@ class Attempt:
         spec, res = self.spec, self.result
         tree = prepare_checkout(spec)
         try:
-            agent = self._guarded(tree, env, log, self._sandbox(tree.work_tree))
+            agent = self._guarded(tree, env, log, self._sandbox(tree.work_tree, env))
             if res.outcome != "tampered":
                 changed = git.out(tree, "status", "--porcelain")
                 if changed or git.rev(tree, "HEAD") != spec.base_sha:
@@ -317,6 +358,9 @@ class Attempt:
                 pass
         finally:
             self.heartbeat.stop()
+            if res.outcome == "succeeded":  # a failed run's stay for debugging, with its run dir
+                for home in self.homes:
+                    remove_home(home)
         res.ended_at = time.time()
         return res
 

@@ -26,7 +26,11 @@ class AgentSpec:
     permission_mode: str | None = None
     pass_env: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
-    sandbox: str = "none"
+    # "bwrap" or "none", resolved by the admin ("auto" never reaches a worker); a spec that
+    # does not say is sandboxed
+    sandbox: str = "bwrap"
+    sandbox_hide: list[str] = field(default_factory=list)    # shown empty (admin's runtime)
+    sandbox_expose: list[str] = field(default_factory=list)  # shown read-only (config)
     task_timeout: float = 3600
     stall_timeout: float = 600
     read_only: bool = False

@@ -16,7 +16,7 @@ from typing import Any
 from shiftctl.system import git
 from shiftctl.system.env import build_env
 from shiftctl.worker.checks import run_checks
-from shiftctl.worker.main import Heartbeat, prepare_checkout, sandbox_for
+from shiftctl.worker.main import Heartbeat, prepare_checkout, remove_home, sandbox_for
 from shiftctl.worker.result import Result
 from shiftctl.worker.spec import Spec
 
@@ -47,14 +47,15 @@ class Verification:
 
     def _checks(self) -> None:
         spec, res = self.spec, self.result
-        prepare_checkout(spec)
-        wt = Path(spec.worktree)
+        tree = prepare_checkout(spec)
+        wt = tree.work_tree
+        homes: list[Path] = []
         try:
-            head = git.rev(wt, "HEAD")
+            head = git.rev(tree, "HEAD")
             if head != spec.base_sha:
                 raise RuntimeError(f"the checkout is at {head}, not at {spec.base_sha}")
-            wrap = sandbox_for(spec, wt)
             env = build_env(os.environ, spec.agent.pass_env, spec.agent.env)
+            wrap = sandbox_for(spec, wt, env, homes, "check-home")
             self.heartbeat.set("checks")
             with open(spec.dir / "agent.log", "ab") as log:
                 res.checks = run_checks(spec.checks, worktree=wt, env=env, log=log, wrap=wrap,
@@ -62,6 +63,8 @@ class Verification:
                                         should_stop=lambda: self.stopping)
         finally:
             git.remove_worktree(spec.repo, wt)
+            for home in homes:
+                remove_home(home)
         res.outcome, res.error = outcome_of(res.checks)
         if self.stopping:
             res.outcome, res.error = "failed", "attempt terminated"

@@ -112,6 +112,7 @@ def build_repo(root: Path) -> Path:
         workers: {{max_concurrent: 4, max_attempts: 2, backoff_base: 1, backoff_cap: 2,
                    task_timeout: 120, stall_timeout: 60}}
         sleep: {{after_action: 0, busy: 5, idle: 60, wake_check: 1}}
+        sandbox: auto   # bwrap where bubblewrap works; 'shiftctl doctor' says which
         """))
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "demo package")

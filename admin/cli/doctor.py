@@ -5,19 +5,28 @@ import importlib.util
 import os
 import shutil
 import sqlite3
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from shiftctl.admin import backups
 from shiftctl.admin.audit.keys import exposure
 from shiftctl.admin.audit.verdict import verify
-from shiftctl.admin.config import Config
+from shiftctl.admin.config import Config, Profile
 from shiftctl.admin.paths import Paths
-from shiftctl.admin.profiles import executable, known_problem, sandbox_of
+from shiftctl.admin.profiles import (
+    executable,
+    known_problem,
+    sandbox_in_force,
+    worker_pass_env,
+)
 from shiftctl.admin.statedb import describe_error, open_reader
 from shiftctl.memory.backup import integrity
 from shiftctl.memory.db import StateCorrupt, StateError, StateMissing, sqlite_version
-from shiftctl.system import git
+from shiftctl.system import git, sandbox
+from shiftctl.system.env import build_env
 
 
 @dataclass
@@ -43,7 +52,7 @@ def _state(config: Config, paths: Paths) -> list[Finding]:
     out = []
     used = {config.agents.default, config.planner.profile, config.review.judge} - {None}
     unsandboxed = sorted(n for n, p in config.agents.profiles.items()
-                         if n in used and sandbox_of(config, p) != "bwrap")
+                         if n in used and sandbox_in_force(config, p).kind != "bwrap")
     if unsandboxed:
         out.append(Finding("audit key", False, (
             f"profiles {', '.join(unsandboxed)} run agents unsandboxed, as you: they could "
@@ -109,21 +118,12 @@ def check(config: Config) -> list[Finding]:
     for name, prof in sorted(config.agents.profiles.items()):
         exe = executable(prof)
         where = shutil.which(exe)
-        problem = known_problem(prof, os.environ, os.geteuid())
+        problem = known_problem(prof, os.environ, os.geteuid(), config)
         found.append(Finding(f"agent {name}", where is not None and problem is None,
                              f"{prof.kind}: {problem}" if where and problem else
                              f"{prof.kind}: {where}" if where else
                              f"{prof.kind}: {exe!r} not found on PATH", required=name in used))
-    from shiftctl.system import sandbox
-    why = sandbox.probe()
-    sandboxed = sorted(n for n, p in config.agents.profiles.items()
-                       if sandbox_of(config, p) == "bwrap")
-    if sandboxed:
-        found.append(Finding("sandbox", why is None, "bwrap works" if why is None else
-                             f"{why}; profiles {', '.join(sandboxed)} will refuse to start"))
-    else:
-        found.append(Finding("sandbox", True, "bwrap available (no profile uses it)" if why is None
-                             else f"not available: {why}", required=False))
+    found += sandbox_findings(config, used)
     has_sup = shutil.which("supervisord") is not None or \
         importlib.util.find_spec("supervisor") is not None
     found.append(Finding("supervisor", has_sup, "supervisord available" if has_sup else
@@ -134,3 +134,50 @@ def check(config: Config) -> list[Finding]:
     except OSError as exc:
         found.append(Finding("disk", False, str(exc)))
     return found
+
+
+# agent CLIs that answer --version (without a model): the sandbox probe starts them boxed
+VERSION_KINDS = ("claude", "codex", "aider", "gemini", "opencode")
+
+
+def starts_boxed(config: Config, prof: Profile) -> str | None:
+    """Why the profile's CLI does not start inside the sandbox (a CLI under a hidden HOME
+    that ``sandbox_expose`` should name), or None when it does or cannot be asked."""
+    exe = executable(prof)
+    if prof.kind not in VERSION_KINDS or shutil.which(exe) is None:
+        return None
+    env = build_env(build_env(os.environ, worker_pass_env(config)), prof.pass_env, prof.env)
+    with tempfile.TemporaryDirectory(prefix="shiftctl-doctor-") as tmp:
+        home, wt = Path(tmp) / "home", Path(tmp) / "wt"
+        home.mkdir()
+        wt.mkdir()
+        box = sandbox.make_box(wt, home, env, hide=[config.runtime],
+                               expose=config.sandbox_expose)
+        try:
+            proc = subprocess.run(box.argv([exe, "--version"]), env=env, capture_output=True,
+                                  text=True, timeout=60, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"{exe} --version did not finish inside bwrap: {exc}"
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
+        return (f"{exe} --version fails inside bwrap (exit {proc.returncode}: {tail[0][:200]}); "
+                "if it is installed under your HOME, list its directory in sandbox_expose")
+    return None
+
+
+def sandbox_findings(config: Config, used: set[str]) -> list[Finding]:
+    """Per profile: the sandbox in force and why; a warning when agents run unsandboxed, a
+    failure when a required bwrap cannot run or a used profile's CLI cannot start in it."""
+    out = []
+    for name, prof in sorted(config.agents.profiles.items()):
+        eff = sandbox_in_force(config, prof)
+        detail = eff.describe()
+        ok = eff.kind == "bwrap" and eff.error is None
+        if eff.error:
+            detail += f"; profile {name} will refuse to start"
+        elif ok and (why := starts_boxed(config, prof)):
+            ok, detail = False, f"{detail}; but {why}"
+        out.append(Finding(f"sandbox {name}", ok, detail,
+                           required=bool(eff.error) or (not ok and eff.kind == "bwrap"
+                                                         and name in used)))
+    return out

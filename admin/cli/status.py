@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from shiftctl.admin.config import Config
+from shiftctl.admin.cycle.main import SANDBOX_KEY
 from shiftctl.admin.cycle.snapshot import view_run
 from shiftctl.admin.paths import Paths
 from shiftctl.admin.statedb import open_reader
@@ -57,6 +58,7 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
                             "phase": phase})
         last = store.last_cycle()
         day_start = now - (now % 86400)
+        sandbox = _json_value(store.get(SANDBOX_KEY))
         raw_rate = store.get("tracker_rate")
         try:
             rate = json.loads(raw_rate) if raw_rate else None
@@ -74,9 +76,35 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
             "budget": {"usd_per_day": config.budget.usd_per_day,
                        "usd_per_issue": config.budget.usd_per_issue},
             "tracker": {"kind": config.tracker.kind, "rate": rate},
+            "sandbox": sandbox if isinstance(sandbox, dict) else None,
         }
     finally:
         store.close()
+
+
+def _json_value(raw: str | None) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def sandbox_lines(profiles: dict[str, Any] | None) -> list[str]:
+    """The sandbox the last cycle found in force: one line, and a warning naming the
+    profiles whose agents run unsandboxed and why."""
+    if not profiles:
+        return []
+    bare = {n: p for n, p in profiles.items()
+            if isinstance(p, dict) and p.get("sandbox") != "bwrap"}
+    boxed = sorted(n for n in profiles if n not in bare)
+    lines = []
+    if boxed:
+        reasons = sorted({str(profiles[n].get("reason")) for n in boxed})
+        lines.append(f"Sandbox: bwrap for {', '.join(boxed)} ({'; '.join(reasons)}).")
+    for name, p in sorted(bare.items()):
+        lines.append(f"WARNING: agents of profile {name} run unsandboxed "
+                     f"({p.get('reason') or 'no reason recorded'}).")
+    return lines
 
 
 def _ago(ts: float | None, now: float) -> str:
@@ -121,6 +149,7 @@ def render(status: dict[str, Any], now: float | None = None) -> str:
                      f"${status['spent_today_usd']:.2f} of ${status['budget']['usd_per_day']:.2f}.")
     for profile, until in sorted((status.get("cooldowns") or {}).items()):
         lines.append(f"Agent {profile} cools down after a rate limit: back {_ago(until, now)}.")
+    lines += sandbox_lines(status.get("sandbox"))
     rate = quota.describe((status.get("tracker") or {}).get("rate"), now)
     if rate:
         lines.append(f"Tracker quota: {rate}")

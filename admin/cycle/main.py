@@ -1,6 +1,7 @@
 """One admin cycle: lock, load, walk the ladder, act on one rung, record, exit."""
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from shiftctl.admin.cycle.lock import AdminLock
 from shiftctl.admin.cycle.snapshot import Snapshot, observe
 from shiftctl.admin.inbox import import_requests
 from shiftctl.admin.paths import Paths
+from shiftctl.admin.profiles import sandbox_summary
 from shiftctl.admin.statedb import StateWriter, describe_error
 from shiftctl.admin.tracker import TrackerError, open_tracker, quota
 from shiftctl.admin.tracker.sync import remember, sync
@@ -47,6 +49,24 @@ def reap_children() -> None:
             return
         if pid == 0:
             return
+
+
+SANDBOX_KEY = "sandbox"
+
+
+def record_sandbox(config: Config, store: Store) -> None:
+    """Which sandbox each profile's agents get and why, kept for ``status``; an event when
+    that changes (the first cycle, bwrap installed or gone under ``auto``), so agents never
+    start running unsandboxed without a record saying so and why."""
+    summary = sandbox_summary(config)
+    text = json.dumps(summary, sort_keys=True)
+    previous = store.get(SANDBOX_KEY)
+    if previous == text:
+        return
+    with store.tx():
+        store.put(SANDBOX_KEY, text)
+        store.event("sandbox.in_force", profiles=summary,
+                    previous=json.loads(previous) if previous else None)
 
 
 def _last_cycle_number(paths: Paths) -> int:
@@ -92,6 +112,7 @@ def _locked_cycle(config: Config, paths: Paths, now: float | None) -> CycleResul
     try:
         number = store.begin_cycle(started)
         import_requests(paths, store)
+        record_sandbox(config, store)
         problems: list[str] = []
         try:
             tracker = open_tracker(config, store)

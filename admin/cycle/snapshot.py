@@ -149,8 +149,7 @@ def _health(config: Config, paths: Paths) -> list[str]:
 
 def unusable_profiles(config: Config, profiles: set[str]) -> dict[str, str]:
     """Profiles that cannot start here, and why: a missing CLI, or a sandbox that cannot run."""
-    from shiftctl.admin.profiles import executable, sandbox_of
-    from shiftctl.system import sandbox
+    from shiftctl.admin.profiles import executable, sandbox_in_force
     out = {}
     for name in profiles:
         prof = config.agents.profiles.get(name)
@@ -159,8 +158,8 @@ def unusable_profiles(config: Config, profiles: set[str]) -> dict[str, str]:
         if shutil.which(executable(prof)) is None:
             out[name] = (f"agent CLI {executable(prof)!r} for profile {name!r} is not installed "
                          "or not on PATH")
-        elif sandbox_of(config, prof) == "bwrap" and (why := sandbox.probe()):
-            out[name] = f"profile {name!r} requires sandbox bwrap, but {why}"
+        elif why := sandbox_in_force(config, prof).error:
+            out[name] = f"profile {name!r} {why}"
     return out
 
 

@@ -26,6 +26,7 @@ from model_server import (
 from support.agents import agent_cli
 from support.project import Project
 from support.repos import git
+from support.sandbox import Guarded, require_bwrap
 
 PLAN = "You are planning work for shiftctl"
 
@@ -274,3 +275,51 @@ def test_the_work_settings_let_claude_edit_and_run_commands_as_root_and_as_a_nor
     finally:
         if base is not tmp_path:
             shutil.rmtree(base, ignore_errors=True)
+
+
+def attack(g: Guarded) -> str:
+    """A shell command an agent's tool runs: steal the key, plant a file in the real HOME,
+    write outside the worktree; each attempt's outcome goes to attacks.txt (committed). (A
+    plant "succeeds" inside bwrap, into the empty stand-in for HOME: the host never sees it.)"""
+    return (f"{{ cat {g.key} 2>/dev/null || echo no-key; }} > attacks.txt; "
+            f"echo x > {g.home}/planted 2>/dev/null; "
+            f"{{ echo x > {g.project.root}/escaped.txt && echo escaped || echo not-escaped; }} "
+            '>> attacks.txt 2>/dev/null; echo "home=$HOME" >> attacks.txt')
+
+
+def test_claude_works_inside_bwrap_with_a_private_home_and_reaches_no_secret(
+        guarded: Guarded, model_server: ModelServer, claude: str) -> None:
+    """``sandbox: auto`` where bwrap works: Claude Code runs boxed as worker and reviewer,
+    its edits land in a pull request, and its tools reach neither the user's SSH key nor
+    anything outside the worktree."""
+    require_bwrap()
+    project = guarded.project
+    project.configure(sandbox="auto", review={"judge": "claude"},
+                      agents={"default": "claude", "profiles": {"claude": profile(claude)}})
+    n = project.file_issue("Greet", "- [ ] Write the greeting\n")
+    wt = project.worktree(n, "t1")
+    model_server.script = Script().add(
+        "# Your task: Write the greeting",
+        act(tool("Write", file_path=str(wt / "greeting.txt"), content="hello\n")),
+        act(tool("Bash", command=attack(guarded), description="probe")),
+        act(tool("Read", file_path=str(guarded.key))),
+        finish("wrote it")).add("# The task: Write the greeting", verdict(True))
+
+    project.run(max_seconds=150)
+
+    assert project.issue_state(n) == "done"
+    branch = f"shiftctl/issue-{n}"
+    assert git(project.root, "show", f"{branch}:greeting.txt") == "hello"
+    [pr] = project.prs()
+    assert pr["head"] == branch and not pr["draft"]
+    runs = project.runs(n)
+    assert [(r.kind, r.outcome) for r in runs] == [("work", "succeeded"), ("judge", "succeeded")]
+    assert git(project.root, "show", f"{branch}:attacks.txt").splitlines() == [
+        "no-key", "not-escaped", f"home={runs[0].run_dir}/home"]
+    for r in runs:
+        spec = json.loads((Path(r.run_dir) / "spec.json").read_text())
+        assert spec["agent"]["sandbox"] == "bwrap"
+    assert guarded.secret.strip() not in json.dumps(model_server.bodies)  # never to the model
+    assert not (guarded.home / "planted").exists()
+    assert not (project.root / "escaped.txt").exists()
+    assert model_server.script.exhausted == []

@@ -5,6 +5,7 @@ shiftctl records."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from model_server import (
 from support.agents import agent_cli
 from support.project import Project
 from support.repos import git, outside_tmp
+from support.sandbox import Guarded, require_bwrap
 
 KEY_VAR = "SHIFTCTL_TEST_OPENAI_KEY"
 PRICES = {"usd_per_mtok_in": 1.25, "usd_per_mtok_out": 10.0}
@@ -152,3 +154,45 @@ def test_server_errors_and_a_hung_stream_end_codex_runs_without_losing_the_task(
     assert "high demand" in (runs[0].error or "") or "500" in (runs[0].error or "")
     assert project.tasks(n)["t1"].attempts == 2
     assert project.issue_state(n) == "done"
+
+
+def test_codex_works_inside_bwrap_with_its_own_sandbox_nested_and_reaches_no_secret(
+        guarded: Guarded, model_server: ModelServer, codex: list[str]) -> None:
+    """``sandbox: bwrap``: Codex runs boxed as worker and reviewer, with CODEX_HOME in the
+    run's private HOME; its own sandbox still works inside ours (its commands cannot write
+    even that HOME), its edits land in a pull request, and the user's SSH key is out of
+    reach although Codex's sandbox lets its commands read everywhere."""
+    require_bwrap()
+    project = guarded.project
+    users_codex_home = Path(os.environ["CODEX_HOME"])  # passed by pass_env: not used boxed
+    project.configure(sandbox="bwrap", review={"judge": "codex"},
+                      agents={"default": "codex", "profiles": {"codex": profile(codex)}})
+    n = project.file_issue("Greet", "- [ ] Write the greeting\n")
+    probe = (f"{{ cat {guarded.key} 2>/dev/null || echo no-key; }} > attacks.txt; "
+             f"{{ echo x > {project.root}/escaped.txt && echo escaped || echo not-escaped; }} "
+             ">> attacks.txt 2>/dev/null; "
+             '{ echo x > "$HOME/inner" && echo home-writable || echo home-read-only; } '
+             '>> attacks.txt 2>/dev/null; echo "codex_home=$CODEX_HOME" >> attacks.txt')
+    model_server.script = Script().add(
+        "# Your task: Write the greeting",
+        act(add_file("greeting.txt", "hello")), act(tool("exec_command", cmd=probe)),
+        finish("greeting written")).add("# The task: Write the greeting", verdict(True))
+
+    project.run(max_seconds=150)
+
+    assert project.issue_state(n) == "done"
+    branch = f"shiftctl/issue-{n}"
+    assert git(project.root, "show", f"{branch}:greeting.txt") == "hello"
+    [pr] = project.prs()
+    assert not pr["draft"]
+    runs = project.runs(n)
+    assert [(r.kind, r.outcome) for r in runs] == [("work", "succeeded"), ("judge", "succeeded")]
+    assert git(project.root, "show", f"{branch}:attacks.txt").splitlines() == [
+        "no-key", "not-escaped", "home-read-only", f"codex_home={runs[0].run_dir}/home/.codex"]
+    for r in runs:
+        assert json.loads((Path(r.run_dir) / "spec.json").read_text())["agent"]["sandbox"] \
+            == "bwrap"
+    assert guarded.secret.strip() not in json.dumps(model_server.bodies)
+    assert not (project.root / "escaped.txt").exists()
+    assert not any(users_codex_home.iterdir())  # its state stayed in the private HOME
+    assert model_server.script.exhausted == []

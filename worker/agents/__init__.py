@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from shiftctl.system.proc import ProcResult, run_process
+from shiftctl.system.sandbox import Wrap, unwrapped
 from shiftctl.worker.spec import AGENT_KINDS, Spec
 
 
@@ -40,13 +41,16 @@ class AgentContext:
     on_output: Callable[[], None]
     on_start: Callable[[int], None]
     should_stop: Callable[[], bool]
-    wrap: Callable[[Sequence[str]], list[str]] = list
+    wrap: Wrap = unwrapped
+    home: Path | None = None  # the agent's private HOME when it runs sandboxed
 
     def run(self, argv: Sequence[str], *, stdin_path: Path | None = None,
-            on_line: Callable[[str], None] | None = None) -> ProcResult:
-        """Run one agent process within what is left of the attempt's time."""
+            on_line: Callable[[str], None] | None = None,
+            writable: Sequence[Path] = ()) -> ProcResult:
+        """Run one agent process within what is left of the attempt's time; ``writable``:
+        paths the sandbox, if any, must let it write besides its worktree and HOME."""
         remaining = max(0.0, self.deadline - time.monotonic())
-        return run_process(self.wrap(argv), cwd=self.worktree, env=self.env, log=self.log,
+        return run_process(self.wrap(argv, writable), cwd=self.worktree, env=self.env, log=self.log,
                            timeout=remaining, stall_timeout=self.spec.agent.stall_timeout,
                            stdin_path=stdin_path, on_output=self.on_output, on_line=on_line,
                            on_start=self.on_start, should_stop=self.should_stop)

@@ -12,11 +12,17 @@ analytics are off, so nothing but the model API is contacted, and connection ret
 bounded. Commands it runs do not see variables named like keys, tokens or secrets. Codex
 refuses to set up its sandbox helpers when ``CODEX_HOME`` (default ``~/.codex``) is under
 ``/tmp``: give such a profile ``env: {CODEX_HOME: /some/other/dir}``.
+
+Inside shiftctl's bwrap sandbox Codex's own sandbox (a nested bwrap with seccomp) still
+works: the agent runs as an unprivileged user there, so Codex can map its own user namespace
+without capabilities. Its state goes to the run's private HOME (``CODEX_HOME`` set to
+``~/.codex`` there) unless the profile's ``env`` names one.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from shiftctl.worker.agents import AgentContext, AgentOutcome, outcome_from_proc, reading
@@ -102,8 +108,25 @@ class Stream:
         return out
 
 
+def codex_home(ctx: AgentContext) -> list[Path]:
+    """Sandboxed, Codex keeps its state in the run's private HOME, unless the profile's
+    ``env`` names a CODEX_HOME (to share a ``codex login``): that one is made writable.
+    Returns what the sandbox must let it write."""
+    if ctx.home is None:
+        return []
+    named = ctx.spec.agent.env.get("CODEX_HOME")
+    if named:
+        return [Path(named)]
+    home = ctx.home / ".codex"
+    home.mkdir(exist_ok=True)  # Codex refuses a CODEX_HOME that does not exist
+    ctx.env["CODEX_HOME"] = str(home)
+    return []
+
+
 class CodexAgent:
     def run(self, ctx: AgentContext) -> AgentOutcome:
         stream = Stream()
-        proc = ctx.run(argv(ctx.spec.agent), stdin_path=ctx.prompt_file, on_line=stream.feed)
+        writable = codex_home(ctx)
+        proc = ctx.run(argv(ctx.spec.agent), stdin_path=ctx.prompt_file, on_line=stream.feed,
+                       writable=writable)
         return stream.outcome(outcome_from_proc(proc, final_text=""))
