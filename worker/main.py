@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from shiftctl.system import git, sandbox
 from shiftctl.system.env import build_env
-from shiftctl.system.fs import atomic_write, touch
+from shiftctl.system.fs import atomic_write, wake
 from shiftctl.worker import agents
 from shiftctl.worker.agents import AgentContext, AgentOutcome
 from shiftctl.worker.checks import run_checks
@@ -276,7 +276,7 @@ def main(spec_path: Path) -> int:
     write(spec.dir / "result.json", result)
     if spec.wake_file:
         try:
-            touch(Path(spec.wake_file))
+            wake(Path(spec.wake_file), "worker")
         except OSError:
             pass
     return 0

@@ -14,6 +14,7 @@ import click
 
 from shiftctl.admin import config as config_mod
 from shiftctl.admin.config import Config, ConfigError
+from shiftctl.admin.cycle import LOOP_SAID
 from shiftctl.admin.paths import Paths
 
 
@@ -55,8 +56,8 @@ class Context:
             tracker.close()
 
     def wake(self) -> None:
-        from shiftctl.system.fs import touch
-        touch(self.paths.wake)
+        from shiftctl.system.fs import wake
+        wake(self.paths.wake, "cli")
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -257,11 +258,13 @@ def pr_merge(ctx: Context, number: int) -> None:
 # -- the loop -------------------------------------------------------------------------------
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the cycle record as JSON.")
+@click.option("--woke", type=click.Choice(LOOP_SAID), default=None,
+              help="What came before this cycle (the loop script says; counted in /metrics).")
 @pass_ctx
-def cycle(ctx: Context, as_json: bool) -> None:
+def cycle(ctx: Context, as_json: bool, woke: str | None) -> None:
     """Run one admin cycle."""
     from shiftctl.admin.cycle.main import run_cycle
-    result = run_cycle(ctx.config)
+    result = run_cycle(ctx.config, woke=woke)
     if as_json:
         click.echo(json.dumps(result.to_json()))
     else:
