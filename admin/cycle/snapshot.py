@@ -120,7 +120,8 @@ def view_run(run: Run, task: Task | None, now: float) -> RunView:
                    has_result=bool(run_dir and (run_dir / "result.json").exists()))
 
 
-def _health(config: Config, paths: Paths) -> list[str]:
+def health_problems(config: Config, paths: Paths) -> list[str]:
+    """What stops the cycle from working here: git, the base branch, disk space."""
     problems = []
     proc = git.run(config.root, "rev-parse", "--git-dir", check=False)
     if proc.returncode != 0:
@@ -205,7 +206,7 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         first = store.conn.execute(
             "SELECT started_at FROM cycles ORDER BY number LIMIT 1").fetchone()
         last_checkpoint = float(first[0]) if first else now
-    problems = _health(config, paths) + list(extra_problems or [])
+    problems = health_problems(config, paths) + list(extra_problems or [])
     return Snapshot(
         now=now, config=config, issues=issues, tasks=tuple(tasks), runs=tuple(runs),
         commands=tuple(store.pending_commands()), problems=tuple(problems),
