@@ -574,6 +574,27 @@ def demo(workdir: Path | None) -> None:
 
 
 @cli.command()
+@click.option("--host", default=None,
+              help="Address to listen on (default serve.host, 127.0.0.1). Any address but "
+                   "loopback needs a token in $SHIFTCTL_SERVE_TOKEN (serve.token_env).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port (default serve.port, 8765; 0 picks a free one).")
+@pass_ctx
+def serve(ctx: Context, host: str | None, port: int | None) -> None:
+    """A read-only web dashboard (live), /metrics and GitHub webhooks (/hooks/github)."""
+    from shiftctl.admin.serve.server import ServeError
+    from shiftctl.admin.serve.server import serve as run_server
+    def say(line: str) -> None:
+        click.echo(line)
+        sys.stdout.flush()  # whoever started it may be waiting for the address
+
+    try:
+        run_server(ctx.config, host=host, port=port, echo=say)
+    except ServeError as exc:
+        fail(str(exc))
+
+
+@cli.command()
 @click.option("--foreground", is_flag=True, help="Keep supervisord in the foreground.")
 @pass_ctx
 def supervise(ctx: Context, foreground: bool) -> None:
