@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["support.isolation", "support.agents", "support.project", "support.github"]
+pytest_plugins = ["support.isolation", "support.agents", "support.project", "support.github",
+                  "support.serve"]
 
 TIERS = ("unit", "integration", "e2e")
 
