@@ -54,19 +54,24 @@ def overview(config: Config, now: float | None = None) -> dict[str, Any]:
 
 
 def levels(tasks: list[Task]) -> list[list[Task]]:
-    """The task graph in columns: a task sits one column right of its latest dependency."""
+    """The task graph in columns: a task sits one column right of its latest dependency
+    (dependencies outside the list are ignored; a cycle, which validation never lets in,
+    would be cut where it closes). Iterative: a chain of any length fits."""
     by_key = {t.key: t for t in tasks}
     depth: dict[str, int] = {}
-
-    def level(key: str, seen: frozenset[str]) -> int:
-        if key in depth:
-            return depth[key]
-        deps = [d for d in by_key[key].depends_on if d in by_key and d not in seen]
-        depth[key] = 1 + max((level(d, seen | {key}) for d in deps), default=-1)
-        return depth[key]
-
-    for t in tasks:
-        level(t.key, frozenset())
+    for root in tasks:
+        stack, on_path = [root.key], {root.key}
+        while stack:
+            key = stack[-1]
+            todo = [d for d in by_key[key].depends_on
+                    if d in by_key and d not in depth and d not in on_path]
+            if todo:
+                stack.append(todo[0])
+                on_path.add(todo[0])
+                continue
+            deps = [depth[d] for d in by_key[key].depends_on if d in depth]
+            depth[key] = 1 + max(deps, default=-1)
+            on_path.discard(stack.pop())
     columns: list[list[Task]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
     for t in tasks:
         columns[depth[t.key]].append(t)
