@@ -190,7 +190,7 @@ def event_page(config: Config, *, issue: int | None = None, task: str | None = N
 def memory_page(config: Config) -> dict[str, Any]:
     with reading(Paths(config.root)) as store:
         if store is None:
-            return {"lessons": [], "episodes": 0}
+            return {"lessons": [], "episodes": 0, "recent": []}
         found = lessons.listing(store.conn, include_retired=True)
         count = store.conn.execute("SELECT COUNT(*) FROM episodes").fetchone()[0]
         recent = episodes.recent(store.conn, 10)[::-1]
