@@ -152,6 +152,15 @@ class MemoryConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    """``shiftctl serve``: the dashboard, /metrics and GitHub webhooks (docs/design.md §13)."""
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token_env: str = "SHIFTCTL_SERVE_TOKEN"            # required for any non-loopback bind
+    webhook_secret_env: str = "SHIFTCTL_WEBHOOK_SECRET"
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     base_branch: str
@@ -166,6 +175,7 @@ class Config:
     approval: ApprovalConfig
     limits: LimitsConfig
     memory: MemoryConfig = field(default_factory=MemoryConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
     sandbox: str = "auto"
     sandbox_expose: tuple[str, ...] = ()   # absolute paths shown read-only inside the sandbox
     prompts_dir: str | None = None
@@ -335,6 +345,16 @@ def _expose_paths(top: _Reader) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _serve(r: _Reader) -> ServeConfig:
+    serve = ServeConfig(host=r.text("host", "127.0.0.1"),
+                        port=r.integer("port", 8765, 0, 65535),
+                        token_env=r.text("token_env", "SHIFTCTL_SERVE_TOKEN"),
+                        webhook_secret_env=r.text("webhook_secret_env",
+                                                  "SHIFTCTL_WEBHOOK_SECRET"))
+    r.done()
+    return serve
+
+
 def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
     top = _Reader(data, "", source)
 
@@ -452,11 +472,16 @@ def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
                           max_runs_per_issue=lm.integer("max_runs_per_issue", 30, 1, 100_000))
     lm.done()
     memory = _memory(top.mapping("memory"))
+    serve = _serve(top.mapping("serve"))
+    for prof in profiles.values():
+        for name in set(prof.pass_env) & {serve.token_env, serve.webhook_secret_env}:
+            raise ConfigError(f"{source}: agents.profiles.{prof.name}.pass_env: {name!r} holds "
+                              "a secret of shiftctl serve; agents must never receive it")
 
     config = Config(
         root=root, base_branch=top.text("base_branch", "main"), tracker=tracker, agents=agents,
         planner=planner, review=review, checks=tuple(checks), workers=workers, budget=budget,
-        sleep=sleep, approval=approval, limits=limits, memory=memory,
+        sleep=sleep, approval=approval, limits=limits, memory=memory, serve=serve,
         sandbox=top.text("sandbox", "auto", choices=SANDBOXES),
         sandbox_expose=_expose_paths(top),
         prompts_dir=top.text("prompts_dir", None, nullable=True),

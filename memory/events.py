@@ -94,12 +94,24 @@ def last_id(conn: sqlite3.Connection) -> int:
 
 
 def rows(conn: sqlite3.Connection, *, issue: int | None = None, after_id: int = 0,
-         limit: int | None = None) -> list[dict[str, Any]]:
+         limit: int | None = None, task: str | None = None, kind: str | None = None,
+         before_id: int | None = None) -> list[dict[str, Any]]:
+    """Events in order; ``kind`` matches a prefix (``run.`` is every run event), ``limit``
+    keeps the newest, ``before_id`` pages back from an event."""
     sql = "SELECT id, ts, kind, issue, task, data FROM events WHERE id > ?"
     params: list[Any] = [after_id]
     if issue is not None:
         sql += " AND issue = ?"
         params.append(issue)
+    if task is not None:
+        sql += " AND task = ?"
+        params.append(task)
+    if kind:
+        sql += " AND substr(kind, 1, ?) = ?"
+        params += [len(kind), kind]
+    if before_id is not None:
+        sql += " AND id < ?"
+        params.append(before_id)
     if limit is not None:
         sql = f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) ORDER BY id"
         params.append(limit)

@@ -23,6 +23,7 @@ TASK_STATES = ("pending", "ready", "running", "review", "done", "retry", "needs_
 TASK_TERMINAL = ("done", "needs_human", "cancelled")
 TASK_FAILED = ("needs_human", "cancelled")
 MAX_WRITE_TRIES = 20
+WAKES_PREFIX = "wakes:"  # kv: how many cycles each wake reason started
 
 _JSON_FIELDS = {"labels", "success_criteria", "depends_on", "paths", "commits", "files_changed",
                 "checks", "findings", "actions", "failures", "files", "facts", "learnings"}
@@ -254,6 +255,12 @@ class Store:
             self.conn.execute("INSERT INTO kv (key, value) VALUES (?, ?) "
                               "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
+    def wakes(self) -> dict[str, int]:
+        """Cycles started per wake reason (``end_cycle``'s ``wakes``), since the db began."""
+        rows = self.conn.execute("SELECT key, value FROM kv WHERE key LIKE ?",
+                                 (WAKES_PREFIX + "%",))
+        return {key[len(WAKES_PREFIX):]: int(value) for key, value in rows}
+
     def cooldowns(self, now: float) -> dict[str, float]:
         """Agent profiles resting after a rate limit, and until when (kv ``cooldown:NAME``)."""
         rows = self.conn.execute("SELECT key, value FROM kv WHERE key LIKE 'cooldown:%'")
@@ -480,11 +487,16 @@ class Store:
         return number
 
     def end_cycle(self, number: int, rung: str, actions: list[Any], sleep_s: float,
-                  error: str | None = None) -> None:
+                  error: str | None = None, wakes: Iterable[str] = ()) -> None:
+        """Record a cycle's end; ``wakes`` (why it ran) each add one to kv ``wakes:REASON``."""
         with self.tx():
             self._update("cycles", "number", number,
                          {"ended_at": time.time(), "rung": rung, "actions": actions,
                           "sleep_s": sleep_s, "error": error})
+            for reason in wakes:
+                self.conn.execute(
+                    "INSERT INTO kv (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE "
+                    "SET value = CAST(value AS INTEGER) + 1", (WAKES_PREFIX + reason,))
             if rung not in ("sleep", "busy"):
                 events.append(self.conn, "cycle", cycle=number, rung=rung, actions=actions,
                               error=error)

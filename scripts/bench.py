@@ -1,5 +1,5 @@
-"""shiftctl benchmarks: idle cost, orchestration overhead, throughput, scale, wake latency and
-the per-run cost of the bwrap sandbox.
+"""shiftctl benchmarks: idle cost, orchestration overhead, throughput, scale, wake latency,
+webhook latency, what the dashboard costs the admin and the per-run cost of the bwrap sandbox.
 
     python scripts/bench.py [--quick] [--json FILE] [--only idle,idle_cost,...]
 
@@ -64,11 +64,13 @@ class Sizes:
     throughput_waves: int = 3
     scale_cycles: int = 20
     sandbox_runs: int = 20
+    webhooks: int = 10
+    serve_rounds: int = 4
 
 
 FULL = Sizes()
 QUICK = Sizes(idle_cost_window_s=20.0, tasks_tiny=20, tasks_10k=5, claude_runs=3,
-              throughput_waves=1, scale_cycles=5)
+              throughput_waves=1, scale_cycles=5, webhooks=3, serve_rounds=2)
 
 
 @dataclass
@@ -144,6 +146,7 @@ class Loop:
         self.log = repo / ".shiftctl" / "bench-loop.log"
         self.log.parent.mkdir(exist_ok=True)
         self.t0 = time.perf_counter()
+        self.usage: Usage | None = None
         with open(self.log, "w") as out:
             self.proc = subprocess.Popen(
                 ["bash", str(ROOT / "scripts" / "shift-loop.sh")], stdout=out,
@@ -161,13 +164,17 @@ class Loop:
             time.sleep(0.2)
 
     def stop(self) -> Usage:
+        """Stop the loop (once: a second call returns the same figures)."""
+        if self.usage is not None:
+            return self.usage
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)
         except ProcessLookupError:  # the loop ended on its own: reap says how
             pass
         cpu = reap(self.proc)
         cycles = sum(1 for line in self.log.read_text().splitlines() if line.startswith("{"))
-        return Usage(time.perf_counter() - self.t0, cpu, cycles)
+        self.usage = Usage(time.perf_counter() - self.t0, cpu, cycles)
+        return self.usage
 
 
 def merged_at(p: Project) -> dict[str, float]:
@@ -545,10 +552,151 @@ def section_sandbox(bench: Bench) -> dict[str, Any]:
                 (median(worker["bwrap"]) - median(worker["none"])) * 1000, 1)}
 
 
+@contextmanager
+def serving(repo: Path, env: dict[str, str] | None = None) -> Iterator[Any]:
+    """``shiftctl serve`` for ``repo`` as its own process (stopped on leaving)."""
+    from support.serve import start_serve
+    served = start_serve(repo, env={**os.environ, **(env or {})})
+    try:
+        yield served
+    finally:
+        served.stop()
+
+
+def is_planned(p: Project, number: int) -> bool:
+    try:
+        s = p.store()
+    except (OSError, StateError, sqlite3.Error):
+        return False
+    try:
+        return bool(s.tasks(issue=number))
+    finally:
+        s.close()
+
+
+def napping(p: Project, since: float) -> Callable[[], bool]:
+    """The loop's last cycle ended after ``since`` and asked for a long nap: it naps now."""
+    def check() -> bool:
+        s = p.store()
+        try:
+            last = s.last_cycle()
+            return bool(last and last.ended_at and last.ended_at > since
+                        and (last.sleep_s or 0) >= SLEEP["busy"] and not s.open_runs())
+        finally:
+            s.close()
+    return check
+
+
+def section_webhook(bench: Bench) -> dict[str, Any]:
+    """A labelled issue filed on (fake) GitHub while the supervised loop naps for 30 minutes
+    (``scripts/shift-loop.sh``, one process per cycle): the signed ``issues.labeled`` webhook
+    goes to ``shiftctl serve``, and the clock runs until the issue has tasks. Polling alone
+    would take up to ``sleep.wake_check`` (30 s; ``wake_latency_s``)."""
+    from github_fake.spec import SpecMissing, spec_dict
+    from support.github import TOKEN, TOKEN_ENV, GithubProject, start_github
+    from support.webhooks import EXAMPLES, SECRET, SECRET_ENV, about, deliver, example
+    try:
+        spec_dict()
+    except SpecMissing as exc:
+        print(f"  webhook: skipped: {exc}", file=sys.stderr)
+        return {}
+    if not EXAMPLES.exists():
+        print(f"  webhook: skipped: {EXAMPLES} is missing (scripts/test.sh installs it)",
+              file=sys.stderr)
+        return {}
+    os.environ[TOKEN_ENV] = TOKEN
+    p = GithubProject(make_repo(bench.work / "webhook" / "repo"))
+    p.gh = start_github(p.root, bench.work / "webhook", validate=False)
+    latencies = []
+    try:
+        p.configure(sleep=SLEEP)
+        p.cli("cycle")
+        with serving(p.root, {SECRET_ENV: SECRET}) as served:
+            loop = Loop(p.root)
+            try:
+                for i in range(bench.sizes.webhooks):
+                    loop.wait_for(napping(p, time.time()), timeout=120)
+                    time.sleep(0.5)
+                    n = p.file_issue(f"hook {i}", checklist(1))
+                    payload = about(example("issues", "labeled"),
+                                    f"{p.gh.world.owner}/{p.gh.world.name}", number=n)
+                    payload["label"]["name"] = "shiftctl"
+                    t0 = time.perf_counter()
+                    if deliver(served, "issues", payload).status != 200:
+                        raise RuntimeError("the webhook was refused")
+                    loop.wait_for(lambda n=n: is_planned(p, n), timeout=60)
+                    latencies.append(time.perf_counter() - t0)
+            finally:
+                loop.stop()
+    finally:
+        p.gh.fake.stop()
+    return {"webhook_wake_s": round(median(latencies), 2),
+            "webhook_wake_s_max": round(max(latencies), 2)}
+
+
+class Watching:
+    """A dashboard left open: one page on the live stream, fetching the overview's live part
+    on every change, as the browser does."""
+
+    def __init__(self, served: Any) -> None:
+        import http.client
+        import threading
+        self.served = served
+        self.fetches = 0
+        self._conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=60)
+        self._conn.request("GET", "/live")
+        self._resp = self._conn.getresponse()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        try:
+            for line in self._resp:
+                if line.startswith(b"event: change"):
+                    self.served.request("/", headers={"X-Shiftctl-Fragment": "1"})
+                    self.fetches += 1
+        except (OSError, ValueError):
+            return  # closed by stop()
+
+    def stop(self) -> None:
+        import socket
+        if self._conn.sock is not None:
+            self._conn.sock.shutdown(socket.SHUT_RDWR)
+        self._thread.join(5)
+        self._conn.close()
+
+
+def section_serve_cost(bench: Bench) -> dict[str, Any]:
+    """Idle ``shiftctl cycle`` processes with and without ``shiftctl serve`` running and a
+    dashboard page open on it (each cycle changes the db, so the page refreshes after each),
+    alternated in rounds so that the machine's other load falls on both alike."""
+    p = bench.project("serve-cost")
+    p.file_issue("warm up", checklist(1))
+    p.cli("run", "--until-idle")
+    n = bench.sizes.idle_cycles // 2
+    without: list[float] = []
+    with_serve: list[float] = []
+    fetches = 0
+    for _ in range(bench.sizes.serve_rounds):
+        without += [idle_cycle(p.root)[0] for _ in range(n)]
+        with serving(p.root) as served:
+            page = Watching(served)
+            time.sleep(1.0)  # the page is open and has had its first refresh
+            with_serve += [idle_cycle(p.root)[0] for _ in range(n)]
+            page.stop()
+            fetches += page.fetches
+    if fetches < len(with_serve) // 2:
+        raise RuntimeError(f"the open page refreshed only {fetches} times")
+    return {"idle_cycle_ms_without_serve": round(median(without) * 1000, 1),
+            "idle_cycle_ms_with_serve": round(median(with_serve) * 1000, 1),
+            "idle_cycle_serve_ratio": round(median(with_serve) / median(without), 3)}
+
+
 SECTIONS: dict[str, Callable[[Bench], dict[str, Any]]] = {
     "idle": section_idle, "idle_cost": section_idle_cost, "overhead": section_overhead,
     "claude": section_claude, "throughput": section_throughput, "scale": section_scale,
-    "wake": section_wake, "sandbox": section_sandbox,
+    "wake": section_wake, "sandbox": section_sandbox, "webhook": section_webhook,
+    "serve_cost": section_serve_cost,
 }
 BACKGROUND = ("wake",)  # mostly waiting: runs alongside the others
 
@@ -558,7 +706,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "idle_cycle_ms": ("<=", 200), "idle_tokens_per_hour": ("==", 0),
     "requests_per_idle_cycle": ("<=", 1), "task_overhead_s_median": ("<=", 2.0),
     "throughput_ratio_n16": (">=", 0.9), "scale_ratio_10k_vs_10": ("<=", 2.0),
-    "wake_latency_s": ("<=", 30),
+    "wake_latency_s": ("<=", 30), "webhook_wake_s": ("<=", 2.0),
+    "webhook_wake_s_max": ("<=", 2.0), "idle_cycle_serve_ratio": ("<=", 1.1),
 }
 
 

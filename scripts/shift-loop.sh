@@ -6,9 +6,10 @@ set -u
 SHIFTCTL="${SHIFTCTL:-shiftctl}"
 if [ -n "${SHIFTCTL_REPO:-}" ]; then cd "$SHIFTCTL_REPO" || exit 1; fi
 fail_sleep=5
+woke=start  # what came before a cycle: start, followup or the nap's answer (its wake reason)
 while true; do
   mkdir -p .shiftctl/logs  # also after someone deleted .shiftctl/
-  out=$($SHIFTCTL cycle --json 2>>.shiftctl/logs/cycle-errors.log)
+  out=$($SHIFTCTL cycle --json --woke "$woke" 2>>.shiftctl/logs/cycle-errors.log)
   code=$?
   echo "$out"
   sleep_s=$(printf '%s' "$out" | sed -n 's/.*"sleep_s": *\([0-9.]*\).*/\1/p')
@@ -20,7 +21,9 @@ while true; do
     fail_sleep=5
   fi
   # zero (acted, more to do at once): straight on, a nap would only start a process
+  woke=followup
   if [[ ! "$sleep_s" =~ ^0*\.?0*$ ]]; then
-    $SHIFTCTL nap "$sleep_s" >/dev/null 2>&1 || sleep "$sleep_s"
+    woke=$($SHIFTCTL nap "$sleep_s" 2>/dev/null) || { sleep "$sleep_s"; woke=time; }
   fi
+  case "$woke" in start|followup|time|wake|critical|unhealthy) ;; *) woke=time ;; esac
 done

@@ -15,16 +15,28 @@ fi
 if command -v bwrap >/dev/null 2>&1 && bwrap --ro-bind / / --dev /dev --proc /proc true 2>/dev/null; then
   export SHIFTCTL_REQUIRE_BWRAP=1
 fi
+# Chromium for the dashboard's browser tests (Debian package; Playwright drives it, it never
+# downloads a browser of its own)
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get install -y -qq chromium >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; } \
+    || echo "warning: could not install chromium; the browser tests will say why they skip" >&2
+fi
+if command -v chromium >/dev/null 2>&1; then
+  export SHIFTCTL_REQUIRE_BROWSER=1
+fi
 
 # -- GitHub tracker tests: GitHub's OpenAPI description and recorded responses (npm, pinned) --
 # tests/github_fake validates every request and response of the fake GitHub against
-# @octokit/openapi; tests/test_github_golden.py replays real responses with fixtures-server.
+# @octokit/openapi; tests/test_github_golden.py replays real responses with fixtures-server;
+# the webhook tests sign payloads GitHub really sent (@octokit/webhooks-examples).
 GITHUB_NPM=.cache/node/github
 if [ ! -f "$GITHUB_NPM/node_modules/@octokit/openapi/generated/api.github.com.json" ] ||
-   [ ! -f "$GITHUB_NPM/node_modules/@octokit/fixtures-server/bin/server.js" ]; then
+   [ ! -f "$GITHUB_NPM/node_modules/@octokit/fixtures-server/bin/server.js" ] ||
+   [ ! -f "$GITHUB_NPM/node_modules/@octokit/webhooks-examples/api.github.com/index.json" ]; then
     mkdir -p "$GITHUB_NPM"
     npm install --prefix "$GITHUB_NPM" --no-audit --no-fund --silent \
-        @octokit/openapi@23.0.2 @octokit/fixtures-server@8.1.7
+        @octokit/openapi@23.0.2 @octokit/fixtures-server@8.1.7 @octokit/webhooks-examples@7.6.1
 fi
 export SHIFTCTL_REQUIRE_GITHUB=1  # in this run, a missing asset fails its tests
 # -- end GitHub tracker tests --

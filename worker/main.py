@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from shiftctl.system import git, sandbox
 from shiftctl.system.env import build_env
-from shiftctl.system.fs import LinkedPathError, atomic_write, check_unlinked, touch
+from shiftctl.system.fs import LinkedPathError, atomic_write, check_unlinked, wake
 from shiftctl.worker import agents, tamper
 from shiftctl.worker.agents import AgentContext, AgentOutcome
 from shiftctl.worker.checks import run_checks
@@ -375,7 +375,7 @@ def main(spec_path: Path) -> int:
     write(spec.dir / "result.json", result)
     if spec.wake_file:
         try:
-            touch(Path(spec.wake_file))
+            wake(Path(spec.wake_file), "worker")
         except OSError:
             pass
     return 0

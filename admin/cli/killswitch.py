@@ -10,7 +10,7 @@ from shiftctl.admin.paths import Paths
 from shiftctl.admin.steps.dispatch import terminate
 from shiftctl.memory.db import StateError
 from shiftctl.memory.store import Store
-from shiftctl.system.fs import touch
+from shiftctl.system.fs import touch, wake
 
 
 def engage(config: Config) -> list[str]:
@@ -29,12 +29,12 @@ def engage(config: Config) -> list[str]:
     if runs:
         terminate(*runs)
         out.append(f"ended {len(runs)} worker(s): " + ", ".join(r.id for r in runs))
-    touch(paths.wake)
+    wake(paths.wake, "cli")
     return out
 
 
 def release(config: Config) -> str:
     paths = Paths(config.root)
     paths.stop.unlink(missing_ok=True)
-    touch(paths.wake)
+    wake(paths.wake, "cli")
     return "kill switch off: dispatching resumes on the next cycle"

@@ -14,6 +14,7 @@ import click
 
 from shiftctl.admin import config as config_mod
 from shiftctl.admin.config import Config, ConfigError
+from shiftctl.admin.cycle import LOOP_SAID
 from shiftctl.admin.paths import Paths
 
 
@@ -55,8 +56,8 @@ class Context:
             tracker.close()
 
     def wake(self) -> None:
-        from shiftctl.system.fs import touch
-        touch(self.paths.wake)
+        from shiftctl.system.fs import wake
+        wake(self.paths.wake, "cli")
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -275,11 +276,13 @@ def pr_merge(ctx: Context, number: int) -> None:
 # -- the loop -------------------------------------------------------------------------------
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the cycle record as JSON.")
+@click.option("--woke", type=click.Choice(LOOP_SAID), default=None,
+              help="What came before this cycle (the loop script says; counted in /metrics).")
 @pass_ctx
-def cycle(ctx: Context, as_json: bool) -> None:
+def cycle(ctx: Context, as_json: bool, woke: str | None) -> None:
     """Run one admin cycle."""
     from shiftctl.admin.cycle.main import run_cycle
-    result = run_cycle(ctx.config)
+    result = run_cycle(ctx.config, woke=woke)
     if as_json:
         click.echo(json.dumps(result.to_json()))
     else:
@@ -684,6 +687,27 @@ def demo(workdir: Path | None) -> None:
     repo = run_demo(workdir, echo=click.echo)
     click.echo(summary(repo))
     click.echo(f"\nDemo finished in {time.monotonic() - started:.1f}s.")
+
+
+@cli.command()
+@click.option("--host", default=None,
+              help="Address to listen on (default serve.host, 127.0.0.1). Any address but "
+                   "loopback needs a token in $SHIFTCTL_SERVE_TOKEN (serve.token_env).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port (default serve.port, 8765; 0 picks a free one).")
+@pass_ctx
+def serve(ctx: Context, host: str | None, port: int | None) -> None:
+    """A read-only web dashboard (live), /metrics and GitHub webhooks (/hooks/github)."""
+    from shiftctl.admin.serve.server import ServeError
+    from shiftctl.admin.serve.server import serve as run_server
+    def say(line: str) -> None:
+        click.echo(line)
+        sys.stdout.flush()  # whoever started it may be waiting for the address
+
+    try:
+        run_server(ctx.config, host=host, port=port, echo=say)
+    except ServeError as exc:
+        fail(str(exc))
 
 
 @cli.command()

@@ -7,7 +7,7 @@ from typing import Any
 
 from shiftctl.admin.config import Config
 from shiftctl.admin.cycle.main import SANDBOX_KEY
-from shiftctl.admin.cycle.snapshot import view_run
+from shiftctl.admin.cycle.snapshot import health_problems, view_run
 from shiftctl.admin.paths import Paths
 from shiftctl.admin.statedb import open_reader
 from shiftctl.admin.tracker import quota
@@ -15,12 +15,14 @@ from shiftctl.memory.db import StateMissing
 
 
 def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
+    """Everything ``status`` and the dashboard's overview show, as plain data."""
     now = time.time() if now is None else now
     paths = Paths(config.root)
+    problems = health_problems(config, paths) if paths.runtime.is_dir() else []
     empty: dict[str, Any] = {"issues": [], "workers": [], "prs": [], "cooldowns": {},
                              "next_wake": None,
                              "last_cycle": None, "stopped": paths.stop.exists(),
-                             "spent_today_usd": 0.0, "tracker": None}
+                             "spent_today_usd": 0.0, "tracker": None, "problems": problems}
     try:
         store = open_reader(paths)
     except StateMissing:  # nothing ran yet; a damaged file is an error the CLI explains
@@ -49,14 +51,21 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
                     phase = json.loads(heartbeat).get("phase")
                 except (OSError, ValueError):
                     phase = None
-            workers.append({"run": run.id, "kind": run.kind,
+            workers.append({"run": run.id, "kind": run.kind, "issue": run.issue,
                             "task": rv.task.ref if rv.task else None,
                             "profile": run.profile, "pid": run.pid, "alive": rv.alive,
-                            "age_s": round(rv.age, 1),
+                            "started_at": run.started_at, "age_s": round(rv.age, 1),
                             "heartbeat_age_s": None if rv.heartbeat_age is None
                             else round(rv.heartbeat_age, 1),
+                            "output_age_s": None if rv.output_age is None
+                            else round(rv.output_age, 1),
                             "phase": phase})
         last = store.last_cycle()
+        if last and last.rung == "health":  # what the last cycle found (the tracker, too)
+            found = (a.removeprefix("unhealthy: ") for a in last.actions)
+            problems += [p for p in found if p not in problems]
+        if last and last.error:
+            problems.append(f"cycle {last.number} failed: {last.error[:300]}")
         day_start = now - (now % 86400)
         sandbox = _json_value(store.get(SANDBOX_KEY))
         raw_rate = store.get("tracker_rate")
@@ -77,6 +86,7 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
                        "usd_per_issue": config.budget.usd_per_issue},
             "tracker": {"kind": config.tracker.kind, "rate": rate},
             "sandbox": sandbox if isinstance(sandbox, dict) else None,
+            "problems": problems,
         }
     finally:
         store.close()
@@ -121,6 +131,8 @@ def render(status: dict[str, Any], now: float | None = None) -> str:
     lines = []
     if status.get("stopped"):
         lines.append("KILL SWITCH ON: nothing is dispatched (shiftctl start to resume)")
+    for problem in status.get("problems") or []:
+        lines.append(f"PROBLEM: {problem}")
     if not status["issues"]:
         lines.append("No issues yet. File one with the intake label, then run a cycle.")
     for issue in status["issues"]:

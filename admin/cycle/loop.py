@@ -22,6 +22,7 @@ def run_loop(root: Path, *, until_idle: bool = False, max_cycles: int | None = N
     last: CycleResult | None = None
     n = 0
     failing = 0
+    woke = "start"  # what came before the next cycle (counted as its wake reason)
     while True:
         try:
             cfg = config_mod.load(root)  # edits to shiftctl.yaml apply from the next cycle
@@ -35,7 +36,7 @@ def run_loop(root: Path, *, until_idle: bool = False, max_cycles: int | None = N
                 return last
             time.sleep(last.sleep_s)
             continue
-        last = run_cycle(cfg)  # never raises: a failing cycle is reported, not fatal
+        last = run_cycle(cfg, woke=woke)  # never raises: a failing cycle is reported, not fatal
         n += 1
         if on_cycle:
             on_cycle(last)
@@ -52,5 +53,6 @@ def run_loop(root: Path, *, until_idle: bool = False, max_cycles: int | None = N
         if until_idle:
             waiting = last.rung in ("sleep", "busy", "error", "health")
             pause = min(pause, 1.0) if waiting else 0.0
+        woke = "followup"
         if pause > 0:
-            nap(cfg, pause, tick=0.05 if until_idle else WAKE_TICK_S)
+            woke = nap(cfg, pause, tick=0.05 if until_idle else WAKE_TICK_S)

@@ -12,6 +12,7 @@ from shiftctl.admin.cycle import faults, ladder
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.executor import execute
 from shiftctl.admin.cycle.lock import AdminLock
+from shiftctl.admin.cycle.nap import consume_wake, wake_reasons
 from shiftctl.admin.cycle.snapshot import Snapshot, observe
 from shiftctl.admin.inbox import import_requests
 from shiftctl.admin.paths import Paths
@@ -81,7 +82,10 @@ def _last_cycle_number(paths: Paths) -> int:
         store.close()
 
 
-def run_cycle(config: Config, *, now: float | None = None) -> CycleResult:
+def run_cycle(config: Config, *, now: float | None = None,
+              woke: str | None = None) -> CycleResult:
+    """One cycle. ``woke`` is what the loop says came before it (its nap's answer,
+    ``followup`` or ``start``): counted with the wake file's reasons, see ``nap.py``."""
     paths = Paths(config.root)
     try:
         paths.ensure()
@@ -92,7 +96,7 @@ def run_cycle(config: Config, *, now: float | None = None) -> CycleResult:
     if not lock.acquire():
         return CycleResult(_last_cycle_number(paths), "busy", [], config.sleep.after_action)
     try:
-        return _locked_cycle(config, paths, now)
+        return _locked_cycle(config, paths, now, woke)
     except Exception as exc:  # disk full, a corrupt db...: report, back off, never crash-loop
         return CycleResult(_last_cycle_number(paths), "error", [],
                            min(config.sleep.idle, max(config.sleep.after_action, 30.0)),
@@ -101,9 +105,10 @@ def run_cycle(config: Config, *, now: float | None = None) -> CycleResult:
         lock.release()
 
 
-def _locked_cycle(config: Config, paths: Paths, now: float | None) -> CycleResult:
+def _locked_cycle(config: Config, paths: Paths, now: float | None,
+                  woke: str | None) -> CycleResult:
     reap_children()
-    paths.wake.unlink(missing_ok=True)  # consumed: a wake during this cycle shows up at nap
+    wakes = wake_reasons(woke, consume_wake(paths))  # a wake during this cycle shows at nap
     started = time.time() if now is None else now
     writer = StateWriter(paths, on_migration_step=faults.migration_step)
     store = writer.store
@@ -141,7 +146,7 @@ def _locked_cycle(config: Config, paths: Paths, now: float | None) -> CycleResul
         if streak != snap.unhealthy_streak:
             store.put("unhealthy_streak", str(streak))
         store.end_cycle(number, decision.rung, actions, sleep_s,
-                        "; ".join(errors)[:4000] if errors else None)
+                        "; ".join(errors)[:4000] if errors else None, wakes=wakes)
         broken = writer.seal(started)
         if broken:
             errors = [*errors, f"audit: {broken}"]

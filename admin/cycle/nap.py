@@ -1,12 +1,18 @@
 """``shiftctl nap``: sleep, but wake early when there is reason to.
 
 Wake triggers: the ``.shiftctl/wake`` file (workers touch it when they finish; so does
-``shiftctl wake`` and every CLI request), a new ``priority:critical`` intake issue, a failed
-health check. The file is checked every ``tick``; the tracker and health every
-``sleep.wake_check`` seconds, so a nap costs at most one tracker request per wake check.
+``shiftctl wake`` and every CLI request, and ``shiftctl serve`` on a GitHub webhook), a new
+``priority:critical`` intake issue, a failed health check. The file is checked every
+``tick``; the tracker and health every ``sleep.wake_check`` seconds, so a nap costs at most
+one tracker request per wake check.
+
+Each waker appends its reason to the wake file; the next cycle takes the file and counts why
+it ran (``wake_reasons``), together with what the loop says of its nap (``--woke``), so
+``/metrics`` can show what wakes the loop.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -23,6 +29,44 @@ CRITICAL = "priority:critical"
 # is collected (every 0.25 s added ~0.1 s to every task on average; every 0.1 s costs
 # 0.2% of a core while napping).
 WAKE_TICK_S = 0.1
+
+# Who writes the wake file (``shiftctl.system.fs.wake``); any other line counts as "other".
+WAKERS = ("worker", "cli", "webhook")
+WAKE_REASONS = ("timer", "followup", "start", "manual", "critical", "unhealthy", *WAKERS,
+                "other")
+MAX_WAKE_BYTES = 4096
+
+
+def consume_wake(paths: Paths) -> list[str]:
+    """Take the wake file (renamed first: a wake after this shows up at the next nap) and
+    return the wakers' reasons, each once, in the order they came."""
+    taken = paths.wake.with_name(f".wake.{os.getpid()}")
+    try:
+        os.rename(paths.wake, taken)
+    except FileNotFoundError:
+        return []
+    try:
+        with open(taken, "rb") as fh:
+            raw = fh.read(MAX_WAKE_BYTES)
+    except OSError:
+        raw = b""
+    finally:
+        taken.unlink(missing_ok=True)
+    words = raw.decode("ascii", "replace").split()
+    return list(dict.fromkeys(w if w in WAKERS else "other" for w in words)) or ["other"]
+
+
+def wake_reasons(loop_said: str | None, wakers: list[str]) -> tuple[str, ...]:
+    """Why a cycle ran: who wrote the wake file, and what the loop's nap said (``time`` is
+    the timer; ``wake`` is the wakers'); nothing at all: a person ran it by hand."""
+    said = {"time": "timer", "wake": "other"}.get(loop_said or "", loop_said)
+    if said is not None and said not in WAKE_REASONS:
+        said = "other"
+    if said is None:
+        return tuple(wakers) or ("manual",)
+    if wakers:
+        return (*wakers, said) if said not in ("other", *wakers) else tuple(wakers)
+    return (said,)
 
 
 def _cursor(paths: Paths) -> str | None:

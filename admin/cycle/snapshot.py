@@ -125,7 +125,8 @@ def view_run(run: Run, task: Task | None, now: float) -> RunView:
                    has_result=bool(run_dir and (run_dir / "result.json").exists()))
 
 
-def _health(config: Config, paths: Paths) -> list[str]:
+def health_problems(config: Config, paths: Paths) -> list[str]:
+    """What stops the cycle from working here: git, the base branch, disk space."""
     problems = []
     for place in (paths.runtime, paths.worktrees, paths.runs):
         try:
@@ -223,7 +224,7 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
     needed = {t.profile or config.agents.default for t in tasks if t.state == "ready"}
     backup_every = config.memory.backup_interval * 3600
     backup_due = backup_every > 0 and now - _last_done(store, LAST_BACKUP, now) >= backup_every
-    problems = _health(config, paths) + list(extra_problems or [])
+    problems = health_problems(config, paths) + list(extra_problems or [])
     return Snapshot(
         now=now, config=config, issues=issues, tasks=tuple(tasks), runs=tuple(runs),
         commands=tuple(store.pending_commands()), problems=tuple(problems),

@@ -17,3 +17,8 @@ def find(text: str) -> tuple[str, int, str] | None:
 
 def has_marker(text: str) -> bool:
     return _MARKER.search(text or "") is not None
+
+
+def strip(text: str) -> str:
+    """The text as people read it: without the hidden marker (the dashboard shows it)."""
+    return _MARKER.sub("", text or "").lstrip("\n")

@@ -57,6 +57,14 @@ def touch(path: Path) -> None:
     os.utime(path, None)
 
 
+def wake(path: Path, reason: str) -> None:
+    """Wake the loop: append why to its wake file (one word a line; the next cycle counts
+    the reasons, ``admin/cycle/nap.py``). Appending keeps every waker's reason."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="ascii") as fh:
+        fh.write(reason + "\n")
+
+
 def tail(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text

@@ -9,6 +9,8 @@ argv: PROMPT_FILE WORKTREE. Behaviour (all optional):
   AGENT_SLEEP=seconds                sleep before finishing (printing nothing)
   AGENT_SLEEP_ONCE=path              ... only when path does not exist yet (writes its pid)
   AGENT_TICK=seconds                 while sleeping, print a line every tick
+  AGENT_WAIT_FOR=path                then wait until path exists (printing every tick), so a
+                                     test decides when the agent finishes
   AGENT_LOG=path                     append {"task", "start", "end"} JSON lines
   AGENT_SAY=text                     print this text verbatim as (the start of) the final
                                      message: a plan or a verdict for a read-only run
@@ -84,6 +86,11 @@ while time.time() < deadline:
     time.sleep(min(tick or sleep, max(0.0, deadline - time.time())))
     if tick:
         print("working...", flush=True)
+gate = env.get("AGENT_WAIT_FOR")
+while gate and not Path(gate).exists():
+    time.sleep(tick or 0.05)
+    if tick:
+        print(f"waiting for {Path(gate).name}...", flush=True)
 if env.get("AGENT_COMMIT"):
     subprocess.run(["git", "add", "-A"], cwd=worktree, check=True)
     subprocess.run(["git", "commit", "-qm", f"agent: {task}"], cwd=worktree, check=True)

@@ -128,16 +128,23 @@ def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GithubWo
     assert not gh.fake.problems, "\n\n".join(gh.fake.problems[:5])
 
 
-@pytest.fixture
-def gh_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GithubProject]:
+def github_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
+                   validate: bool = True) -> Iterator[GithubProject]:
+    """A project on a fake GitHub; ``validate=False`` for timings, where checking each
+    exchange against the OpenAPI description would be measured too."""
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     p = GithubProject(make_repo(tmp_path / "repo"))
-    p.gh = start_github(p.root, tmp_path)
+    p.gh = start_github(p.root, tmp_path, validate=validate)
     p.configure()
     yield p
     end_workers(p)
     p.gh.fake.stop()
     assert not p.gh.fake.problems, "\n\n".join(p.gh.fake.problems[:5])
+
+
+@pytest.fixture
+def gh_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GithubProject]:
+    yield from github_project(tmp_path, monkeypatch)
 
 
 @pytest.fixture(params=["local", "github"])

@@ -31,13 +31,13 @@ from shiftctl.admin.tracker.base import (
     TrackerError,
     TrackerIssue,
 )
+from shiftctl.admin.tracker.github import CACHE, bot_key
 from shiftctl.admin.tracker.github import push as gh_push
 from shiftctl.admin.tracker.github.client import Client, as_tracker_error
 from shiftctl.admin.tracker.github.cursor import Cursor, next_since, wants_comments
 
 PERMISSION_TTL_S = 3600.0
 WRITERS = ("admin", "maintain", "write")
-CACHE = "tracker:github"
 LABEL_STYLE = {
     "shiftctl:planned": ("c5def5", "shiftctl: planned, waiting for approval"),
     "shiftctl:active": ("0e8a16", "shiftctl: agents are working on it"),
@@ -134,7 +134,7 @@ class GithubTracker(Tracker):
     def bot(self) -> str:  # type: ignore[override]
         """The token's login: configured, cached in kv, or asked once (GET /user)."""
         if self._bot is None:
-            key = f"{CACHE}:bot:{self.settings.api_url}"
+            key = bot_key(self.settings.api_url)
             self._bot = self.kv.get(key)
             if self._bot is None:
                 with self._api("who the token belongs to (GET /user; with a GitHub App "
