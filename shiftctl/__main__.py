@@ -1,6 +1,6 @@
 """``python -m shiftctl``: the command line."""
 from __future__ import annotations
 
-from shiftctl.admin.cli.main import main
+from shiftctl.admin.cli.entry import main
 
 main()

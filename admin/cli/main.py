@@ -281,18 +281,11 @@ def pr_merge(ctx: Context, number: int) -> None:
 @pass_ctx
 def cycle(ctx: Context, as_json: bool, woke: str | None) -> None:
     """Run one admin cycle."""
-    from shiftctl.admin.cycle.main import run_cycle
-    result = run_cycle(ctx.config, woke=woke)
-    if as_json:
-        click.echo(json.dumps(result.to_json()))
-    else:
-        click.echo(f"cycle {result.cycle}: {result.rung}; sleep {result.sleep_s:g}s")
-        for a in result.actions:
-            click.echo(f"  {a}")
-    for e in result.errors:
-        click.echo(f"error: {e}", err=True)
-    if result.rung == "error":
-        sys.exit(1)  # the loop script backs off on a failed cycle
+    from shiftctl.admin.cli.entry import run_cycle_command
+    code = run_cycle_command(ctx.config, as_json=as_json, woke=woke, out=click.echo,
+                             err=lambda line: click.echo(line, err=True))
+    if code:
+        sys.exit(code)  # the loop script backs off on a failed cycle
 
 
 @cli.command()
@@ -300,8 +293,8 @@ def cycle(ctx: Context, as_json: bool, woke: str | None) -> None:
 @pass_ctx
 def nap(ctx: Context, seconds: float) -> None:
     """Sleep SECONDS, waking early on a trigger."""
-    from shiftctl.admin.cycle.nap import nap as do_nap
-    click.echo(do_nap(ctx.config, seconds))
+    from shiftctl.admin.cli.entry import run_nap_command
+    run_nap_command(ctx.config, seconds, out=click.echo)
 
 
 @cli.command()
