@@ -11,8 +11,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, overload
 
-import yaml
-
 from shiftctl.system.sandbox import KINDS as SANDBOXES
 from shiftctl.worker.spec import AGENT_KINDS as BUILTIN_KINDS
 
@@ -506,6 +504,8 @@ def load(start: Path | None = None) -> Config:
 
 
 def load_file(path: Path) -> Config:
+    import yaml  # here, not at the top: the loop's hot commands pay for it only in this call
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

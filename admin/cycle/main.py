@@ -16,7 +16,7 @@ from shiftctl.admin.cycle.nap import consume_wake, wake_reasons
 from shiftctl.admin.cycle.snapshot import Snapshot, observe
 from shiftctl.admin.inbox import import_requests
 from shiftctl.admin.paths import Paths
-from shiftctl.admin.profiles import sandbox_summary
+from shiftctl.admin.profiles import sandbox_of, sandbox_summary
 from shiftctl.admin.statedb import StateWriter, describe_error
 from shiftctl.admin.tracker import TrackerError, open_tracker, quota
 from shiftctl.admin.tracker.sync import remember, sync
@@ -55,13 +55,26 @@ def reap_children() -> None:
 SANDBOX_KEY = "sandbox"
 
 
-def record_sandbox(config: Config, store: Store) -> None:
+# Verbs whose handlers may start an agent or checks (so the sandbox must be known then).
+STARTS_RUNS = frozenset({"spawn", "plan", "review", "verify"})
+
+
+def record_sandbox(config: Config, store: Store, decision: ladder.Decision) -> None:
     """Which sandbox each profile's agents get and why, kept for ``status``; an event when
     that changes (the first cycle, bwrap installed or gone under ``auto``), so agents never
-    start running unsandboxed without a record saying so and why."""
+    start running unsandboxed without a record saying so and why. Resolving ``auto`` runs
+    bwrap once, so it is done only when this cycle may start a run or the configuration
+    changed; an idle cycle starts no process for it."""
+    previous = store.get(SANDBOX_KEY)
+    if previous and not any(a.verb in STARTS_RUNS for a in decision.actions):
+        try:
+            recorded = {n: v["configured"] for n, v in json.loads(previous).items()}
+        except (ValueError, TypeError, KeyError, AttributeError):
+            recorded = None
+        if recorded == {n: sandbox_of(config, p) for n, p in config.agents.profiles.items()}:
+            return
     summary = sandbox_summary(config)
     text = json.dumps(summary, sort_keys=True)
-    previous = store.get(SANDBOX_KEY)
     if previous == text:
         return
     with store.tx():
@@ -117,7 +130,6 @@ def _locked_cycle(config: Config, paths: Paths, now: float | None,
     try:
         number = store.begin_cycle(started)
         import_requests(paths, store)
-        record_sandbox(config, store)
         problems: list[str] = []
         try:
             tracker = open_tracker(config, store)
@@ -128,6 +140,7 @@ def _locked_cycle(config: Config, paths: Paths, now: float | None,
         decision = ladder.decide(snap)  # a tracker that failed to open is a health problem
         if decision.rung == "sleep" and store.has_pending_writes():
             decision = ladder.Decision("unblock", (ladder.Action("flush"),))
+        record_sandbox(config, store, decision)
         actions: list[str]
         errors: list[str]
         if tracker is None:

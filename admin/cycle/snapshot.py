@@ -14,10 +14,9 @@ from pathlib import Path
 
 from shiftctl.admin.config import Config
 from shiftctl.admin.paths import READ_PREFIX, Paths
-from shiftctl.memory import distil
 from shiftctl.memory.store import Command, Issue, Run, Store, Task
 from shiftctl.system import git
-from shiftctl.system.fs import LinkedPathError, check_unlinked
+from shiftctl.system.fs import LinkedPathError, atomic_write, check_unlinked
 
 ACTIVE_ISSUE_STATES = ("new", "planned", "active", "needs_human", "done")
 TASK_LOAD_STATES = ("planned", "active", "needs_human")
@@ -133,12 +132,7 @@ def health_problems(config: Config, paths: Paths) -> list[str]:
             check_unlinked(paths.root, place)
         except LinkedPathError as exc:
             problems.append(f"files: {exc}")
-    proc = git.run(config.root, "rev-parse", "--git-dir", check=False)
-    if proc.returncode != 0:
-        problems.append(f"git: {config.root} is not a usable git repository")
-    elif git.rev(config.root, f"refs/heads/{config.base_branch}") is None:
-        problems.append(f"git: base branch {config.base_branch!r} does not exist "
-                        "(set base_branch in shiftctl.yaml)")
+    problems += _git_health(config, paths, memo=not problems)  # never through a link
     try:
         free = shutil.disk_usage(paths.runtime).free
         if free < MIN_FREE_BYTES:
@@ -146,6 +140,51 @@ def health_problems(config: Config, paths: Paths) -> list[str]:
     except OSError as exc:
         problems.append(f"disk: {exc}")
     return problems
+
+
+def _git_signature(config: Config) -> str | None:
+    """What a healthy repository looked like, cheaply: the identity and times of the files
+    git reads to answer "is this a repository with that base branch" (None: not a plain
+    ``.git`` directory, so always ask git)."""
+    dot_git = config.root / ".git"
+    if dot_git.is_symlink() or not dot_git.is_dir():
+        return None
+    parts = [config.base_branch]
+    for name in ("HEAD", "config", "objects", "refs", "packed-refs",
+                 f"refs/heads/{config.base_branch}"):
+        try:
+            st = os.lstat(dot_git / name)
+            parts.append(f"{name}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{name}:-")
+    return "|".join(parts)
+
+
+def _git_health(config: Config, paths: Paths, *, memo: bool = True) -> list[str]:
+    """Is the repository usable, with its base branch? Two git processes answer; an idle
+    cycle asks them only when the files they read changed since they last said yes (the
+    answer is kept in ``.shiftctl/git-healthy``), which is most of what an idle cycle
+    would otherwise spend."""
+    signature = _git_signature(config) if memo else None
+    memo_file = paths.runtime / "git-healthy"
+    if signature is not None:
+        try:
+            if memo_file.read_text() == signature:
+                return []
+        except OSError:
+            pass
+    proc = git.run(config.root, "rev-parse", "--git-dir", check=False)
+    if proc.returncode != 0:
+        return [f"git: {config.root} is not a usable git repository"]
+    if git.rev(config.root, f"refs/heads/{config.base_branch}") is None:
+        return [f"git: base branch {config.base_branch!r} does not exist "
+                "(set base_branch in shiftctl.yaml)"]
+    if signature is not None:
+        try:
+            atomic_write(memo_file, signature, durable=False)
+        except OSError:
+            pass  # only a memo: the next cycle asks git again
+    return []
 
 
 def unusable_profiles(config: Config, profiles: set[str]) -> dict[str, str]:
@@ -205,6 +244,11 @@ def _last_done(store: Store, key: str, now: float) -> float:
     return float(first[0]) if first else now
 
 
+def _memory_due(store: Store) -> bool:
+    from shiftctl.memory import distil  # only here: an idle cycle needs no more of it
+    return distil.due(store.conn, store.get(distil.DISTILLED_KEY))
+
+
 def observe(config: Config, paths: Paths, store: Store, now: float | None = None,
             extra_problems: list[str] | None = None) -> Snapshot:
     now = time.time() if now is None else now
@@ -236,8 +280,7 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
                                                {rv.run.id for rv in runs})),
         checkpoint_due=now - _last_done(store, LAST_CHECKPOINT, now) > CHECKPOINT_EVERY_S,
         backup_due=backup_due,
-        memory_due=config.memory.enabled and distil.due(store.conn,
-                                                        store.get(distil.DISTILLED_KEY)),
+        memory_due=config.memory.enabled and _memory_due(store),
         unhealthy_streak=int(store.get("unhealthy_streak", "0") or 0),
         verified_heads={n: store.verified_heads(n) for n in loaded} if config.checks else {},
     )
