@@ -49,12 +49,14 @@ def sandbox_of(config: Config, profile: Profile) -> str:
     return profile.sandbox or config.sandbox
 
 
-def strictest_sandbox(config: Config, profiles: Iterable[str | None]) -> str:
+def strictest_sandbox(config: Config, profiles: Iterable[str | None],
+                      why_not: str | None) -> str:
     """The sandbox code run on behalf of these profiles' work gets: ``bwrap`` as soon as one
-    of them (or the default profile) would have run sandboxed."""
+    of them (or the default profile) would have run sandboxed, ``auto`` resolved as for an
+    agent (``why_not``: why bwrap cannot run here, None when it can). Pure."""
     names = {name or config.agents.default for name in profiles} | {config.agents.default}
-    kinds = {sandbox_of(config, config.agents.profiles[n]) for n in names
-             if n in config.agents.profiles}
+    kinds = {sandbox.decide(sandbox_of(config, config.agents.profiles[n]), why_not).kind
+             for n in names if n in config.agents.profiles}
     return "bwrap" if "bwrap" in kinds else "none"
 
 

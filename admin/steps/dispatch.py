@@ -21,6 +21,7 @@ from shiftctl.admin.profiles import agent_spec, strictest_sandbox, worker_pass_e
 from shiftctl.admin.review.integration import trusted_head
 from shiftctl.memory import lessons
 from shiftctl.memory.store import Run, Task
+from shiftctl.system import sandbox
 from shiftctl.system.env import build_env
 from shiftctl.system.fs import atomic_write, check_unlinked, write_json
 from shiftctl.system.proc import kill_groups
@@ -134,7 +135,8 @@ def verify_agent(rt: CycleContext, issue: int) -> AgentSpec:
     strictest sandbox any of the issue's tasks ran in (the checks run all their code)."""
     cfg = rt.config
     spec = agent_spec(cfg, cfg.agents.profile(None))
-    spec.sandbox = strictest_sandbox(cfg, [t.profile for t in rt.store.tasks(issue=issue)])
+    spec.sandbox = strictest_sandbox(cfg, [t.profile for t in rt.store.tasks(issue=issue)],
+                                     sandbox.probe())
     return spec
 
 

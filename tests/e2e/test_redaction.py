@@ -61,12 +61,11 @@ CHECK = "if [ -f fail.txt ]; then echo 'the environment:'; env | sort; exit 1; f
 def test_a_check_printing_its_environment_leaks_nothing_to_the_tracker_or_prompts(
         any_project: Project, env: None) -> None:
     p = any_project
+    agents = {"default": "bot", "profiles": {"bot": {
+        "kind": "command", "argv": agent_argv("scripted.py"),
+        "pass_env": ["ANTHROPIC_API_KEY", "DEPLOY_TOKEN"], "env": {"AGENT_WRITE": "{task}.txt:x"}}}}
     p.configure(checks=[{"name": "env", "run": CHECK, "timeout": 60}],
-                workers={"max_attempts": 2},
-                agents={"default": "bot", "profiles": {"bot": {
-                    "kind": "command", "argv": agent_argv("scripted.py"),
-                    "pass_env": ["ANTHROPIC_API_KEY", "DEPLOY_TOKEN"],
-                    "env": {"AGENT_WRITE": "{task}.txt:x"}}}})
+                workers={"max_attempts": 2}, agents=agents)
     n = p.file_issue(f"Ship it with {DEPLOY}",
                      f"My key is {KEY}, please keep it.\n\n"
                      f"- [ ] (parallel) fine work for {DEPLOY}\n"
@@ -79,6 +78,13 @@ def test_a_check_printing_its_environment_leaks_nothing_to_the_tracker_or_prompt
     failed = [t for t in out if "shiftctl:failed:" in t and "the environment:" in t]
     assert failed, "the check's output was not posted at all"
     assert "ANTHROPIC_API_KEY=[redacted]" in failed[0] and "DEPLOY_TOKEN=[redacted]" in failed[0]
+    # with checks, the PR opens once the integrated branch passed them: a person relaxes the
+    # check and retries t2
+    p.configure(checks=[{"name": "env", "run": "true", "timeout": 60}],
+                workers={"max_attempts": 2}, agents=agents)
+    p.cli("retry", f"{n}-t2")
+    p.run()
+    assert leaked(written(p)) == []
     (pr,) = p.prs()
     assert "fine work for [redacted]" in pr["body"] and "[redacted]" in pr["title"]
     texts = prompts(p)

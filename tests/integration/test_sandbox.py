@@ -103,10 +103,15 @@ def test_checks_get_a_fresh_home_not_the_one_the_agent_left(project: Project) ->
     n = project.file_issue("Plant", "- [ ] plant\n  ```sh\n  touch \"$HOME/planted\"\n"
                                     "  echo x > x.txt\n  ```\n")
     project.run()
-    [run] = project.runs(n)
+    [run] = [r for r in project.runs(n) if r.kind == "work"]
     assert run.outcome == "succeeded", run.error
     [result] = json.loads((Path(run.run_dir) / "result.json").read_text())["checks"]
     assert result["passed"] and f"home={run.run_dir}/check-home" in result["output"]
+    # the same checks on the integrated branch (a verify run) get a fresh HOME of their own
+    [verify] = [r for r in project.runs(n) if r.kind == "verify"]
+    assert verify.outcome == "succeeded", verify.error
+    [again] = json.loads((Path(verify.run_dir) / "result.json").read_text())["checks"]
+    assert again["passed"] and f"home={verify.run_dir}/check-home" in again["output"]
 
 
 def test_a_failed_runs_private_home_is_kept_for_debugging(project: Project) -> None:
@@ -146,8 +151,10 @@ def test_auto_without_bwrap_runs_unsandboxed_and_says_so_everywhere(
     assert len(events) == 1 and events[0]["data"]["profiles"]["shell"]["sandbox"] == "none"
 
     monkeypatch.setattr(sandbox, "probe", lambda: None)  # bubblewrap installed
-    project.cycle()
-    project.cycle()
+    project.cycle()  # an idle cycle starts no run: it does not even look (no process)
+    assert len([e for e in project.store().iter_events() if e["kind"] == "sandbox.in_force"]) == 1
+    project.file_issue("Boxed", "- [ ] go\n  ```sh\n  echo go > went\n  ```\n")
+    project.run()  # a run starts: the sandbox is resolved again first, and recorded
     events = [e for e in project.store().iter_events() if e["kind"] == "sandbox.in_force"]
     assert len(events) == 2  # one more, for the change only
     assert events[1]["data"]["profiles"]["shell"]["sandbox"] == "bwrap"

@@ -45,6 +45,13 @@ def test_a_verification_passes_only_when_checks_ran_and_all_passed() -> None:
 def test_the_integrated_checks_run_in_the_strictest_sandbox_of_the_issue() -> None:
     cfg = parse({"agents": {"default": "shell", "profiles": {
         "boxed": {"kind": "shell", "sandbox": "bwrap"}}}}, Path("/r"))
-    assert strictest_sandbox(cfg, ["shell", None]) == "none"
-    assert strictest_sandbox(cfg, ["shell", "boxed"]) == "bwrap"
-    assert strictest_sandbox(parse({"sandbox": "bwrap"}, Path("/r")), []) == "bwrap"
+    no_bwrap = "bubblewrap is not installed"
+    # the default, auto: boxed wherever bwrap works, as the agents were
+    assert strictest_sandbox(cfg, ["shell", None], None) == "bwrap"
+    assert strictest_sandbox(cfg, ["shell", None], no_bwrap) == "none"
+    assert strictest_sandbox(cfg, ["shell", "boxed"], no_bwrap) == "bwrap"  # refuses to run
+    assert strictest_sandbox(parse({"sandbox": "bwrap"}, Path("/r")), [], None) == "bwrap"
+    bare = parse({"sandbox": "none", "agents": {"default": "shell", "profiles": {
+        "boxed": {"kind": "shell", "sandbox": "bwrap"}}}}, Path("/r"))
+    assert strictest_sandbox(bare, ["shell"], None) == "none"
+    assert strictest_sandbox(bare, ["shell", "boxed"], None) == "bwrap"

@@ -24,8 +24,15 @@ HIDDEN = ["\x00", "\x01", "\x07", "\x1b", "\x7f", "\x9b", "\u00ad", "\u061c", "\
           "\U000e0041", "\U000e007f", "\U000e0100"]
 
 
+# Invisible although not of category Cc or Cf: the combining grapheme joiner, the Hangul
+# fillers, variation selectors (both blocks) and the unassigned U+E0000 of the tag block.
+INVISIBLE = {0x034F, 0x115F, 0x1160, 0x3164, 0xFFA0, 0xE0000, *range(0xFE00, 0xFE10),
+             *range(0xE0100, 0xE01F0)}
+
+
 def visible(text: str) -> bool:
-    return all(ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf") for ch in text)
+    return all(ch in "\n\t" or (unicodedata.category(ch) not in ("Cc", "Cf")
+                                 and ord(ch) not in INVISIBLE) for ch in text)
 
 
 def test_every_hidden_class_is_removed_and_ordinary_text_stays() -> None:
