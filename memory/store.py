@@ -17,9 +17,8 @@ from typing import Any
 from shiftctl.memory import events
 from shiftctl.memory.db import StateCorrupt, StateMissing, connect, is_corruption, transaction
 from shiftctl.memory.migrations import check_schema, migrate, pending
+from shiftctl.memory.states import ISSUE_STATES, TASK_STATES, IssueState, TaskState
 
-ISSUE_STATES = ("new", "planned", "active", "done", "closed", "needs_human", "cancelled")
-TASK_STATES = ("pending", "ready", "running", "review", "done", "retry", "needs_human", "cancelled")
 TASK_TERMINAL = ("done", "needs_human", "cancelled")
 TASK_FAILED = ("needs_human", "cancelled")
 MAX_WRITE_TRIES = 20
@@ -301,7 +300,7 @@ class Store:
         with self.tx():
             self._update("issues", "number", number, changes)
 
-    def set_issue_state(self, number: int, state: str, reason: str | None = None,
+    def set_issue_state(self, number: int, state: IssueState, reason: str | None = None,
                         **changes: Any) -> None:
         assert state in ISSUE_STATES, state
         with self.tx():
@@ -382,7 +381,7 @@ class Store:
                           title=task.title, state=task.state, depends_on=task.depends_on)
         return task_id
 
-    def set_task_state(self, task: Task, state: str, reason: str | None = None,
+    def set_task_state(self, task: Task, state: TaskState, reason: str | None = None,
                        **changes: Any) -> None:
         assert state in TASK_STATES, state
         with self.tx():
@@ -440,7 +439,7 @@ class Store:
                           task=task.ref if task else None, run=run.id, run_kind=run.kind,
                           attempt=run.attempt, profile=run.profile, pid=run.pid)
             if task is not None and run.kind == "work":
-                self.set_task_state(task, "running", None, **task_changes)
+                self.set_task_state(task, TaskState.RUNNING, None, **task_changes)
 
     def update_run(self, run_id: str, **changes: Any) -> None:
         with self.tx():

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 from shiftctl.admin.briefing.prompts import digest, render
 from shiftctl.admin.briefing.recall import recall
 from shiftctl.admin.cycle.context import CycleContext
-from shiftctl.memory import episodes
+from shiftctl.memory import episodes, states
 from shiftctl.memory.episodes import Episode
 from shiftctl.memory.store import Issue, Run, Task
 
@@ -27,7 +27,7 @@ def kept_commits(runs: list[Run]) -> list[str]:
     unless that attempt's work conflicted with the integration branch (then the next attempt
     starts from the integration head)."""
     latest = next((r for r in reversed(runs) if r.commits), None)
-    if latest is None or (latest.error or "").startswith("merge conflict"):
+    if latest is None or states.conflicted(latest.error):
         return []
     return list(latest.commits)
 

@@ -6,10 +6,12 @@ import traceback
 from collections.abc import Callable
 
 from shiftctl.admin.briefing import PromptError
+from shiftctl.admin.cycle import log
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action, Decision
 from shiftctl.admin.statedb import unusable
 from shiftctl.admin.tracker.base import PushRejected, TrackerError
+from shiftctl.memory.states import IssueState, TaskState
 
 Handler = Callable[[CycleContext, Action], str]
 
@@ -83,7 +85,7 @@ def _give_up(rt: CycleContext, action: Action, error: str, *, at_once: bool = Fa
         if action.verb in TASK_VERBS and isinstance(action.target, int):
             task = rt.store.task(action.target)
             if task is not None:
-                rt.store.set_task_state(task, "needs_human", reason)
+                rt.store.set_task_state(task, TaskState.NEEDS_HUMAN, reason)
                 if at_once:
                     rt.outbox.comment(task.issue, "parked", f"{task.key}:{int(rt.now * 1000)}",
                                       f"Task **{task.key}** waits for a person: {reason}. Fix "
@@ -92,7 +94,7 @@ def _give_up(rt: CycleContext, action: Action, error: str, *, at_once: bool = Fa
             issue = rt.store.issue(action.target)
             if issue is not None and issue.state != "needs_human":
                 from shiftctl.admin.briefing.prompts import fence
-                rt.store.set_issue_state(action.target, "needs_human", reason)
+                rt.store.set_issue_state(action.target, IssueState.NEEDS_HUMAN, reason)
                 if at_once:
                     text = (f"This issue waits for a person: {reason}. Fix that, then reply "
                             "`/replan`.")
@@ -110,7 +112,7 @@ def _give_up(rt: CycleContext, action: Action, error: str, *, at_once: bool = Fa
                 task = rt.store.task(run.task_id) if run.task_id else None
                 rt.store.finish_run(run, task, outcome="crashed", error=reason)
                 if task is not None and task.state == "running":
-                    rt.store.set_task_state(task, "needs_human", reason)
+                    rt.store.set_task_state(task, TaskState.NEEDS_HUMAN, reason)
         elif action.verb == "command":
             cmd = next((c for c in rt.snapshot.commands if c.id == action.target), None)
             if cmd is not None:
@@ -126,6 +128,7 @@ def execute(rt: CycleContext, decision: Decision) -> tuple[list[str], list[str]]
     done: list[str] = []
     errors: list[str] = []
     for action in decision.actions:
+        outage = False  # a tracker that did not answer: waited out, never given up on
         try:
             done.append(handler(action.verb)(rt, action))
             continue
@@ -133,7 +136,7 @@ def execute(rt: CycleContext, decision: Decision) -> tuple[list[str], list[str]]
             error = f"push refused: {exc}"
             rt.store.event("action.error", action=str(action), error=error)
         except TrackerError as exc:
-            error = f"tracker: {exc}"
+            error, outage = f"tracker: {exc}", True
             rt.store.event("action.error", action=str(action), error=error)
         except PromptError as exc:  # the repository's prompt templates: a person fixes them
             error = str(exc)
@@ -149,8 +152,9 @@ def execute(rt: CycleContext, decision: Decision) -> tuple[list[str], list[str]]
             error = f"{type(exc).__name__}: {exc}"
             rt.store.event("action.error", action=str(action), error=error,
                            trace=traceback.format_exc()[-4000:])
+            log.failure(rt.paths, f"action {action} failed", exc)
         errors.append(f"{action}: {error}")
-        if not error.startswith("tracker:"):  # an outage is waited out, not given up on
+        if not outage:
             parked = _give_up(rt, action, error)
             if parked:
                 done.append(parked)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shiftctl.admin.config import Config
-from shiftctl.admin.cycle import faults, ladder
+from shiftctl.admin.cycle import faults, ladder, log
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.executor import execute
 from shiftctl.admin.cycle.lock import AdminLock
@@ -111,6 +111,7 @@ def run_cycle(config: Config, *, now: float | None = None,
     try:
         return _locked_cycle(config, paths, now, woke)
     except Exception as exc:  # disk full, a corrupt db...: report, back off, never crash-loop
+        log.failure(paths, "cycle failed", exc)
         return CycleResult(_last_cycle_number(paths), "error", [],
                            min(config.sleep.idle, max(config.sleep.after_action, 30.0)),
                            [describe_error(paths, exc)])

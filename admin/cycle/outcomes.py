@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shiftctl.memory import states
+from shiftctl.memory.states import Outcome, TaskState
+
 FAILURES = ("failed", "timed_out", "stalled", "crashed", "rejected")
 # "tampered": the agent changed the repository's git setup outside its worktree. That is not
 # an honest failure to retry: it spends no attempt and goes straight to a person.
-NOT_COUNTED = ("rate_limited", "stopped", "blocked", "tampered")
+NOT_COUNTED = (Outcome.RATE_LIMITED, Outcome.STOPPED, Outcome.BLOCKED, Outcome.TAMPERED)
 
 
 @dataclass(frozen=True)
 class Step:
-    state: str
+    state: TaskState
     reason: str | None = None
     counted: bool = True
     not_before: float | None = None
@@ -31,27 +34,28 @@ def after_run(outcome: str, *, attempts: int, max_attempts: int, now: float,
               error: str = "", question: str = "", base: float = 10.0,
               cap: float = 300.0) -> Step:
     """``attempts`` counts this run. Returns the task's next state."""
-    if outcome == "succeeded":
-        return Step("review")
-    if outcome == "needs_breakdown":
-        return Step("cancelled", "broken down into subtasks")
-    if outcome == "blocked":
-        return Step("needs_human", f"question: {question}"[:500], counted=False,
+    if outcome == Outcome.SUCCEEDED:
+        return Step(TaskState.REVIEW)
+    if outcome == Outcome.NEEDS_BREAKDOWN:
+        return Step(TaskState.CANCELLED, "broken down into subtasks")
+    if outcome == Outcome.BLOCKED:
+        return Step(TaskState.NEEDS_HUMAN, f"{states.QUESTION}{question}"[:500], counted=False,
                     comment="question")
-    if outcome == "tampered":
-        return Step("needs_human", f"tampering: {error}"[:500], counted=False,
+    if outcome == Outcome.TAMPERED:
+        return Step(TaskState.NEEDS_HUMAN, f"tampering: {error}"[:500], counted=False,
                     comment="tampered")
-    if outcome in ("rate_limited", "stopped"):
-        return Step("ready", f"{outcome.replace('_', ' ')}: waits without spending an attempt",
+    said = outcome.replace("_", " ")
+    if outcome in (Outcome.RATE_LIMITED, Outcome.STOPPED):
+        return Step(TaskState.READY, f"{said}: waits without spending an attempt",
                     counted=False)
-    why = error or outcome.replace("_", " ")
+    why = error or said
     if attempts >= max_attempts:
-        return Step("needs_human", f"failed {attempts} of {max_attempts} attempts: {why}"[:500],
+        return Step(TaskState.NEEDS_HUMAN,
+                    f"failed {attempts} of {max_attempts} attempts: {why}"[:500],
                     comment="failed")
     wait = backoff(attempts, base, cap)
-    return Step("retry", f"attempt {attempts} {outcome.replace('_', ' ')}: {why}"[:500],
+    return Step(TaskState.RETRY, f"attempt {attempts} {said}: {why}"[:500],
                 not_before=now + wait)
-
 
 def dependents(tasks: dict[str, list[str]], key: str) -> list[str]:
     """Every task that (transitively) depends on ``key``, in a stable order."""

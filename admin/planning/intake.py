@@ -16,6 +16,7 @@ from shiftctl.admin.planning.plans import (
     validate,
 )
 from shiftctl.admin.review.integration import set_aside_stale_branches, trusted_head
+from shiftctl.memory.states import IssueState
 from shiftctl.memory.store import Issue, Task
 
 
@@ -52,7 +53,8 @@ def refuse(rt: CycleContext, issue: Issue, version: int, why: str) -> str:
         rt.outbox.comment(issue.number, "plan_failed", version,
                           f"shiftctl could not plan this issue: {why}.\n\nEdit the issue "
                           "and reply `/replan`.")
-        rt.store.set_issue_state(issue.number, "needs_human", f"planning failed: {why}"[:500],
+        rt.store.set_issue_state(issue.number, IssueState.NEEDS_HUMAN,
+                                 f"planning failed: {why}"[:500],
                                  plan_version=version)
         rt.outbox.label(issue.number, "needs_human")
     return f"plan #{issue.number}: failed ({why})"
@@ -71,7 +73,7 @@ def adopt(rt: CycleContext, issue: Issue, version: int, tasks: list[PlannedTask]
     approval = policy == "always" or (
         policy == "over_budget" and cost > cfg.approval.over_budget_usd)
     approved = bool(issue.approved) or not approval
-    state = "active" if approved else "planned"
+    state = IssueState.ACTIVE if approved else IssueState.PLANNED
     wait = "" if approved else (
         f"\n\nThis plan waits for approval (policy `{policy}`"
         + (f", estimated ${cost:.2f}" if policy == "over_budget" else "")

@@ -21,6 +21,8 @@ from shiftctl.admin.paths import issue_branch
 from shiftctl.admin.review import integrity
 from shiftctl.admin.tracker.base import PullRequest
 from shiftctl.admin.untrusted import one_line
+from shiftctl.memory import states
+from shiftctl.memory.states import IssueState
 from shiftctl.memory.store import Issue, Run, Task
 from shiftctl.system import git
 from shiftctl.system.fs import check_unlinked
@@ -133,7 +135,7 @@ def hold(rt: CycleContext, issue: Issue, check: integrity.RefCheck) -> None:
         rt.outbox.comment(issue.number, "integrity",
                           f"{(check.expected or 'x')[:12]}-{found[:12].strip('()')}", text)
         if issue.state != "needs_human":
-            rt.store.set_issue_state(issue.number, "needs_human", why[:500])
+            rt.store.set_issue_state(issue.number, IssueState.NEEDS_HUMAN, why[:500])
             rt.outbox.label(issue.number, "needs_human")
     issue.integration_hold = why
     rt.integration_heads.pop(issue.number, None)
@@ -284,8 +286,8 @@ def merge_task(rt: CycleContext, task: Task, head: str, before: str) -> tuple[bo
         git.clean_reset(wt)
         rt.clean_worktrees.add(task.issue)
         files = ", ".join(conflicts.split()) or "(unknown files)"
-        return False, (f"merge conflict with the integration branch in {files}; rebase your "
-                       "work on what has been integrated since")
+        return False, (f"{states.MERGE_CONFLICT} with the integration branch in {files}; "
+                       "rebase your work on what has been integrated since")
     faults.point("after_merge")
     rt.clean_worktrees.add(task.issue)
     return True, git.out(wt, "rev-parse", "HEAD")
@@ -404,6 +406,6 @@ def finish(rt: CycleContext, issue: Issue) -> str:
         rt.outbox.comment(issue.number, "done", issue.plan_version,
                           f"All {len(done)} task(s) are merged. Pull request #{pr.number} is "
                           f"ready for review (agent cost ${cost:.2f}). A human merges it.")
-        rt.store.set_issue_state(issue.number, "done")
+        rt.store.set_issue_state(issue.number, IssueState.DONE)
         rt.outbox.label(issue.number, "done")
     return f"finish #{issue.number}: PR #{pr.number} ready"

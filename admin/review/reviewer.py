@@ -17,6 +17,7 @@ from shiftctl.admin.planning.answers import AnswerError, json_answer, verdict
 from shiftctl.admin.review.rules import Verdict
 from shiftctl.admin.steps import dispatch
 from shiftctl.admin.untrusted import Code
+from shiftctl.memory.states import TaskState
 from shiftctl.memory.store import Run, Task
 from shiftctl.system import git
 from shiftctl.worker.result import Result
@@ -59,7 +60,7 @@ def _to_human(rt: CycleContext, task: Task, key: str, why: str, then: str) -> No
         rt.outbox.comment(task.issue, "failed", f"{task.key}:{key}",
                           f"Task **{task.key}** ({task.title}) passed its checks but needs a "
                           f"human: {why}.\n\n{then}")
-        rt.store.set_task_state(task, "needs_human", why[:500])
+        rt.store.set_task_state(task, TaskState.NEEDS_HUMAN, why[:500])
 
 
 def answer(rt: CycleContext, run: Run, result: Result) -> tuple[str, str, dict[str, Any]]:

@@ -15,6 +15,8 @@ from shiftctl.admin.paths import task_branch
 from shiftctl.admin.review import integration
 from shiftctl.admin.review.rules import Verdict, gather, policy_of, verdict
 from shiftctl.admin.steps.collect import settle
+from shiftctl.memory import states
+from shiftctl.memory.states import TaskState
 from shiftctl.memory.store import Run, Task
 from shiftctl.system import git
 
@@ -80,7 +82,7 @@ def review_task(rt: CycleContext, action: Action) -> str:
             v = Verdict(False, [merged])
     if not v.passed or head is None:
         reason = v.findings[0].splitlines()[0].rstrip(":")
-        first = reason if reason.startswith("merge conflict") else f"review: {reason}"
+        first = reason if states.conflicted(reason) else f"review: {reason}"
         with rt.store.tx():  # the verdict, the episode and the task's next state: one change
             rt.store.update_run(run.id, findings=v.findings, outcome="rejected", error=first)
             run.findings, run.outcome, run.error = v.findings, "rejected", first
@@ -90,7 +92,7 @@ def review_task(rt: CycleContext, action: Action) -> str:
         rt.outbox.comment(task.issue, "merged", task.key,
                           f"Merged task **{task.key}** ({task.title}) into `{issue.branch}` "
                           f"after {task.attempts} attempt(s), ${task.cost_usd:.2f}.")
-        rt.store.set_task_state(task, "done", None)
+        rt.store.set_task_state(task, TaskState.DONE, None)
         remember.record_merge(rt, run)
     integration.advance(rt, issue, merged, before)
     integration.publish(rt, issue)

@@ -20,6 +20,7 @@ from shiftctl.admin.cycle.outcomes import NOT_COUNTED
 from shiftctl.admin.paths import issue_branch
 from shiftctl.admin.planning.plans import PlannedTask
 from shiftctl.admin.review import integration
+from shiftctl.memory.states import IssueState, TaskState
 from shiftctl.memory.store import Issue, Run
 from shiftctl.worker.result import Result
 
@@ -108,7 +109,7 @@ def _failed(rt: CycleContext, issue: Issue, run: Run, checks: list[dict], error:
                           f"workers.max_attempts is {limit}). The pull request is not marked "
                           f"ready while its branch fails.{detail}\n\nFix the branch and "
                           "reply `/retry`, or `/cancel`.")
-        rt.store.set_issue_state(issue.number, "needs_human",
+        rt.store.set_issue_state(issue.number, IssueState.NEEDS_HUMAN,
                                  f"{what} on the integrated branch at {head[:12]}"[:500])
         rt.outbox.label(issue.number, "needs_human")
         return "to a person"
@@ -122,7 +123,7 @@ def _failed(rt: CycleContext, issue: Issue, run: Run, checks: list[dict], error:
     position = max((t.position for t in tasks), default=0) // 1000 + 1
     added = add_tasks(rt, issue.number, [planned], plan_version=issue.plan_version,
                       position=position)
-    rt.store.set_task_state(added[0], "ready", "checks fail on the integrated branch")
+    rt.store.set_task_state(added[0], TaskState.READY, "checks fail on the integrated branch")
     rt.outbox.comment(issue.number, "verify_failed", f"{head[:12]}-{failures}",
                       f"On the integrated branch `{issue_branch(issue.number)}` at `{head}`, "
                       f"{what}. The pull request is not marked ready while its branch fails; "

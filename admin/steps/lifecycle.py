@@ -5,6 +5,7 @@ from shiftctl.admin.briefing import remember
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action, deps_state
 from shiftctl.admin.review import integration
+from shiftctl.memory.states import IssueState, TaskState
 from shiftctl.memory.store import TASK_FAILED
 
 
@@ -13,7 +14,7 @@ def activate(rt: CycleContext, action: Action) -> str:
     if issue.state != "planned":
         return f"skip #{issue.number}: {issue.state}"
     with rt.store.tx():
-        rt.store.set_issue_state(issue.number, "active", "plan approved", approved=1)
+        rt.store.set_issue_state(issue.number, IssueState.ACTIVE, "plan approved", approved=1)
         rt.outbox.label(issue.number, "active")
     return f"activate #{issue.number}"
 
@@ -22,7 +23,7 @@ def promote(rt: CycleContext, action: Action) -> str:
     task = rt.task(int(action.target or 0))
     if task.state not in ("pending", "retry"):
         return f"skip {task.ref}: {task.state}"
-    rt.store.set_task_state(task, "ready", None)
+    rt.store.set_task_state(task, TaskState.READY, None)
     return f"ready {task.ref}"
 
 
@@ -34,7 +35,7 @@ def cancel_task(rt: CycleContext, action: Action) -> str:
     upstream = next(d for d in task.depends_on
                     if d not in keyed or keyed[d].state in TASK_FAILED)
     state = keyed[upstream].state if upstream in keyed else "missing"
-    rt.store.set_task_state(task, "cancelled", f"upstream task {upstream} ended {state}")
+    rt.store.set_task_state(task, TaskState.CANCELLED, f"upstream task {upstream} ended {state}")
     return f"cancel {task.ref}: upstream {upstream} {state}"
 
 
@@ -54,7 +55,7 @@ def _needs_human(rt: CycleContext, number: int, reason: str, kind: str, key: str
                  text: str) -> None:
     with rt.store.tx():
         rt.outbox.comment(number, kind, key, text)
-        rt.store.set_issue_state(number, "needs_human", reason[:500])
+        rt.store.set_issue_state(number, IssueState.NEEDS_HUMAN, reason[:500])
         rt.outbox.label(number, "needs_human")
 
 
@@ -100,7 +101,7 @@ def no_agent(rt: CycleContext, action: Action) -> str:
         rt.outbox.comment(task.issue, "no_agent", f"{task.key}:{profile.name}",
                           f"Task **{task.key}** cannot start: {reason}. Fix that (see "
                           f"`shiftctl doctor`) and reply `/retry {task.key}`.")
-        rt.store.set_task_state(task, "needs_human", reason)
+        rt.store.set_task_state(task, TaskState.NEEDS_HUMAN, reason)
     return f"needs_human {task.ref}: {reason}"
 
 
@@ -109,7 +110,7 @@ def orphan(rt: CycleContext, action: Action) -> str:
     task = rt.task(int(action.target or 0))
     if task.state != "running":
         return f"skip {task.ref}"
-    rt.store.set_task_state(task, "ready", "its run was lost; starting again",
+    rt.store.set_task_state(task, TaskState.READY, "its run was lost; starting again",
                             attempts=max(0, task.attempts - 1))
     return f"ready {task.ref}: lost run"
 
@@ -119,7 +120,7 @@ def close_issue(rt: CycleContext, action: Action) -> str:
     with rt.store.tx():
         rt.outbox.comment(issue.number, "closed", issue.pr or 0,
                           f"Pull request #{issue.pr} was merged. Closing this issue.")
-        rt.store.set_issue_state(issue.number, "closed", "PR merged")
+        rt.store.set_issue_state(issue.number, IssueState.CLOSED, "PR merged")
         rt.outbox.label(issue.number, "closed")
         remember.accept(rt, issue.number)
     rt.outbox.flush()
@@ -131,7 +132,7 @@ def closed_on_tracker(rt: CycleContext, action: Action) -> str:
     """A person closed a finished issue without merging: shiftctl's part is over."""
     issue = rt.issue(int(action.target or 0))
     with rt.store.tx():
-        rt.store.set_issue_state(issue.number, "closed", "closed on the tracker")
+        rt.store.set_issue_state(issue.number, IssueState.CLOSED, "closed on the tracker")
         rt.outbox.label(issue.number, "closed")
     return f"closed #{issue.number} (closed on the tracker; PR #{issue.pr} left as it is)"
 
@@ -154,10 +155,10 @@ def cancel_issue(rt: CycleContext, number: int, reason: str) -> str:
     with rt.store.tx():
         for t in rt.store.tasks(issue=number):
             if t.state not in ("done", "cancelled"):
-                rt.store.set_task_state(t, "cancelled", f"issue cancelled: {reason}")
+                rt.store.set_task_state(t, TaskState.CANCELLED, f"issue cancelled: {reason}")
         rt.outbox.comment(number, "cancelled", issue.plan_version,
                           f"shiftctl stopped working on this issue: {reason}.")
-        rt.store.set_issue_state(number, "cancelled", reason)
+        rt.store.set_issue_state(number, IssueState.CANCELLED, reason)
         rt.outbox.label(number, "cancelled")
     return f"cancel #{number}: {reason}"
 

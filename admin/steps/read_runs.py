@@ -7,6 +7,7 @@ from typing import Any
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.outcomes import NOT_COUNTED
 from shiftctl.admin.steps import tampering
+from shiftctl.memory.states import TaskState
 from shiftctl.memory.store import Run, Task
 from shiftctl.worker.result import Result
 
@@ -52,5 +53,6 @@ def _tampered(rt: CycleContext, run: Run, task: Task | None, result: Result | No
                               tampering.comment(f"The reviewer of task **{task.key}** "
                                                 f"({task.title})", entries,
                                                 f"Then reply `/retry {task.key}`."))
-            rt.store.set_task_state(task, "needs_human", f"reviewer tampering: {error}"[:500])
+            rt.store.set_task_state(task, TaskState.NEEDS_HUMAN,
+                                    f"reviewer tampering: {error}"[:500])
     return f"collect {run.kind} run {run.id}: tampered ({error})"

@@ -13,6 +13,7 @@ from shiftctl.admin.cycle.outcomes import dependents
 from shiftctl.admin.steps import lessons
 from shiftctl.admin.tracker.slash import VERBS as VERBS  # re-exported: the parser lives
 from shiftctl.admin.tracker.slash import parse as parse  # with the sync that reads comments
+from shiftctl.memory.states import IssueState, TaskState
 from shiftctl.memory.store import Command, Task
 
 
@@ -47,7 +48,7 @@ def _retry_issue(rt: CycleContext, cmd: Command) -> str | None:
         return f"#{issue.number}: integration branch trusted again" if held else None
     with rt.store.tx():
         rt.store.update_issue(issue.number, verify_failures=0)
-        rt.store.set_issue_state(issue.number, "active", f"retry by {cmd.author}")
+        rt.store.set_issue_state(issue.number, IssueState.ACTIVE, f"retry by {cmd.author}")
         rt.outbox.label(issue.number, "active")
     return f"#{issue.number} active again" + (": integration branch trusted again" if held
                                               else "")
@@ -72,12 +73,13 @@ def _retry(rt: CycleContext, cmd: Command, *, answer: bool = False) -> str:
               if tasks[k].state == "cancelled" and (tasks[k].reason or "").startswith("upstream")]
     with rt.store.tx():
         attempts = task.attempts if answer else 0
-        rt.store.set_task_state(task, "ready", "answered" if answer else f"retry by {cmd.author}",
+        rt.store.set_task_state(task, TaskState.READY,
+                                "answered" if answer else f"retry by {cmd.author}",
                                 attempts=attempts, not_before=None)
         for t in revive:
-            rt.store.set_task_state(t, "pending", f"revived by retry of {task.key}")
+            rt.store.set_task_state(t, TaskState.PENDING, f"revived by retry of {task.key}")
         if issue.state in ("needs_human", "done"):
-            rt.store.set_issue_state(issue.number, "active", f"retry of {task.key}")
+            rt.store.set_issue_state(issue.number, IssueState.ACTIVE, f"retry of {task.key}")
             rt.outbox.label(issue.number, "active")
     return f"{task.ref} ready" + (f", {len(revive)} dependent(s) revived" if revive else "")
 
@@ -88,7 +90,7 @@ def _approve(rt: CycleContext, cmd: Command) -> str:
         return "no such issue"
     if issue.state == "planned":
         with rt.store.tx():
-            rt.store.set_issue_state(issue.number, "active", f"approved by {cmd.author}",
+            rt.store.set_issue_state(issue.number, IssueState.ACTIVE, f"approved by {cmd.author}",
                                      approved=1)
             rt.outbox.label(issue.number, "active")
         return f"#{issue.number} approved"
@@ -111,10 +113,10 @@ def _replan(rt: CycleContext, cmd: Command) -> str:
     with rt.store.tx():
         for t in rt.store.tasks(issue=issue.number):
             if t.state not in ("done", "cancelled"):
-                rt.store.set_task_state(t, "cancelled", f"replanned by {cmd.author}")
+                rt.store.set_task_state(t, TaskState.CANCELLED, f"replanned by {cmd.author}")
         forget_deleted(rt, issue)
         rt.store.update_issue(issue.number, verify_failures=0)
-        rt.store.set_issue_state(issue.number, "new", f"replan requested by {cmd.author}")
+        rt.store.set_issue_state(issue.number, IssueState.NEW, f"replan requested by {cmd.author}")
     return f"#{issue.number} will be planned again"
 
 

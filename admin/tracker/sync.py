@@ -11,6 +11,7 @@ import json
 from shiftctl.admin.config import Config
 from shiftctl.admin.tracker import markers, slash
 from shiftctl.admin.tracker.base import Changes, Tracker, TrackerIssue
+from shiftctl.memory import states
 from shiftctl.memory.store import Issue, Store, Task
 
 APPROVED_LABEL = "shiftctl:approved"
@@ -53,7 +54,7 @@ def _comments(store: Store, tracker: Tracker, ti: TrackerIssue) -> None:
             continue
         if not looked_up:
             waiting = [t for t in store.tasks(issue=ti.number, states=("needs_human",))
-                       if (t.reason or "").startswith("question:")]
+                       if states.asked(t.reason)]
             question_task = waiting[-1] if waiting else None
             looked_up = True
         if question_task is not None:
