@@ -1,7 +1,10 @@
 """``shiftctl.yaml``: found by walking up, validated at load, every error naming its key.
 
-The file is policy as code. Anything not given takes the default documented in the README
-(the ``DEFAULTS`` mapping below is the single source for those values).
+The file is policy as code. Anything not given takes its default: the field defaults of the
+dataclasses below. The parser names each default again where it reads the key (so that a
+reader sees the rule in one line); tests/unit/test_config.py checks that the two agree, and
+docs/configuration.md's default column is generated from what an empty file parses to
+(``scripts/config_docs.py``), so code and docs cannot drift.
 """
 from __future__ import annotations
 
@@ -544,7 +547,7 @@ def default_text(*, tracker: str = "local", author: str | None = None,
             "  intake_label: shiftctl\n"
             f"  allowed_authors: [{author}]\n")
     return f"""\
-# shiftctl policy: see the README's configuration reference for every key and default.
+# shiftctl policy: docs/configuration.md has every key and default.
 base_branch: {base_branch}
 {tracker_block}agents:
   default: claude

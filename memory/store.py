@@ -1,8 +1,8 @@
 """Typed access to the state database: issues, tasks, runs, cycles, commands.
 
 Every state change writes its row and its event in one transaction, so the log and the
-tables can never disagree. Only the holder of the admin lock writes (see DESIGN and
-README: the single-writer rule); everybody else opens the store read-only.
+tables can never disagree. Only the holder of the admin lock writes (docs/design.md §10: the
+single-writer rule); everybody else opens the store read-only.
 """
 from __future__ import annotations
 

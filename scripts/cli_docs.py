@@ -1,4 +1,4 @@
-"""Regenerate the README's CLI reference from ``--help`` (a test checks it is current)."""
+"""Regenerate docs/cli.md from ``--help`` (a test checks it is current)."""
 from __future__ import annotations
 
 import sys
@@ -26,14 +26,14 @@ def reference() -> str:
     return "\n".join(parts)
 
 
-def render(readme: str) -> str:
-    head, _, rest = readme.partition(BEGIN)
+def render(page: str) -> str:
+    head, _, rest = page.partition(BEGIN)
     _, _, tail = rest.partition(END)
     return f"{head}{BEGIN}\n{reference()}{END}{tail}"
 
 
 if __name__ == "__main__":
-    path = Path(__file__).resolve().parent.parent / "README.md"
+    path = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
     new = render(path.read_text())
     if "--check" in sys.argv:
         sys.exit(0 if new == path.read_text() else 1)

@@ -119,3 +119,17 @@ def test_any_text_file_loads_or_fails_with_a_config_error(tmp_path_factory, text
         load(d)
     except ConfigError as exc:
         assert "shiftctl.yaml" in str(exc)
+
+
+def test_the_parsers_defaults_are_the_dataclasses_defaults() -> None:
+    """Defaults live in the dataclasses; the parser names each again where it reads the key.
+    An empty file must give exactly the dataclasses' defaults, section by section."""
+    import dataclasses
+
+    cfg = parse({}, Path("/r"))
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value) and f.name != "agents":
+            assert value == type(value)(), f.name
+        elif f.default is not dataclasses.MISSING and f.name not in ("source",):
+            assert value == f.default, f.name
