@@ -64,6 +64,7 @@ class Sizes:
     throughput_waves: int = 3
     scale_cycles: int = 20
     sandbox_runs: int = 20
+    library_rows: int = 2000
     webhooks: int = 10
     serve_rounds: int = 4
 
@@ -537,6 +538,70 @@ def section_wake(bench: Bench) -> dict[str, Any]:
     return {"wake_latency_s": round(latency, 2)}
 
 
+def import_ms(module: str, runs: int = 7) -> float:
+    """Fastest of ``runs`` fresh interpreters: what importing ``module`` adds to a process."""
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    return min(float(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                    text=True, check=True).stdout) for _ in range(runs)) * 1000
+
+
+def section_libraries(bench: Bench) -> dict[str, Any]:
+    """The two declared libraries shiftctl does not use, measured where they would serve
+    (docs/design.md §14): what importing each adds to a cycle, an insert of one event-sized
+    row through sqlite-utils against the store's prepared statement, and reading a ref
+    through GitPython against one hardened ``git`` call."""
+    import git as gitpython
+    import sqlite_utils
+
+    from shiftctl.system import git
+    rows = [{"kind": "task.state", "issue": i, "data": json.dumps({"n": i}), "ts": time.time()}
+            for i in range(bench.sizes.library_rows)]
+    work = bench.work / "libraries"
+    work.mkdir(parents=True, exist_ok=True)
+
+    def timed_inserts(make: Callable[[sqlite3.Connection], Callable[[dict[str, Any]], object]]
+                      ) -> float:
+        """Microseconds per row, with the disk out of it (no sync, journal in memory): what
+        the library adds, not what fsync costs."""
+        conn = sqlite3.connect(work / f"t{time.monotonic_ns()}.db", isolation_level=None)
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("PRAGMA journal_mode = MEMORY")
+        conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT, issue INTEGER, "
+                     "data TEXT, ts REAL)")
+        insert = make(conn)
+        t0 = time.perf_counter()
+        for row in rows:
+            insert(row)
+        conn.close()
+        return (time.perf_counter() - t0) / len(rows) * 1e6
+
+    def raw(conn: sqlite3.Connection) -> Callable[[dict[str, Any]], object]:
+        sql = "INSERT INTO events (kind, issue, data, ts) VALUES (?, ?, ?, ?)"
+        return lambda row: conn.execute(sql, tuple(row.values()))
+
+    def utils(conn: sqlite3.Connection) -> Callable[[dict[str, Any]], object]:
+        return sqlite_utils.Database(conn)["events"].insert
+
+    repo = make_repo(work / "repo")
+    n = bench.sizes.library_rows // 10
+    t0 = time.perf_counter()
+    for _ in range(n):
+        git.rev(repo, "refs/heads/main")
+    ours = (time.perf_counter() - t0) / n
+    t0 = time.perf_counter()
+    shas = {gitpython.Repo(repo).commit("refs/heads/main").hexsha for _ in range(n)}
+    theirs = (time.perf_counter() - t0) / n
+    if shas != {git.rev(repo, "refs/heads/main")}:
+        raise RuntimeError(f"GitPython read {shas}, git says otherwise")
+    return {"import_ms_sqlite_utils": round(import_ms("sqlite_utils"), 1),
+            "import_ms_gitpython": round(import_ms("git"), 1),
+            "import_ms_shiftctl_cycle": round(import_ms("shiftctl.admin.cycle.main"), 1),
+            "insert_us_raw": round(timed_inserts(raw), 1),
+            "insert_us_sqlite_utils": round(timed_inserts(utils), 1),
+            "ref_read_ms_git": round(ours * 1000, 2),
+            "ref_read_ms_gitpython": round(theirs * 1000, 2)}
+
+
 def section_sandbox(bench: Bench) -> dict[str, Any]:
     """Per-run cost of bwrap: the same trivial ``command`` agent (writes one file), one
     worker process at a time, ``sandbox_runs`` times each way: the whole worker (worktree,
@@ -710,7 +775,8 @@ def section_serve_cost(bench: Bench) -> dict[str, Any]:
 SECTIONS: dict[str, Callable[[Bench], dict[str, Any]]] = {
     "idle": section_idle, "idle_cost": section_idle_cost, "overhead": section_overhead,
     "claude": section_claude, "throughput": section_throughput, "scale": section_scale,
-    "wake": section_wake, "sandbox": section_sandbox, "webhook": section_webhook,
+    "wake": section_wake, "sandbox": section_sandbox, "libraries": section_libraries,
+    "webhook": section_webhook,
     "serve_cost": section_serve_cost,
 }
 BACKGROUND = ("wake",)  # mostly waiting: runs alongside the others

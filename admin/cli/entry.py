@@ -1,4 +1,4 @@
-"""The ``shiftctl`` executable's front door (docs/design.md §4, "Start-up cost").
+"""The ``shiftctl`` executable's front door (docs/design.md §14).
 
 The loop starts ``shiftctl cycle`` and ``shiftctl nap`` once per cycle, every cycle, idle or
 not: their start-up is most of what an idle cycle costs. So those two exact command lines are
