@@ -21,6 +21,16 @@ from support.repos import git, outside_tmp
 SECRET = "ghp_AdminOnlyTokenValue0123456789abcdef"
 
 
+
+def links_removed(project: Project) -> int:
+    """How many planted links maintenance removed (as links, never followed)."""
+    s = project.store()
+    try:
+        return int(s.conn.execute("SELECT COUNT(*) FROM events WHERE kind = "
+                                  "'worktree.link_removed'").fetchone()[0])
+    finally:
+        s.close()
+
 def malicious(project: Project, evil: Path, do: str, link: str = "") -> None:
     """Every task's agent is the malicious one, doing ``do`` (see its docstring)."""
     env = {"EVIL_DIR": str(evil), "EVIL_DO": do, **({"EVIL_LINK": link} if link else {})}
@@ -37,13 +47,7 @@ def link_handled(project: Project, runs: list) -> bool:
     by maintenance (whichever came first), never an rmtree error."""
     errors = [r.error or "" for r in runs]
     assert not any("rmtree" in e for e in errors), errors
-    s = project.store()
-    try:
-        removed = s.conn.execute("SELECT COUNT(*) FROM events WHERE kind = "
-                                 "'worktree.link_removed'").fetchone()[0]
-    finally:
-        s.close()
-    return any("was a symbolic link" in e for e in errors) or removed == 1
+    return any("was a symbolic link" in e for e in errors) or links_removed(project) == 1
 
 
 def test_an_unsandboxed_agent_planting_hooks_fsmonitor_and_filters_runs_nothing_and_is_stopped(
@@ -195,13 +199,7 @@ def test_a_stale_link_in_worktrees_is_removed_once_and_the_loop_settles(
     assert result.rung == "sleep"
     assert not os.path.lexists(worktrees / "9-old") and not os.path.lexists(worktrees / "issue-9")
     assert (elsewhere / "keep.txt").read_text() == "not shiftctl's\n"
-    s = project.store()
-    try:
-        removed = s.conn.execute("SELECT COUNT(*) FROM events WHERE kind = "
-                                 "'worktree.link_removed'").fetchone()[0]
-    finally:
-        s.close()
-    assert removed == 2
+    assert links_removed(project) == 2
     assert project.cli("run", "--until-idle", "--max-cycles", "20").returncode == 0
 
 
