@@ -26,7 +26,7 @@ from shiftctl.admin.statedb import describe_error, open_reader
 from shiftctl.memory.backup import integrity
 from shiftctl.memory.db import StateCorrupt, StateError, StateMissing, sqlite_version
 from shiftctl.system import git, sandbox
-from shiftctl.system.env import build_env
+from shiftctl.system.env import build_env, local_identity
 
 
 @dataclass
@@ -111,6 +111,7 @@ def check(config: Config) -> list[Finding]:
         tracker.close()
     except Exception as exc:
         found.append(Finding("tracker", False, f"{config.tracker.kind}: {exc}"))
+    found += identity_findings(config)
     used = {config.agents.default}
     for p in (config.planner.profile, config.review.judge):
         if p:
@@ -134,6 +135,22 @@ def check(config: Config) -> list[Finding]:
     except OSError as exc:
         found.append(Finding("disk", False, str(exc)))
     return found
+
+
+def identity_findings(config: Config) -> list[Finding]:
+    """On the local tracker: can the issues you file match ``tracker.allowed_authors``? If
+    not, every one of them is ignored (``status`` lists them as such)."""
+    allowed = config.tracker.allowed_authors
+    if config.tracker.kind != "local" or not allowed:
+        return []
+    me = local_identity()
+    if me in allowed:
+        return [Finding("allowed authors", True, f"you ({me}) may file issues and commands",
+                        required=False)]
+    return [Finding("allowed authors", False, (
+        f"tracker.allowed_authors ({', '.join(allowed)}) does not include {me!r}, as whom "
+        f"`shiftctl issue new` files: your issues would be ignored. Add {me!r} to "
+        "tracker.allowed_authors (or file with --author)"), required=False)]
 
 
 # agent CLIs that answer --version (without a model): the sandbox probe starts them boxed
