@@ -121,11 +121,14 @@ def init(ctx: Context, tracker: str, repo: str | None, force: bool) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--smoke", is_flag=True,
+              help="Also run each configured agent profile once, read-only, on a trivial "
+                   "prompt, and report its outcome, time and cost.")
 @pass_ctx
-def doctor(ctx: Context, as_json: bool) -> None:
-    """Check git, agents, tracker access, SQLite and supervisor."""
+def doctor(ctx: Context, as_json: bool, smoke: bool) -> None:
+    """Check git, agents and their credentials, tracker access, SQLite and supervisor."""
     from shiftctl.admin.cli.doctor import check
-    findings = check(ctx.config)
+    findings = check(ctx.config, smoke=smoke)
     if as_json:
         emit([f.__dict__ for f in findings])
     else:
