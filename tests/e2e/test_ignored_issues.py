@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from support.github import GithubProject
 from support.project import Project
 from support.repos import make_repo
+from support.serve import Served
 
 
 def _ignored_events(p: Project) -> list[dict]:
@@ -89,3 +91,12 @@ def test_doctor_warns_when_allowed_authors_cannot_match_you(project: Project) ->
     found = {f["name"]: f for f in json.loads(doctor.stdout)}
     assert not found["allowed authors"]["ok"] and not found["allowed authors"]["required"]
     assert "does not include 'bob'" in found["allowed authors"]["detail"]
+
+
+def test_the_dashboard_lists_ignored_issues_too(project: Project,
+                                                serve: Callable[..., Served]) -> None:
+    n = project.file_issue("From a stranger", "- [ ] x\n", author="mallory")
+    project.cycle()
+    page = serve(project.root).request("/").text
+    assert f"#{n} From a stranger: ignored: its author &#39;mallory&#39;" in page \
+        or f"#{n} From a stranger: ignored: its author 'mallory'" in page
