@@ -43,7 +43,7 @@ def test_a_login_counts_unless_the_sandbox_hides_it() -> None:
 
 def test_codex_takes_its_key_or_the_login_in_a_named_codex_home() -> None:
     assert credentials.check(CODEX, {**HOME, "OPENAI_API_KEY": "k"}, boxed=True,
-                             exists=nothing).ok  # type: ignore[union-attr]
+                             exists=nothing).ok
     named = parse({"agents": {"default": "cx", "profiles": {"cx": {
         "kind": "codex", "env": {"CODEX_HOME": "/srv/codex"}}}}}, Path("/r")).agents.profiles["cx"]
     found = credentials.check(named, HOME, boxed=True,
