@@ -59,7 +59,8 @@ def settle(rt: CycleContext, task: Task, run: Run, outcome: str, error: str, *,
             tail = _failure_detail(run)
             rt.outbox.comment(task.issue, "failed", f"{task.key}:{task.attempts}",
                               f"Task **{task.key}** ({task.title}) failed and needs a human: "
-                              f"{step.reason}.{tail}\n\nReply `/retry {task.key}` to try again.")
+                              f"{step.reason}.{tail}\n\nReply `/retry {task.key}` to try again "
+                              f"(it grants {cfg.workers.max_attempts} more attempt(s)).")
         elif step.comment == "tampered":
             tampering_report.record(rt, run, tampering)
             rt.outbox.comment(task.issue, "tampered", run_key(task.key, run.attempt, run.id),

@@ -35,6 +35,7 @@ def test_a_failure_after_retry_is_reported_and_the_issue_is_stuck_again_aloud(
     assert _work_runs(p, n) == 4
     failed = _comments(p, n, "failed")
     assert len(failed) == 2 and all("GUARD-SAYS-NO" in f for f in failed)
+    assert all("it grants 2 more attempt(s)" in f for f in failed)  # what /retry would do
     assert len(_comments(p, n, "stuck")) == 2
     granted = _comments(p, n, "retry")
     assert len(granted) == 1 and "granted 2 more attempt(s)" in granted[0]
