@@ -1,4 +1,4 @@
-"""Rounds: what a person's retry grants, and the markers that tell rounds apart. Pure."""
+"""What a person's retry grants, and the markers that tell rounds apart. Pure."""
 from __future__ import annotations
 
 from shiftctl.admin.cycle.outcomes import after_run, retry_grant
