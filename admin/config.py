@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, overload
 
+from shiftctl.system.env import local_identity
 from shiftctl.system.sandbox import KINDS as SANDBOXES
 from shiftctl.worker.spec import AGENT_KINDS as BUILTIN_KINDS
 
@@ -528,7 +529,7 @@ def load_file(path: Path) -> Config:
 def default_text(*, tracker: str = "local", author: str | None = None,
                  base_branch: str = "main", repo: str = "owner/name") -> str:
     """The commented ``shiftctl.yaml`` that ``init`` writes."""
-    author = author or os.environ.get("USER") or "me"
+    author = author or local_identity()
     if tracker == "github":
         tracker_block = (
             "tracker:\n"

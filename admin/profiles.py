@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from shiftctl.admin.config import Config, Profile
+from shiftctl.admin.config import DEFAULT_PROFILES, Config, Profile
 from shiftctl.system import sandbox
 from shiftctl.worker.spec import AgentSpec
 
@@ -93,3 +93,17 @@ def worker_pass_env(config: Config) -> list[str]:
         names += [n for n in prof.pass_env if n not in names]
     token = config.tracker.github.token_env
     return [n for n in names if n != token]
+
+
+def configured_profiles(config: Config, task_profiles: Iterable[str | None] = ()) -> list[str]:
+    """The profiles this configuration can start: the default, the planner's, the judge's,
+    those open tasks name, those defined in shiftctl.yaml beyond the built-ins, and their
+    fallbacks. A built-in nobody uses is not one of them (``doctor`` leaves it unmentioned)."""
+    names = [config.agents.default, config.planner.profile, config.review.judge,
+             *task_profiles, *(n for n in config.agents.profiles if n not in DEFAULT_PROFILES)]
+    out: list[str] = []
+    for name in names:
+        while name and name in config.agents.profiles and name not in out:
+            out.append(name)
+            name = config.agents.profiles[name].fallback
+    return sorted(out)

@@ -313,6 +313,25 @@ MIGRATIONS: list[Migration] = [
         "ALTER TABLE events ADD COLUMN mac TEXT",
         "ALTER TABLE events ADD COLUMN key_id TEXT",
     ]),
+    # Following the person (issue 13). ``attempt_floor``: the attempts a task had spent when
+    # a person last granted it a fresh round (``/retry``), so a round is ``attempts -
+    # attempt_floor`` and ``attempts`` itself never goes back (its failure comments stay
+    # apart); ``rounds``: how many rounds a person granted (later rounds' comments, such as
+    # "cannot start", are told apart by it). ``ignored_issues``: issues on the tracker that
+    # are not intake, and why, so that nothing is ignored silently (one row per issue; an
+    # event when its reason changes).
+    Migration("0009_intent_rounds", [
+        "ALTER TABLE tasks ADD COLUMN attempt_floor INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE tasks ADD COLUMN rounds INTEGER NOT NULL DEFAULT 0",
+        """CREATE TABLE ignored_issues (
+            number INTEGER PRIMARY KEY,
+            title TEXT NOT NULL DEFAULT '',
+            author TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL,
+            first_seen REAL NOT NULL,
+            last_seen REAL NOT NULL
+        )""",
+    ]),
 ]
 
 # Tables every migrated state database has; a file that lacks one is not usable state.

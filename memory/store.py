@@ -87,6 +87,9 @@ class Merge:
     run_id: str | None = None
 
 
+LATER_TASK_COLUMNS = ("attempt_floor", "rounds")  # 0009_intent_rounds
+
+
 @dataclass
 class Task:
     id: int
@@ -110,10 +113,17 @@ class Task:
     cost_usd: float = 0.0
     created_at: float = 0.0
     updated_at: float = 0.0
+    attempt_floor: int = 0  # attempts spent before a person's latest /retry granted a round
+    rounds: int = 0         # rounds granted by a person's /retry
 
     @property
     def ref(self) -> str:
         return f"{self.issue}-{self.key}"
+
+    @property
+    def round_attempts(self) -> int:
+        """Attempts spent in the current round (since the latest grant)."""
+        return max(0, self.attempts - self.attempt_floor)
 
 
 @dataclass
@@ -372,7 +382,10 @@ class Store:
 
     def add_task(self, task: Task) -> int:
         now = time.time()
-        values = {f.name: getattr(task, f.name) for f in fields(Task) if f.name != "id"}
+        # a column added by a later migration is left to its default while unset, so a store
+        # over a database not migrated that far yet still adds tasks
+        values = {f.name: getattr(task, f.name) for f in fields(Task) if f.name != "id"
+                  and not (f.name in LATER_TASK_COLUMNS and not getattr(task, f.name))}
         values["created_at"] = now
         values["updated_at"] = now
         with self.tx():
@@ -389,7 +402,8 @@ class Store:
                          {"state": state, "reason": reason, "updated_at": time.time(), **changes})
             events.append(self.conn, "task.state", issue=task.issue, task=task.ref,
                           old=task.state, new=state, reason=reason,
-                          **{k: v for k, v in changes.items() if k in ("attempts", "not_before")})
+                          **{k: v for k, v in changes.items()
+                             if k in ("attempts", "not_before", "attempt_floor", "rounds")})
         task.state = state
         task.reason = reason
         for k, v in changes.items():

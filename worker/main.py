@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
-from shiftctl.system import git, sandbox
+from shiftctl.system import git, proc, sandbox
 from shiftctl.system.env import build_env
 from shiftctl.system.fs import LinkedPathError, atomic_write, check_unlinked, wake
 from shiftctl.worker import agents, tamper
@@ -366,6 +366,9 @@ class Attempt:
 
 
 def main(spec_path: Path) -> int:
+    # orphans of the agent (a double fork, ``setsid`` or not) become ours, so the end of the
+    # agent's run ends them too (docs/design.md §5)
+    proc.become_subreaper()
     spec = Spec.load(spec_path)
     if spec.mode == "verify":
         from shiftctl.worker.verify import Verification

@@ -75,7 +75,8 @@ def work_prompt(rt: CycleContext, issue: Issue, task: Task, attempt: int, previo
     report_skipped(rt, found.skipped)
     memory = {ep.run_id: ep for ep in episodes.of_task(rt.store.conn, task.id)}
     text = render(rt.config, "work.md.j2", issue=issue, task=task, branch=branch,
-                  attempt=attempt, max_attempts=rt.config.workers.max_attempts,
+                  attempt=attempt - task.attempt_floor,  # in this round
+                  max_attempts=rt.config.workers.max_attempts,
                   checks=rt.config.checks, previous=attempt_history(previous, memory),
                   kept=[c[:10] for c in kept_commits(previous)],
                   answers=answers(rt, task), context_files=found.context_files,

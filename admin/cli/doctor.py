@@ -11,12 +11,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from shiftctl.admin import backups
+from shiftctl.admin import backups, credentials
 from shiftctl.admin.audit.keys import exposure
 from shiftctl.admin.audit.verdict import verify
 from shiftctl.admin.config import Config, Profile
 from shiftctl.admin.paths import Paths
 from shiftctl.admin.profiles import (
+    configured_profiles,
     executable,
     known_problem,
     sandbox_in_force,
@@ -26,7 +27,7 @@ from shiftctl.admin.statedb import describe_error, open_reader
 from shiftctl.memory.backup import integrity
 from shiftctl.memory.db import StateCorrupt, StateError, StateMissing, sqlite_version
 from shiftctl.system import git, sandbox
-from shiftctl.system.env import build_env
+from shiftctl.system.env import build_env, local_identity
 
 
 @dataclass
@@ -87,7 +88,7 @@ def _state(config: Config, paths: Paths) -> list[Finding]:
             Finding("audit log", verdict.ok, verdict.summary), *out]
 
 
-def check(config: Config) -> list[Finding]:
+def check(config: Config, *, smoke: bool = False) -> list[Finding]:
     paths = Paths(config.root)
     found = [Finding("python", sys.version_info >= (3, 11), sys.version.split()[0])]
     gv = git.out(config.root, "--version", check=False).replace("git version ", "")
@@ -111,19 +112,14 @@ def check(config: Config) -> list[Finding]:
         tracker.close()
     except Exception as exc:
         found.append(Finding("tracker", False, f"{config.tracker.kind}: {exc}"))
-    used = {config.agents.default}
-    for p in (config.planner.profile, config.review.judge):
-        if p:
-            used.add(p)
-    for name, prof in sorted(config.agents.profiles.items()):
-        exe = executable(prof)
-        where = shutil.which(exe)
-        problem = known_problem(prof, os.environ, os.geteuid(), config)
-        found.append(Finding(f"agent {name}", where is not None and problem is None,
-                             f"{prof.kind}: {problem}" if where and problem else
-                             f"{prof.kind}: {where}" if where else
-                             f"{prof.kind}: {exe!r} not found on PATH", required=name in used))
-    found += sandbox_findings(config, used)
+    found += identity_findings(config)
+    profiles = configured_profiles(config, _task_profiles(paths))
+    found += agent_findings(config, profiles)
+    if smoke:
+        from shiftctl.admin.cli.smoke import smoke as run_smoke
+        for name in profiles:
+            tried = run_smoke(config, name)
+            found.append(Finding(f"smoke {name}", tried.ok, tried.describe()))
     has_sup = shutil.which("supervisord") is not None or \
         importlib.util.find_spec("supervisor") is not None
     found.append(Finding("supervisor", has_sup, "supervisord available" if has_sup else
@@ -134,6 +130,59 @@ def check(config: Config) -> list[Finding]:
     except OSError as exc:
         found.append(Finding("disk", False, str(exc)))
     return found
+
+
+def _task_profiles(paths: Paths) -> list[str]:
+    """The profiles open tasks name (a task's ``agent:`` line), from the state db if any."""
+    try:
+        store = open_reader(paths)
+    except StateError:
+        return []
+    try:
+        rows = store.conn.execute("SELECT DISTINCT profile FROM tasks WHERE profile IS NOT NULL "
+                                  "AND state NOT IN ('done', 'cancelled')").fetchall()
+        return [r[0] for r in rows]
+    except sqlite3.DatabaseError:
+        return []
+    finally:
+        store.close()
+
+
+def agent_findings(config: Config, names: list[str]) -> list[Finding]:
+    """Per configured profile: its CLI, a setting it is known to refuse, its credentials as
+    the agent will see them, and its sandbox. Every one of them can be started, so every
+    problem is a failure."""
+    found = []
+    for name in names:
+        prof = config.agents.profiles[name]
+        exe = executable(prof)
+        where = shutil.which(exe)
+        problem = known_problem(prof, os.environ, os.geteuid(), config)
+        found.append(Finding(f"agent {name}", where is not None and problem is None,
+                             f"{prof.kind}: {problem}" if where and problem else
+                             f"{prof.kind}: {where}" if where else
+                             f"{prof.kind}: {exe!r} not found on PATH"))
+        boxed = sandbox_in_force(config, prof).kind == "bwrap"
+        verdict = credentials.check(prof, os.environ, boxed=boxed)
+        if verdict is not None:
+            found.append(Finding(f"credentials {name}", verdict.ok, verdict.detail))
+    return found + sandbox_findings(config, set(names))
+
+
+def identity_findings(config: Config) -> list[Finding]:
+    """On the local tracker: can the issues you file match ``tracker.allowed_authors``? If
+    not, every one of them is ignored (``status`` lists them as such)."""
+    allowed = config.tracker.allowed_authors
+    if config.tracker.kind != "local" or not allowed:
+        return []
+    me = local_identity()
+    if me in allowed:
+        return [Finding("allowed authors", True, f"you ({me}) may file issues and commands",
+                        required=False)]
+    return [Finding("allowed authors", False, (
+        f"tracker.allowed_authors ({', '.join(allowed)}) does not include {me!r}, as whom "
+        f"`shiftctl issue new` files: your issues would be ignored. Add {me!r} to "
+        "tracker.allowed_authors (or file with --author)"), required=False)]
 
 
 # agent CLIs that answer --version (without a model): the sandbox probe starts them boxed
@@ -170,6 +219,8 @@ def sandbox_findings(config: Config, used: set[str]) -> list[Finding]:
     failure when a required bwrap cannot run or a used profile's CLI cannot start in it."""
     out = []
     for name, prof in sorted(config.agents.profiles.items()):
+        if name not in used:
+            continue  # a profile nobody configured is not mentioned
         eff = sandbox_in_force(config, prof)
         detail = eff.describe()
         ok = eff.kind == "bwrap" and eff.error is None

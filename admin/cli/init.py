@@ -1,12 +1,12 @@
 """``shiftctl init``: policy file and runtime directory in a target repository."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from shiftctl.admin.config import CONFIG_NAME, ConfigError, default_text
 from shiftctl.admin.paths import Paths
 from shiftctl.system import git
+from shiftctl.system.env import local_identity
 
 
 def init(root: Path, *, tracker: str = "local", repo: str | None = None,
@@ -20,7 +20,7 @@ def init(root: Path, *, tracker: str = "local", repo: str | None = None,
     if target.exists() and not force:
         done.append(f"kept existing {target}")
     else:
-        text = default_text(tracker=tracker, author=os.environ.get("USER"), base_branch=base,
+        text = default_text(tracker=tracker, author=local_identity(), base_branch=base,
                             repo=repo or _guess_repo(root))
         target.write_text(text)
         done.append(f"wrote {target}")

@@ -16,6 +16,7 @@ from shiftctl.admin import config as config_mod
 from shiftctl.admin.config import Config, ConfigError
 from shiftctl.admin.cycle import LOOP_SAID
 from shiftctl.admin.paths import Paths
+from shiftctl.system.env import local_identity
 
 
 class Context:
@@ -120,11 +121,14 @@ def init(ctx: Context, tracker: str, repo: str | None, force: bool) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--smoke", is_flag=True,
+              help="Also run each configured agent profile once, read-only, on a trivial "
+                   "prompt, and report its outcome, time and cost.")
 @pass_ctx
-def doctor(ctx: Context, as_json: bool) -> None:
-    """Check git, agents, tracker access, SQLite and supervisor."""
+def doctor(ctx: Context, as_json: bool, smoke: bool) -> None:
+    """Check git, agents and their credentials, tracker access, SQLite and supervisor."""
     from shiftctl.admin.cli.doctor import check
-    findings = check(ctx.config)
+    findings = check(ctx.config, smoke=smoke)
     if as_json:
         emit([f.__dict__ for f in findings])
     else:
@@ -159,7 +163,7 @@ def issue_new(ctx: Context, title: str, body: str | None, body_file: Any, labels
         body_file.read().decode("utf-8", "replace") if body_file is not None else "")
     with ctx.local_tracker() as tracker:
         new = tracker.new_issue(title, text, list(labels),
-                                author or os.environ.get("USER") or "local")
+                                author or local_identity())
     ctx.wake()
     if as_json:
         emit(new.to_dict())
@@ -210,7 +214,7 @@ def issue_show(ctx: Context, number: int, as_json: bool) -> None:
 def issue_comment(ctx: Context, number: int, text: str, author: str | None) -> None:
     """Comment on an issue (slash commands like /approve work here)."""
     with ctx.local_tracker() as tracker:
-        c = tracker.post_comment(number, text, author=author or os.environ.get("USER") or "local")
+        c = tracker.post_comment(number, text, author=author or local_identity())
     ctx.wake()
     click.echo(f"comment {c.id} on #{number}")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from typing import Any
 
@@ -12,6 +13,7 @@ from shiftctl.admin.paths import Paths
 from shiftctl.admin.statedb import open_reader
 from shiftctl.admin.tracker import quota
 from shiftctl.memory.db import StateMissing
+from shiftctl.memory.store import Store
 
 
 def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
@@ -19,7 +21,8 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
     now = time.time() if now is None else now
     paths = Paths(config.root)
     problems = health_problems(config, paths) if paths.runtime.is_dir() else []
-    empty: dict[str, Any] = {"issues": [], "workers": [], "prs": [], "cooldowns": {},
+    empty: dict[str, Any] = {"issues": [], "ignored": [], "workers": [], "prs": [],
+                             "cooldowns": {},
                              "next_wake": None,
                              "last_cycle": None, "stopped": paths.stop.exists(),
                              "spent_today_usd": 0.0, "tracker": None, "problems": problems}
@@ -74,7 +77,7 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
         except ValueError:
             rate = None
         return {
-            "issues": issues, "workers": workers, "prs": prs,
+            "issues": issues, "ignored": ignored_issues(store), "workers": workers, "prs": prs,
             "cooldowns": store.cooldowns(now),
             "next_wake": (last.ended_at or last.started_at) + (last.sleep_s or 0) if last else None,
             "last_cycle": {"cycle": last.number, "rung": last.rung, "actions": last.actions,
@@ -90,6 +93,18 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
         }
     finally:
         store.close()
+
+
+def ignored_issues(store: Store) -> list[dict[str, Any]]:
+    """Open issues on the tracker that are not intake, and why (the cycle's sync keeps the
+    list; docs/design.md §10)."""
+    try:
+        rows = store.conn.execute("SELECT number, title, author, reason, first_seen "
+                                  "FROM ignored_issues ORDER BY number").fetchall()
+    except sqlite3.OperationalError:  # a state db from before 0009_intent_rounds
+        return []
+    return [{"number": r[0], "title": r[1], "author": r[2], "reason": r[3], "since": r[4]}
+            for r in rows]
 
 
 def _json_value(raw: str | None) -> Any:
@@ -133,7 +148,7 @@ def render(status: dict[str, Any], now: float | None = None) -> str:
         lines.append("KILL SWITCH ON: nothing is dispatched (shiftctl start to resume)")
     for problem in status.get("problems") or []:
         lines.append(f"PROBLEM: {problem}")
-    if not status["issues"]:
+    if not status["issues"] and not status.get("ignored"):
         lines.append("No issues yet. File one with the intake label, then run a cycle.")
     for issue in status["issues"]:
         pr = f"  PR #{issue['pr']}" if issue["pr"] else ""
@@ -146,6 +161,8 @@ def render(status: dict[str, Any], now: float | None = None) -> str:
                 "needs_human", "cancelled", "retry") else ""
             lines.append(f"      {t['id']:<10} {t['state']:<12} tries {t['attempts']}  "
                          f"${t['cost_usd']:.2f}  {t['title'][:50]}{why}")
+    for ig in status.get("ignored") or []:
+        lines.append(f"#{ig['number']:<4} ignored: {ig['reason']}  ({ig['title'][:60]})")
     if status["workers"]:
         lines.append("")
         lines.append("Workers:")

@@ -123,10 +123,22 @@ def _give_up(rt: CycleContext, action: Action, error: str, *, at_once: bool = Fa
     return f"gave up on {action}: {reason}"
 
 
+def _refresh_pr_bodies(rt: CycleContext, since: int) -> None:
+    """A task that changed state this cycle changes its issue's PR body: queue one refresh
+    per such issue (docs/design.md §10). Looked up only when a task did change."""
+    changed = [r[0] for r in rt.store.conn.execute(
+        "SELECT DISTINCT issue FROM events WHERE id > ? AND kind = 'task.state' "
+        "AND issue IS NOT NULL", (since,))]
+    if changed:
+        from shiftctl.admin.review.integration import refresh_pr_bodies
+        refresh_pr_bodies(rt, changed)
+
+
 def execute(rt: CycleContext, decision: Decision) -> tuple[list[str], list[str]]:
     """Run every action; returns (what was done, errors). Pending tracker writes go last."""
     done: list[str] = []
     errors: list[str] = []
+    since = rt.store.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
     for action in decision.actions:
         outage = False  # a tracker that did not answer: waited out, never given up on
         try:
@@ -158,6 +170,12 @@ def execute(rt: CycleContext, decision: Decision) -> tuple[list[str], list[str]]
             parked = _give_up(rt, action, error)
             if parked:
                 done.append(parked)
+    try:
+        _refresh_pr_bodies(rt, since)
+    except Exception as exc:  # a stale body is retried at the next change, never fatal
+        if unusable(exc):
+            raise
+        errors.append(f"pr body: {type(exc).__name__}: {exc}")
     try:
         done += rt.outbox.flush()
     except TrackerError as exc:

@@ -89,6 +89,20 @@ def issue_settled(s: Snapshot, issue: Issue) -> str | None:
     return None
 
 
+WITHDRAWABLE = ("new", "planned", "active", "needs_human")
+
+
+def withdrawn(s: Snapshot, issue: Issue) -> str | None:
+    """Why the person no longer asks for this issue, by the tracker's view of this cycle (the
+    sync has just mirrored it): closed, or its intake label removed. None: still asked for."""
+    if issue.tracker_state == "closed":
+        return "closed on the tracker"
+    label = s.config.tracker.intake_label
+    if label not in issue.labels:
+        return f"the intake label `{label}` was removed"
+    return None
+
+
 def held(s: Snapshot, number: int) -> bool:
     """Is the issue's integration branch on hold (found where shiftctl did not leave it)?"""
     issue = s.issues.get(number)
@@ -130,6 +144,9 @@ def unblock(s: Snapshot) -> Decision | None:
     for cmd in s.commands:
         acts.append(Action("command", cmd.id, f"{cmd.verb} {cmd.arg}".strip()))
     for issue in s.issues.values():
+        if issue.state in WITHDRAWABLE and (why := withdrawn(s, issue)):
+            acts.append(Action("cancel_issue", issue.number, why))  # stops its runs too
+            continue
         if issue.state == "planned" and issue.approved:
             acts.append(Action("activate", issue.number))
         if issue.state != "active":
@@ -176,7 +193,8 @@ def intake(s: Snapshot) -> Decision | None:
     if planner.kind == "agent" and available(s, planner.profile) is None:
         return None  # the planner (and its fallbacks) cool down: new issues wait
     planning = _judging(s, "plan")
-    new = sorted((i for i in s.issues.values() if i.state == "new" and i.number not in planning),
+    new = sorted((i for i in s.issues.values() if i.state == "new" and i.number not in planning
+                  and withdrawn(s, i) is None),
                  key=lambda i: (-i.priority, i.number))
     acts = [Action("plan", i.number) for i in new[:MAX_PLANS_PER_CYCLE]]
     return Decision("intake", tuple(acts)) if acts else None
@@ -246,7 +264,8 @@ def assign(s: Snapshot) -> Decision | None:
     running = s.running()
     free = s.config.workers.max_concurrent - len(running)
     ready = [t for t in s.tasks if t.state == "ready" and not held(s, t.issue)
-             and s.issues.get(t.issue) is not None and s.issues[t.issue].state == "active"]
+             and s.issues.get(t.issue) is not None and s.issues[t.issue].state == "active"
+             and withdrawn(s, s.issues[t.issue]) is None]  # re-checked right before dispatch
     if not ready:
         return None
     ready.sort(key=lambda t: (-s.issues[t.issue].priority, t.issue, t.position, t.id))
@@ -320,9 +339,6 @@ def maintenance(s: Snapshot) -> Decision | None:
             acts.append(Action("close_issue", issue.number, "PR merged"))
         elif issue.pr and issue.pr_state == "closed" and issue.state in ("done", "active"):
             acts.append(Action("pr_closed", issue.number))
-        elif issue.tracker_state == "closed" and issue.state in ("new", "planned", "active",
-                                                                "needs_human"):
-            acts.append(Action("cancel_issue", issue.number, "closed on the tracker"))
         elif issue.tracker_state == "closed" and issue.state == "done":
             acts.append(Action("closed_on_tracker", issue.number))
     for name in s.stale_worktrees:

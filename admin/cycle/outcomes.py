@@ -57,6 +57,30 @@ def after_run(outcome: str, *, attempts: int, max_attempts: int, now: float,
     return Step(TaskState.RETRY, f"attempt {attempts} {said}: {why}"[:500],
                 not_before=now + wait)
 
+
+@dataclass(frozen=True)
+class Grant:
+    """What a person's ``/retry`` gives a task: its new ``attempt_floor`` and what to say."""
+    attempt_floor: int
+    granted: int  # fresh attempts (0: the task still had attempts in its round)
+    left: int     # attempts it may spend from now on
+    note: str
+
+
+def retry_grant(state: str, *, attempts: int, floor: int, max_attempts: int) -> Grant:
+    """``/retry`` (docs/design.md §3). A task waiting out its automatic backoff starts at once
+    and keeps its round: nothing is granted, nothing reset. Any other task gets a fresh round
+    of ``max_attempts`` from where it stands. ``attempts`` itself never goes back. Pure."""
+    if state == TaskState.RETRY:
+        left = max(0, max_attempts - (attempts - floor))
+        return Grant(floor, 0, left,
+                     f"starts now instead of after its backoff, with {left} of its "
+                     f"{max_attempts} attempts left (a retry during the backoff grants none)")
+    return Grant(attempts, max_attempts, max_attempts,
+                 f"granted {max_attempts} more attempt(s) (workers.max_attempts) after the "
+                 f"{attempts} spent so far")
+
+
 def dependents(tasks: dict[str, list[str]], key: str) -> list[str]:
     """Every task that (transitively) depends on ``key``, in a stable order."""
     out: list[str] = []

@@ -14,6 +14,7 @@ comments carry markers (see ``outbox``).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from shiftctl.admin.cycle import faults
 from shiftctl.admin.cycle.context import CycleContext
@@ -355,6 +356,19 @@ def pr_body(rt: CycleContext, issue: Issue) -> str:
     lines += ["", *checks_report(rt, issue)]
     lines += ["", f"Total agent cost: ${total:.2f}. A human merges this; shiftctl never does."]
     return "\n".join(lines)
+
+
+def refresh_pr_bodies(rt: CycleContext, issues: Iterable[int]) -> list[int]:
+    """Queue a fresh PR body for each of ``issues`` that has an open PR (their tasks changed
+    state this cycle: the body lists every task with its state and attempts)."""
+    queued = []
+    for number in sorted(set(issues)):
+        issue = rt.store.issue(number)
+        if issue is None or not issue.pr or issue.pr_state != "open":
+            continue
+        rt.outbox.pr_body_later(number, pr_body(rt, issue))
+        queued.append(number)
+    return queued
 
 
 def publish(rt: CycleContext, issue: Issue) -> PullRequest | None:

@@ -16,6 +16,7 @@ from shiftctl.admin.cycle.ladder import Action
 from shiftctl.admin.cycle.outcomes import after_run
 from shiftctl.admin.planning.plans import PlanError, PlannedTask, validate
 from shiftctl.admin.steps import tampering as tampering_report
+from shiftctl.admin.tracker.markers import run_key
 from shiftctl.memory.store import Run, Task
 from shiftctl.system.fs import LinkedPathError, check_unlinked
 from shiftctl.worker.result import Result, ResultError, read
@@ -42,7 +43,7 @@ def settle(rt: CycleContext, task: Task, run: Run, outcome: str, error: str, *,
     """Record the run's end (and its episode), the task's next state and its status comment:
     one transaction."""
     cfg = rt.config
-    step = after_run(outcome, attempts=task.attempts, max_attempts=cfg.workers.max_attempts,
+    step = after_run(outcome, attempts=task.round_attempts, max_attempts=cfg.workers.max_attempts,
                      now=rt.now, error=error, question=question,
                      base=cfg.workers.backoff_base, cap=cfg.workers.backoff_cap)
     changes: dict = {"not_before": step.not_before}
@@ -58,15 +59,16 @@ def settle(rt: CycleContext, task: Task, run: Run, outcome: str, error: str, *,
             tail = _failure_detail(run)
             rt.outbox.comment(task.issue, "failed", f"{task.key}:{task.attempts}",
                               f"Task **{task.key}** ({task.title}) failed and needs a human: "
-                              f"{step.reason}.{tail}\n\nReply `/retry {task.key}` to try again.")
+                              f"{step.reason}.{tail}\n\nReply `/retry {task.key}` to try again "
+                              f"(it grants {cfg.workers.max_attempts} more attempt(s)).")
         elif step.comment == "tampered":
             tampering_report.record(rt, run, tampering)
-            rt.outbox.comment(task.issue, "tampered", f"{task.key}:{run.attempt}",
+            rt.outbox.comment(task.issue, "tampered", run_key(task.key, run.attempt, run.id),
                               tampering_report.comment(
                                   f"Task **{task.key}** ({task.title})", tampering,
                                   f"Then reply `/retry {task.key}` to try again."))
         elif step.comment == "question":
-            rt.outbox.comment(task.issue, "question", f"{task.key}:{run.attempt}",
+            rt.outbox.comment(task.issue, "question", run_key(task.key, run.attempt, run.id),
                               f"Task **{task.key}** ({task.title}) has a question:\n\n> "
                               + question.replace("\n", "\n> ")
                               + "\n\nReply on this issue to answer; the task continues with "

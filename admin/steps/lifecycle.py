@@ -1,6 +1,8 @@
 """Issue- and task-level transitions that the unblock and maintenance rungs decide."""
 from __future__ import annotations
 
+from collections import Counter
+
 from shiftctl.admin.briefing import remember
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action, deps_state
@@ -65,7 +67,10 @@ def stuck(rt: CycleContext, action: Action) -> str:
     failed = [t for t in tasks if t.state == "needs_human"]
     done = [t for t in tasks if t.state == "done"]
     names = ", ".join(f"{t.key}" for t in failed) or "none"
-    key = "-".join(f"{t.key}.{t.attempts}" for t in failed) or "x"
+    # a round apart from the last: its tasks have spent more attempts, or made more runs
+    # (questions spend none); the same round (a crash, then again) gives the same key
+    ran = Counter(r.task_id for r in rt.store.runs(issue=issue.number))
+    key = "-".join(f"{t.key}.{t.attempts}.{ran[t.id]}" for t in failed) or "x"
     _needs_human(rt, issue.number, f"waiting for a human on task(s) {names}", "stuck", key,
                  f"shiftctl cannot finish this issue without help: task(s) {names} need a "
                  f"human ({len(done)} of {len(tasks)} done). Reply `/retry TASK` once fixed, "
@@ -73,12 +78,20 @@ def stuck(rt: CycleContext, action: Action) -> str:
     return f"needs_human #{issue.number}: {names}"
 
 
+def _round_suffix(rt: CycleContext, number: int) -> str:
+    """Tells an issue-level comment of a later round (after a person's ``/retry``) apart from
+    the first one's; empty in the first round, so its marker is what it always was."""
+    rounds = sum(t.rounds for t in rt.store.tasks(issue=number))
+    return f":r{rounds}" if rounds else ""
+
+
 def over_budget(rt: CycleContext, action: Action) -> str:
     issue = rt.issue(int(action.target or 0))
     spent = rt.store.issue_cost(issue.number)
     limit = rt.config.budget.usd_per_issue
     _needs_human(rt, issue.number, f"budget exhausted: ${spent:.2f} of ${limit:.2f}", "budget",
-                 f"{limit:g}", f"This issue has spent ${spent:.2f} of its ${limit:.2f} budget "
+                 f"{limit:g}{_round_suffix(rt, issue.number)}",
+                 f"This issue has spent ${spent:.2f} of its ${limit:.2f} budget "
                  "(budget.usd_per_issue); shiftctl will not start more runs for it. Raise the "
                  "budget and reply `/retry TASK`, or `/cancel`.")
     return f"needs_human #{issue.number}: over budget"
@@ -87,7 +100,8 @@ def over_budget(rt: CycleContext, action: Action) -> str:
 def run_cap(rt: CycleContext, action: Action) -> str:
     task = rt.task(int(action.target or 0))
     cap = rt.config.limits.max_runs_per_issue
-    _needs_human(rt, task.issue, f"run cap reached ({cap} runs)", "run_cap", cap,
+    _needs_human(rt, task.issue, f"run cap reached ({cap} runs)", "run_cap",
+                 f"{cap}{_round_suffix(rt, task.issue)}",
                  f"This issue reached limits.max_runs_per_issue ({cap} runs); shiftctl stops "
                  "here. Raise the limit and reply `/retry TASK`, or `/cancel`.")
     return f"needs_human #{task.issue}: run cap"
@@ -98,7 +112,9 @@ def no_agent(rt: CycleContext, action: Action) -> str:
     profile = rt.config.agents.profiles[action.detail]
     reason = rt.snapshot.unusable.get(profile.name, f"profile {profile.name!r} cannot start")
     with rt.store.tx():
-        rt.outbox.comment(task.issue, "no_agent", f"{task.key}:{profile.name}",
+        rt.outbox.comment(task.issue, "no_agent",
+                          f"{task.key}:{profile.name}" + (f":r{task.rounds}" if task.rounds
+                                                          else ""),
                           f"Task **{task.key}** cannot start: {reason}. Fix that (see "
                           f"`shiftctl doctor`) and reply `/retry {task.key}`.")
         rt.store.set_task_state(task, TaskState.NEEDS_HUMAN, reason)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action
-from shiftctl.admin.cycle.outcomes import dependents
+from shiftctl.admin.cycle.outcomes import dependents, retry_grant
 from shiftctl.admin.steps import lessons
 from shiftctl.admin.tracker.slash import VERBS as VERBS  # re-exported: the parser lives
 from shiftctl.admin.tracker.slash import parse as parse  # with the sync that reads comments
@@ -71,17 +71,27 @@ def _retry(rt: CycleContext, cmd: Command, *, answer: bool = False) -> str:
     tasks = {t.key: t for t in rt.store.tasks(issue=task.issue)}
     revive = [tasks[k] for k in dependents({k: t.depends_on for k, t in tasks.items()}, task.key)
               if tasks[k].state == "cancelled" and (tasks[k].reason or "").startswith("upstream")]
+    grant = None if answer else retry_grant(task.state, attempts=task.attempts,
+                                             floor=task.attempt_floor,
+                                             max_attempts=rt.config.workers.max_attempts)
     with rt.store.tx():
-        attempts = task.attempts if answer else 0
-        rt.store.set_task_state(task, TaskState.READY,
-                                "answered" if answer else f"retry by {cmd.author}",
-                                attempts=attempts, not_before=None)
+        if grant is None:  # an answer continues the round the question interrupted
+            rt.store.set_task_state(task, TaskState.READY, "answered", not_before=None)
+        else:
+            rt.store.set_task_state(task, TaskState.READY,
+                                    f"retry by {cmd.author}: {grant.note}",
+                                    attempt_floor=grant.attempt_floor, not_before=None,
+                                    rounds=task.rounds + (1 if grant.granted else 0))
+            rt.outbox.comment(task.issue, "retry", f"{task.key}:{cmd.id}",
+                              f"Retrying task **{task.key}** as {cmd.author} asked: it "
+                              f"{grant.note}.")
         for t in revive:
             rt.store.set_task_state(t, TaskState.PENDING, f"revived by retry of {task.key}")
         if issue.state in ("needs_human", "done"):
             rt.store.set_issue_state(issue.number, IssueState.ACTIVE, f"retry of {task.key}")
             rt.outbox.label(issue.number, "active")
-    return f"{task.ref} ready" + (f", {len(revive)} dependent(s) revived" if revive else "")
+    return (f"{task.ref} ready" + (f" ({grant.note})" if grant else "")
+            + (f", {len(revive)} dependent(s) revived" if revive else ""))
 
 
 def _approve(rt: CycleContext, cmd: Command) -> str:

@@ -22,3 +22,10 @@ def has_marker(text: str) -> bool:
 def strip(text: str) -> str:
     """The text as people read it: without the hidden marker (the dashboard shows it)."""
     return _MARKER.sub("", text or "").lstrip("\n")
+
+
+def run_key(task_key: str, attempt: int, run_id: str) -> str:
+    """The key of a comment about one run (a question, tampering). Such runs spend no attempt,
+    so two of them share an attempt number: the run's id tells them apart, and collecting
+    the same run again (after a crash) finds the same key."""
+    return f"{task_key}:{attempt}:{run_id}"

@@ -46,6 +46,12 @@ class Outbox:
         self.store.enqueue(f"label:{issue}", issue=issue, kind="label",
                            body=STATE_LABELS.get(state, ""), replace=True)
 
+    def pr_body_later(self, issue: int, body: str) -> None:
+        """Queue a refresh of the issue's PR body: one pending write per issue, the latest
+        text wins, and ``flush`` sends it only when it says something new."""
+        self.store.enqueue(f"pr_body:{issue}", issue=issue, kind="pr_body", body=body,
+                           replace=True)
+
     def flush(self) -> list[str]:
         """Send pending writes in order; stops at the first tracker error (retried next cycle)."""
         sent = []
@@ -70,6 +76,14 @@ class Outbox:
                     faults.point("after_label")
                     self.store.mark_sent(key, issue=issue, kind=kind, ref=body, found=False)
                     sent.append(f"label #{issue} {body or '(none)'}")
+                elif kind == "pr_body":
+                    owner = self.store.issue(issue)
+                    if owner is not None and owner.pr and owner.pr_state == "open":
+                        pr = self.tracker.get_pr(owner.pr)
+                        if pr.state == "open":
+                            self.pr_body(pr, issue, body)
+                    self.store.mark_sent(key, issue=issue, kind=kind, ref="", found=False)
+                    sent.append(f"pr body #{issue}")
             except TrackerError as exc:
                 self.store.mark_failed(key, str(exc))
                 raise

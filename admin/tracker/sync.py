@@ -7,6 +7,7 @@ asked. Everything else on the tracker is ignored, whatever its text says.
 from __future__ import annotations
 
 import json
+import time
 
 from shiftctl.admin.config import Config
 from shiftctl.admin.tracker import markers, slash
@@ -28,10 +29,63 @@ def labelled_by_allowed(tracker: Tracker, issue: TrackerIssue, label: str) -> bo
     return actor is None or tracker.is_allowed(actor)
 
 
-def is_intent(config: Config, tracker: Tracker, issue: TrackerIssue) -> bool:
+def not_intent_reason(config: Config, tracker: Tracker, issue: TrackerIssue) -> str | None:
+    """Why an issue is not intake (None: it is). Asks the tracker about people only for an
+    issue that carries the intake label, so unrelated issues cost no request."""
     label = config.tracker.intake_label
-    return (issue.state == "open" and label in issue.labels and tracker.is_allowed(issue.author)
-            and labelled_by_allowed(tracker, issue, label))
+    if issue.state != "open":
+        return "closed"
+    if label not in issue.labels:
+        return f"no intake label `{label}`"
+    if not tracker.is_allowed(issue.author):
+        return f"its author {issue.author!r} is not an allowed author ({_who_may(config)})"
+    actor = tracker.label_actor(issue.number, label)
+    if actor is not None and not tracker.is_allowed(actor):
+        return (f"the intake label was added by {actor!r}, who is not an allowed author "
+                f"({_who_may(config)})")
+    return None
+
+
+def _who_may(config: Config) -> str:
+    allowed = config.tracker.allowed_authors
+    if allowed:
+        return "tracker.allowed_authors: " + ", ".join(allowed)
+    return "people with write access" if config.tracker.kind == "github" else "anyone"
+
+
+def is_intent(config: Config, tracker: Tracker, issue: TrackerIssue) -> bool:
+    return not_intent_reason(config, tracker, issue) is None
+
+
+def worth_reporting(config: Config, issue: TrackerIssue, reason: str) -> bool:
+    """Is an ignored issue worth listing? One that asked for shiftctl (it carries the intake
+    label), or any open issue on the local tracker (shiftctl's own: every issue there is meant
+    for it). A GitHub issue that never asked is not news."""
+    if reason == "closed":
+        return False
+    return config.tracker.intake_label in issue.labels or config.tracker.kind == "local"
+
+
+def note_ignored(config: Config, store: Store, ti: TrackerIssue, reason: str | None) -> None:
+    """Keep the list of ignored issues (``status`` shows it) and record an event once per
+    issue and reason; an issue that became intake, or stopped mattering, leaves the list."""
+    row = store.conn.execute("SELECT reason FROM ignored_issues WHERE number = ?",
+                             (ti.number,)).fetchone()
+    if reason is None or not worth_reporting(config, ti, reason):
+        if row is not None:
+            store.conn.execute("DELETE FROM ignored_issues WHERE number = ?", (ti.number,))
+        return
+    now = time.time()
+    if row is not None and row[0] == reason:
+        store.conn.execute("UPDATE ignored_issues SET last_seen = ?, title = ? WHERE number = ?",
+                           (now, ti.title[:200], ti.number))
+        return
+    store.conn.execute(
+        "INSERT INTO ignored_issues (number, title, author, reason, first_seen, last_seen) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(number) DO UPDATE SET title = excluded.title, "
+        "author = excluded.author, reason = excluded.reason, last_seen = excluded.last_seen",
+        (ti.number, ti.title[:200], ti.author[:200], reason, now, now))
+    store.event("issue.ignored", issue=ti.number, author=ti.author[:200], reason=reason)
 
 
 def _approved(tracker: Tracker, issue: TrackerIssue, already: bool) -> int:
@@ -69,7 +123,9 @@ def apply_changes(config: Config, store: Store, tracker: Tracker, changes: Chang
         for ti in changes.issues:
             known = store.issue(ti.number)
             if known is None:
-                if not is_intent(config, tracker, ti):
+                why = not_intent_reason(config, tracker, ti)
+                note_ignored(config, store, ti, why)
+                if why is not None:
                     continue
                 store.add_issue(Issue(number=ti.number, title=ti.title[:1000], body=ti.body,
                                       author=ti.author, labels=ti.labels, state="new",

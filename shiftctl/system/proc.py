@@ -33,16 +33,156 @@ class ProcResult:
     stderr: str = ""
 
 
-def _group_alive(pgid: int) -> bool:
+@dataclass(frozen=True)
+class ProcInfo:
+    pid: int
+    state: str  # R, S, D, Z (zombie), X (dead), T (stopped), ...
+    ppid: int
+    pgrp: int
+
+
+def _read_stat(pid: int) -> ProcInfo | None:
     try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (OSError, ValueError):
+        return None
+    rest = raw[raw.rfind(")") + 2:].split()
+    try:
+        return ProcInfo(pid, rest[0], int(rest[1]), int(rest[2]))
+    except (IndexError, ValueError):
+        return None
+
+
+def process_table() -> dict[int, ProcInfo]:
+    """Every process this kernel shows us, from /proc (empty where there is no /proc)."""
+    table = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return {}
+    for name in names:
+        if name.isdigit() and (info := _read_stat(int(name))) is not None:
+            table[info.pid] = info
+    return table
+
+
+def _living(info: ProcInfo) -> bool:
+    return info.state not in ("Z", "X")
+
+
+def descendants(root: int, table: dict[int, ProcInfo] | None = None) -> list[int]:
+    """Every process below ``root`` by parent links, whatever its group or session (a
+    ``setsid`` does not hide it; a double fork does, unless ``root`` is a subreaper)."""
+    table = process_table() if table is None else table
+    children: dict[int, list[int]] = {}
+    for info in table.values():
+        children.setdefault(info.ppid, []).append(info.pid)
+    out: list[int] = []
+    frontier = [root]
+    while frontier:
+        for child in children.get(frontier.pop(), []):
+            if child not in out and child != root:
+                out.append(child)
+                frontier.append(child)
+    return out
+
+
+def become_subreaper() -> bool:
+    """Make orphaned descendants (a double fork, ``setsid`` or not) children of this process,
+    so that ``end_descendants`` finds them (Linux ``PR_SET_CHILD_SUBREAPER``)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(36, 1, 0, 0, 0)) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
         return False
-    return True
 
 
-def kill_groups(pgids: Sequence[int], grace: float = KILL_GRACE_S) -> None:
-    """SIGTERM every group, then SIGKILL whatever is left after ``grace`` seconds."""
+def _reap(pids: Sequence[int]) -> None:
+    """Collect the exit status of those of ``pids`` that are our own dead children."""
+    me = os.getpid()
+    for pid in pids:
+        info = _read_stat(pid)
+        if info is not None and info.ppid == me and not _living(info):
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def end_descendants(root: int, *, spare: Sequence[int] = ()) -> list[int]:
+    """SIGKILL every living descendant of ``root`` except the subtrees of ``spare``.
+
+    Each one found is stopped (SIGSTOP) before the next walk, so nothing can fork away
+    between two walks; the walk repeats until it finds nothing new, then all of them die at
+    once and our own children among them are reaped. Returns the pids ended."""
+    if not Path("/proc/self/stat").exists():
+        return []
+    found: list[int] = []
+    while True:
+        table = process_table()
+        spared = set(spare)
+        for pid in spare:
+            spared.update(descendants(pid, table))
+        new = [p for p in descendants(root, table) if p not in spared and p not in found
+               and _living(table[p])]
+        if not new:
+            break
+        for pid in new:
+            _signal(pid, signal.SIGSTOP)
+        found += new
+    for pid in found:
+        _signal(pid, signal.SIGKILL)
+    deadline = time.monotonic() + KILL_GRACE_S
+    while found and time.monotonic() < deadline:
+        _reap(found)
+        if not any((i := _read_stat(p)) is not None and _living(i) for p in found):
+            break
+        time.sleep(0.02)
+    _reap(found)
+    return found
+
+
+def _children(pid: int) -> list[int]:
+    return [i.pid for i in process_table().values() if i.ppid == pid]
+
+
+def _group_members(pgid: int) -> list[ProcInfo] | None:
+    """The processes of a group, zombies included; None where /proc cannot tell."""
+    if not Path("/proc/self/stat").exists():
+        return None
+    return [i for i in process_table().values() if i.pgrp == pgid]
+
+
+def _group_alive(pgid: int, *, reap: bool) -> bool:
+    """Is any process of the group still running? A zombie is not: it is only waiting to
+    be reaped (and is reaped here when it is our child and ``reap`` is set)."""
+    members = _group_members(pgid)
+    if members is None:  # no /proc: the signal test, which counts zombies as alive
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    if reap:
+        _reap([m.pid for m in members if not _living(m)])
+    return any(_living(m) for m in members)
+
+
+def kill_groups(pgids: Sequence[int], grace: float = KILL_GRACE_S, *,
+                reap: bool = True) -> None:
+    """SIGTERM every group, then SIGKILL whatever is left after ``grace`` seconds.
+
+    Returns as soon as nothing of the groups runs any more (a zombie does not count);
+    ``reap`` collects those that are our own children (off when the caller waits for its
+    child itself, to keep its exit status)."""
     live = []
     for pgid in pgids:
         try:
@@ -52,7 +192,7 @@ def kill_groups(pgids: Sequence[int], grace: float = KILL_GRACE_S) -> None:
             pass
     deadline = time.monotonic() + grace
     while live and time.monotonic() < deadline:
-        live = [g for g in live if _group_alive(g)]
+        live = [g for g in live if _group_alive(g, reap=reap)]
         if live:
             time.sleep(0.05)
     for pgid in live:
@@ -60,10 +200,13 @@ def kill_groups(pgids: Sequence[int], grace: float = KILL_GRACE_S) -> None:
             os.killpg(pgid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+    if reap and live:
+        for pgid in live:
+            _group_alive(pgid, reap=True)
 
 
-def kill_group(pgid: int, grace: float = KILL_GRACE_S) -> None:
-    kill_groups([pgid], grace)
+def kill_group(pgid: int, grace: float = KILL_GRACE_S, *, reap: bool = True) -> None:
+    kill_groups([pgid], grace, reap=reap)
 
 
 class _LineSplitter:
@@ -97,6 +240,7 @@ def run_process(argv: Sequence[str], *, cwd: Path, env: dict[str, str], log: IO[
         stdin: IO[bytes] | int = subprocess.DEVNULL
         if stdin_path:
             stdin = opened.enter_context(open(stdin_path, "rb"))
+        before = _children(os.getpid())
         try:
             proc = subprocess.Popen(list(argv), cwd=str(cwd), env=env, stdin=stdin,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -163,18 +307,24 @@ def run_process(argv: Sequence[str], *, cwd: Path, env: dict[str, str], log: IO[
                     err_size -= len(err_chunks.pop(0))
     if how != "exited":
         log.write(f"\n[shiftctl] {how}: killing process group {proc.pid}\n".encode())
-        kill_group(proc.pid)
+        kill_group(proc.pid, reap=False)  # proc.wait below keeps the exit status
     sel.close()
     proc.stdout.close()
     proc.stderr.close()
     try:
         code = proc.wait(timeout=KILL_GRACE_S * 2)
     except subprocess.TimeoutExpired:
-        kill_group(proc.pid, grace=0)
+        kill_group(proc.pid, grace=0, reap=False)
         code = proc.wait()
     if how == "exited":
         # The leader exited; take its group down too so no grandchild outlives the attempt.
         kill_group(proc.pid, grace=1.0)
+    # ... and whatever left the group (``setsid``) and was handed to us as an orphan (we are
+    # a subreaper in the worker): the child's whole tree ends with it
+    leftovers = end_descendants(os.getpid(), spare=before)
+    if leftovers:
+        log.write(f"\n[shiftctl] ended {len(leftovers)} process(es) left behind by "
+                  f"{argv[0]!r}\n".encode())
     if splitter:
         splitter.flush()
     ended = time.time()

@@ -98,6 +98,12 @@ class GithubProject(Project):
     def comment(self, number: int, text: str, author: str = "alice") -> None:
         self.gh.world.comment(number, text, author)
 
+    def close_issue(self, number: int, author: str = "alice") -> None:
+        self.gh.world.set_state(number, "closed", author)
+
+    def remove_label(self, number: int, label: str, author: str = "alice") -> None:
+        self.gh.world.remove_label(number, label, author)
+
     def issue(self, number: int) -> dict[str, Any]:
         return self.gh.world.issue_view(number)
 

@@ -88,6 +88,22 @@ class Project:
         finally:
             t.close()
 
+    def close_issue(self, number: int, author: str = "alice") -> None:
+        """A person closes the issue on the tracker."""
+        t = self.tracker()
+        try:
+            t.close_issue(number)
+        finally:
+            t.close()
+
+    def remove_label(self, number: int, label: str, author: str = "alice") -> None:
+        """A person takes a label off the issue on the tracker."""
+        t = self.tracker()
+        try:
+            t.set_labels(number, remove=(label,))
+        finally:
+            t.close()
+
     def issue(self, number: int) -> dict[str, Any]:
         t = self.tracker()
         try:

@@ -193,6 +193,20 @@ def test_a_usage_limit_without_a_status_is_still_recognised() -> None:
     assert out.rate_limited and out.rate_limit_reset == reset
 
 
+# what claude 2.1.x prints with no ANTHROPIC_API_KEY and no login (captured)
+NOT_LOGGED_IN = {"type": "result", "subtype": "success", "is_error": True, "num_turns": 1,
+                 "result": "Not logged in · Please run /login", "total_cost_usd": 0,
+                 "api_error_status": None, "terminal_reason": "api_error"}
+
+
+def test_not_logged_in_is_reported_as_what_it_is_never_as_success() -> None:
+    out = fold(INIT, NOT_LOGGED_IN, exit_code=1)
+    assert out.error == "claude: not logged in: Not logged in · Please run /login"
+    assert "success" not in out.error and not out.rate_limited
+    assert "claude: error: API Error: 500" in fold(INIT, {**OUTAGE, "api_error_status": 400},
+                                                   exit_code=1).error
+
+
 @pytest.mark.parametrize("exit_code", [0, 1])
 def test_no_result_event_is_an_error_that_says_so(exit_code: int) -> None:
     out = fold(INIT, TEXT, exit_code=exit_code)

@@ -15,6 +15,7 @@ CFG = parse({"agents": {"default": "shell"}, "workers": {"max_concurrent": 2}}, 
 
 
 def issue(n: int = 1, state: str = "active", **kw) -> Issue:
+    kw.setdefault("labels", ["shiftctl"])  # still asked for: the intake label is on
     return Issue(number=n, title=f"issue {n}", state=state, plan_version=1, **kw)
 
 
@@ -275,3 +276,23 @@ def test_a_due_backup_is_maintenance_and_never_outranks_work() -> None:
     assert verbs(ladder.decide(due)) == [("backup", None)]
     assert ladder.decide(replace(due, backup_due=False)).rung == "sleep"
     assert ladder.decide(snap(task("t1"), backup_due=True)).rung == "assign"
+
+
+def test_an_issue_closed_or_unlabelled_is_cancelled_before_anything_is_dispatched() -> None:
+    for gone, why in ((issue(tracker_state="closed"), "closed on the tracker"),
+                      (issue(labels=["shiftctl:active"]), "intake label `shiftctl` was removed")):
+        t = task("t1", "ready")
+        done = task("t2", "done")
+        s = snap(t, done, issues=[gone], runs=[running(task("t3", "running"))])
+        d = ladder.decide(s)
+        assert d.rung == "unblock" and ("cancel_issue", 1) in verbs(d)
+        assert why in next(a.detail for a in d.actions if a.verb == "cancel_issue")
+        assert "publish" not in [v for v, _ in verbs(d)]
+        assert ladder.assign(s) is None  # re-checked right before dispatch, too
+        assert ladder.intake(snap(issues=[replace(gone, state="new")])) is None
+
+
+def test_a_finished_or_still_asked_for_issue_is_not_withdrawn() -> None:
+    assert ladder.withdrawn(snap(), issue()) is None
+    finished = issue(state="done", labels=[])
+    assert "cancel_issue" not in [v for v, _ in verbs(ladder.unblock(snap(issues=[finished])))]

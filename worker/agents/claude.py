@@ -13,6 +13,7 @@ A read-only run (planner, reviewer) gets ``dontAsk`` and read-only tools only.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,20 @@ def argv(agent: AgentSpec) -> list[str]:
         cmd += ["--permission-mode", agent.permission_mode or "acceptEdits",
                 "--allowedTools", ",".join(agent.allowed_tools or WORK_TOOLS)]
     return cmd
+
+
+NOT_LOGGED_IN = re.compile(r"not logged in|please run /login|invalid api key|"
+                           r"authentication_error|oauth token has expired|x-api-key", re.I)
+
+
+def failure_kind(result: dict[str, Any], text: str) -> str:
+    """What an error result is, in words: ``not logged in`` (no or a refused credential),
+    or Claude Code's subtype (``error_max_turns``, ...). Claude Code says ``success`` as the
+    subtype of an error result whose request failed: that word is never reported."""
+    if NOT_LOGGED_IN.search(text):
+        return "not logged in"
+    subtype = str(result.get("subtype") or "")
+    return subtype if subtype and subtype != "success" else "error"
 
 
 @dataclass
@@ -114,7 +129,7 @@ class Stream:
         status = res.get("api_error_status")
         status = status if isinstance(status, int) else None
         out.final_text = ""
-        out.error = f"claude: {res.get('subtype') or 'error'}: {text[:1000]}".rstrip(": ")
+        out.error = f"claude: {failure_kind(res, text)}: {text[:1000]}".rstrip(": ")
         if is_provider_status(status) or (status is None and mentions_limit(text)):
             out.rate_limited = True
             out.rate_limit_reset = reset_time(text) or self._retry_hint()
