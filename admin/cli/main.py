@@ -67,6 +67,11 @@ def emit(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
 
+def clip(text: str, width: int) -> str:
+    """One line of at most ``width`` characters; a cut one ends with an ellipsis."""
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
@@ -311,7 +316,12 @@ def wake(ctx: Context) -> None:
     ctx.wake()
 
 
-@cli.command()
+@cli.command(epilog="""\b
+Exit codes with --until-idle:
+  0  idle: nothing left to do
+  1  the cycles kept failing
+  3  idle, waiting for a person (an approval, a question, a failed task)
+  4  the kill switch is on (shiftctl start releases it)""")
 @click.option("--until-idle", is_flag=True,
               help="Return once nothing is left that can progress without a human.")
 @click.option("--max-cycles", type=int, default=None, help="Stop after N cycles.")
@@ -319,6 +329,7 @@ def wake(ctx: Context) -> None:
 @pass_ctx
 def run(ctx: Context, until_idle: bool, max_cycles: int | None, as_json: bool) -> None:
     """Run the loop in the foreground."""
+    from shiftctl.admin.cli.idle import verdict
     from shiftctl.admin.cycle.loop import run_loop
     from shiftctl.admin.cycle.main import CycleResult
 
@@ -326,11 +337,20 @@ def run(ctx: Context, until_idle: bool, max_cycles: int | None, as_json: bool) -
         if as_json:
             click.echo(json.dumps(r.to_json()))
         elif r.rung != "sleep" or not until_idle:
-            click.echo(f"cycle {r.cycle}: {r.rung} " + "; ".join(r.actions)[:200])
+            click.echo(clip(f"cycle {r.cycle}: {r.rung} " + "; ".join(r.actions), 200))
         for e in r.errors:
             click.echo(f"error: {e}", err=True)
 
-    run_loop(ctx.config.root, until_idle=until_idle, max_cycles=max_cycles, on_cycle=show)
+    last = run_loop(ctx.config.root, until_idle=until_idle, max_cycles=max_cycles, on_cycle=show)
+    if not until_idle or last is None:
+        return
+    ended = verdict(ctx.paths, failed=last.rung == "error" or bool(last.errors and
+                                                                  not last.actions))
+    if as_json:
+        click.echo(json.dumps({"idle": True, "exit": ended.code, "message": ended.message}))
+    else:
+        click.echo(ended.message, err=ended.code != 0)
+    sys.exit(ended.code)
 
 
 @cli.command()
@@ -389,39 +409,66 @@ def events(ctx: Context, as_json: bool, follow: bool, issue_number: int | None, 
 
 
 # -- people steering --------------------------------------------------------------------------
-def _request(ctx: Context, verb: str, **kw: Any) -> None:
+def _steer(ctx: Context, verb: str, issue: int, as_json: bool, *, task: str | None = None,
+           what: str) -> None:
+    """Check the command against the recorded state, then queue it for the next cycle."""
+    from shiftctl.admin.cli.steer import Refused, Target, check
     from shiftctl.admin.inbox import submit
-    submit(ctx.paths, verb, **kw)
+    try:
+        check(ctx.paths, Target(verb, issue, task))
+    except Refused as exc:
+        fail(f"{verb} refused: {exc}")
+    path = submit(ctx.paths, verb, issue=issue, arg=task or "")
+    if as_json:
+        click.echo(json.dumps({"queued": True, "verb": verb, "issue": issue, "task": task,
+                               "request": path.name}))
+    else:
+        click.echo(f"{what} queued; the loop applies it on its next cycle")
+
+
+JSON_HELP = "Print what was queued as JSON."
 
 
 @cli.command()
 @click.argument("issue_number", metavar="ISSUE", type=int)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_ctx
-def approve(ctx: Context, issue_number: int) -> None:
-    """Approve an issue's plan."""
-    _request(ctx, "approve", issue=issue_number)
-    click.echo(f"approval of #{issue_number} queued; the loop applies it on its next cycle")
+def approve(ctx: Context, issue_number: int, as_json: bool) -> None:
+    """Approve an issue's plan (refused unless the issue waits for approval)."""
+    _steer(ctx, "approve", issue_number, as_json, what=f"approval of #{issue_number}")
 
 
 @cli.command()
 @click.argument("task", metavar="TASK")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_ctx
-def retry(ctx: Context, task: str) -> None:
+def retry(ctx: Context, task: str, as_json: bool) -> None:
     """Retry a task that needs a human (TASK is ISSUE-KEY, e.g. 12-t2)."""
-    number, _, key = task.partition("-")
-    if not number.isdigit() or not key:
-        fail(f"{task!r} is not a task id (expected ISSUE-KEY, e.g. 12-t2)")
-    _request(ctx, "retry", issue=int(number), arg=task)
-    click.echo(f"retry of {task} queued; the loop applies it on its next cycle")
+    from shiftctl.admin.cli.steer import Refused, parse_task
+    try:
+        number, key = parse_task(task)
+    except Refused as exc:
+        fail(str(exc))
+    ref = f"{number}-{key}"
+    _steer(ctx, "retry", number, as_json, task=ref, what=f"retry of {ref}")
 
 
 @cli.command()
 @click.argument("issue_number", metavar="ISSUE", type=int)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_ctx
-def cancel(ctx: Context, issue_number: int) -> None:
+def cancel(ctx: Context, issue_number: int, as_json: bool) -> None:
     """Stop working on an issue."""
-    _request(ctx, "cancel", issue=issue_number)
-    click.echo(f"cancellation of #{issue_number} queued; the loop applies it on its next cycle")
+    _steer(ctx, "cancel", issue_number, as_json, what=f"cancellation of #{issue_number}")
+
+
+@cli.command()
+@click.argument("issue_number", metavar="ISSUE", type=int)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_ctx
+def replan(ctx: Context, issue_number: int, as_json: bool) -> None:
+    """Plan an issue again: its running agents stop, its open tasks are cancelled."""
+    _steer(ctx, "replan", issue_number, as_json, what=f"replanning of #{issue_number}")
 
 
 # -- memory ----------------------------------------------------------------------------------
