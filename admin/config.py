@@ -547,7 +547,7 @@ def default_text(*, tracker: str = "local", author: str | None = None,
     else:
         tracker_block = (
             "tracker:\n"
-            "  kind: local              # issues live in .shiftctl/tracker.db\n"
+            "  kind: local              # issues live in ~/.local/share/shiftctl/\n"
             "  intake_label: shiftctl\n"
             f"  allowed_authors: [{author}]\n")
     return f"""\

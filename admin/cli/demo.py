@@ -17,6 +17,7 @@ from pathlib import Path
 from shiftctl.admin import config as config_mod
 from shiftctl.admin.cycle.loop import run_loop
 from shiftctl.admin.cycle.main import CycleResult
+from shiftctl.admin.paths import Paths
 from shiftctl.admin.tracker.local import LocalTracker
 from shiftctl.system import git
 
@@ -123,7 +124,7 @@ def run_demo(workdir: Path | None = None, echo: Callable[[str], None] = print) -
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="shiftctl-demo-"))
     repo = build_repo(root)
     echo(f"Demo repository: {repo}")
-    tracker = LocalTracker(repo / ".shiftctl" / "tracker.db", repo, ["demo"])
+    tracker = LocalTracker(Paths(repo).ensure_tracker(), repo, ["demo"])
     for title, body in (("Add a slugify helper", SLUGIFY), ("Make add() faster", BROKEN)):
         issue = tracker.new_issue(title, body, ["shiftctl"], "demo")
         echo(f"Filed issue #{issue.number}: {title}")
@@ -145,7 +146,7 @@ def summary(repo: Path) -> str:
     from shiftctl.admin.cli.status import collect_status, render
     cfg = config_mod.load(repo)
     status = collect_status(cfg)
-    tracker = LocalTracker(repo / ".shiftctl" / "tracker.db", repo)
+    tracker = LocalTracker(Paths(repo).ensure_tracker(), repo)
     prs = tracker.list_prs()
     tracker.close()
     lines = ["", render(status), "", "Pull requests:"]

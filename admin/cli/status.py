@@ -23,10 +23,11 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
                              "next_wake": None,
                              "last_cycle": None, "stopped": paths.stop.exists(),
                              "spent_today_usd": 0.0, "tracker": None, "problems": problems}
+    problems += lost_state(paths)
     try:
         store = open_reader(paths)
-    except StateMissing:  # nothing ran yet; a damaged file is an error the CLI explains
-        return empty
+    except StateMissing:  # nothing ran yet, or it was lost (said above); a damaged file is
+        return empty      # an error the CLI explains
     try:
         issues = []
         prs = []
@@ -90,6 +91,28 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
         }
     finally:
         store.close()
+
+
+def lost_state(paths: Paths) -> list[str]:
+    """The state that was lost, never an empty world in silence: state.db missing while the
+    audit anchor (outside .shiftctl/) says a log existed, or a loss the loop recorded and
+    nobody accepted yet."""
+    from shiftctl.admin.audit import anchor
+    try:
+        af = anchor.read(paths)
+    except (OSError, anchor.AnchorError):
+        return []
+    if af is None:
+        return []
+    out = []
+    if not paths.state_db.exists() and af.anchor is not None:
+        out.append(f"state lost: {paths.state_db} is missing, but its log had reached event "
+                   f"{af.anchor.event}; the next cycle starts a new state and plans the open "
+                   "issues again (issues, comments and PRs of the local tracker are kept "
+                   f"outside .shiftctl/), or restore a backup: shiftctl state list")
+    out += [f"state lost: {h.get('message')} (shiftctl audit accept, once looked into)"
+            for h in af.unaccepted() if h.get("kind") == anchor.STARTED_OVER]
+    return out
 
 
 def _json_value(raw: str | None) -> Any:

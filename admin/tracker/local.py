@@ -1,4 +1,5 @@
-"""The embedded tracker: issues, comments and pull requests in ``.shiftctl/tracker.db``.
+"""The embedded tracker: issues, comments and pull requests in ``tracker.db``, outside
+``.shiftctl/`` (``Paths.tracker_db``: it is the user's data, docs/design.md §2).
 
 It stands in for GitHub on one machine, so it behaves like one: a global change sequence
 (the cursor), comments with authors, PRs whose merge is a real ``git merge``. Humans write
