@@ -79,6 +79,10 @@ class Paths:
         return self.runtime / "STOP"
 
     @property
+    def loop_pid(self) -> Path:
+        return self.runtime / "loop.pid"
+
+    @property
     def requests(self) -> Path:
         return self.runtime / "requests"
 

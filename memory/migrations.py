@@ -313,6 +313,11 @@ MIGRATIONS: list[Migration] = [
         "ALTER TABLE events ADD COLUMN mac TEXT",
         "ALTER TABLE events ADD COLUMN key_id TEXT",
     ]),
+    # The agent's turns per run (as its stream reported them), shown with tokens and cost in
+    # status, comments and the PR body.
+    Migration("0010_cli", [
+        "ALTER TABLE runs ADD COLUMN turns INTEGER NOT NULL DEFAULT 0",
+    ]),
 ]
 
 # Tables every migrated state database has; a file that lacks one is not usable state.

@@ -15,6 +15,7 @@ import click
 from shiftctl.admin import config as config_mod
 from shiftctl.admin.config import Config, ConfigError
 from shiftctl.admin.cycle import LOOP_SAID
+from shiftctl.admin.humanize import clip
 from shiftctl.admin.paths import Paths
 
 
@@ -46,7 +47,7 @@ class Context:
         from shiftctl.admin.tracker.base import TrackerError
         from shiftctl.admin.tracker.local import LocalTracker
         self.paths.ensure()
-        tracker = LocalTracker(self.paths.tracker_db, self.config.root,
+        tracker = LocalTracker(self.paths.ensure_tracker(), self.config.root,
                                self.config.tracker.allowed_authors)
         try:
             yield tracker
@@ -65,11 +66,6 @@ pass_ctx = click.make_pass_decorator(Context)
 
 def emit(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
-
-
-def clip(text: str, width: int) -> str:
-    """One line of at most ``width`` characters; a cut one ends with an ellipsis."""
-    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def fail(message: str) -> NoReturn:
@@ -326,22 +322,35 @@ Exit codes with --until-idle:
               help="Return once nothing is left that can progress without a human.")
 @click.option("--max-cycles", type=int, default=None, help="Stop after N cycles.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per cycle.")
+@click.option("--progress/--no-progress", default=None,
+              help="A line per running worker every few seconds (task, time, last activity, "
+                   "tokens, cost). Default: on a terminal, not with --json.")
+@click.option("--every", type=click.FloatRange(0.2, 3600), default=5.0, show_default=True,
+              help="Seconds between progress lines.")
 @pass_ctx
-def run(ctx: Context, until_idle: bool, max_cycles: int | None, as_json: bool) -> None:
+def run(ctx: Context, until_idle: bool, max_cycles: int | None, as_json: bool,
+        progress: bool | None, every: float) -> None:
     """Run the loop in the foreground."""
     from shiftctl.admin.cli.idle import verdict
+    from shiftctl.admin.cli.progress import Ticker
     from shiftctl.admin.cycle.loop import run_loop
     from shiftctl.admin.cycle.main import CycleResult
 
+    if progress is None:
+        progress = not as_json and sys.stdout.isatty()
+    ticker = Ticker(ctx.paths, click.echo, every=every)
+
     def show(r: CycleResult) -> None:
         if as_json:
-            click.echo(json.dumps(r.to_json()))
+            ticker.say(json.dumps(r.to_json()))
         elif r.rung != "sleep" or not until_idle:
-            click.echo(clip(f"cycle {r.cycle}: {r.rung} " + "; ".join(r.actions), 200))
+            ticker.say(clip(f"cycle {r.cycle}: {r.rung} " + "; ".join(r.actions), 200))
         for e in r.errors:
             click.echo(f"error: {e}", err=True)
 
-    last = run_loop(ctx.config.root, until_idle=until_idle, max_cycles=max_cycles, on_cycle=show)
+    with ticker if progress else contextlib.nullcontext():
+        last = run_loop(ctx.config.root, until_idle=until_idle, max_cycles=max_cycles,
+                        on_cycle=show)
     if not until_idle or last is None:
         return
     ended = verdict(ctx.paths, failed=last.rung == "error" or bool(last.errors and
@@ -355,15 +364,43 @@ def run(ctx: Context, until_idle: bool, max_cycles: int | None, as_json: bool) -
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--open", "open_only", is_flag=True,
+              help="Only issues still in play (not done, closed or cancelled).")
+@click.option("--issue", "issue_number", type=int, default=None, help="Only this issue.")
+@click.option("--watch", "-w", "watch", is_flag=True,
+              help="Redraw every few seconds until Ctrl-C (read-only).")
+@click.option("--every", type=click.FloatRange(0.2, 3600), default=2.0, show_default=True,
+              help="Seconds between redraws with --watch.")
 @pass_ctx
-def status(ctx: Context, as_json: bool) -> None:
-    """Issues, tasks, workers, PRs, costs and the next wake."""
-    from shiftctl.admin.cli.status import collect_status, render
-    data = collect_status(ctx.config)
-    if as_json:
-        emit(data)
-    else:
-        click.echo(render(data))
+def status(ctx: Context, as_json: bool, open_only: bool, issue_number: int | None, watch: bool,
+           every: float) -> None:
+    """Issues, tasks, workers (live progress), PRs, costs and tokens, and the next wake."""
+    from shiftctl.admin.cli.status import collect_status, render, select
+
+    def look() -> dict[str, Any]:
+        return select(collect_status(ctx.config), open_only=open_only, issue=issue_number)
+
+    if not watch:
+        data = look()
+        if as_json:
+            emit(data)
+        else:
+            click.echo(render(data))
+        return
+    try:
+        while True:
+            data = look()
+            if as_json:
+                click.echo(json.dumps(data, default=str))
+            else:
+                click.clear()
+                click.echo(time.strftime("%H:%M:%S ") + f"shiftctl status (every {every:g}s, "
+                           "Ctrl-C to stop)\n")
+                click.echo(render(data))
+            sys.stdout.flush()
+            time.sleep(every)
+    except KeyboardInterrupt:
+        return
 
 
 @cli.command()
@@ -396,7 +433,8 @@ def events(ctx: Context, as_json: bool, follow: bool, issue_number: int | None, 
                         where = ev["task"]
                     data = " ".join(f"{k}={v}" for k, v in ev["data"].items()
                                     if v not in (None, ""))
-                    click.echo(f"{ev['id']:>6} {when} {ev['kind']:<18} {where:<8} {data[:160]}")
+                    click.echo(f"{ev['id']:>6} {when} {ev['kind']:<18} {where:<8} "
+                               f"{clip(data, 160)}")
             if not follow:
                 return
             sys.stdout.flush()  # a follower reads line by line through a pipe
