@@ -446,6 +446,28 @@ def events(ctx: Context, as_json: bool, follow: bool, issue_number: int | None, 
         store.close()
 
 
+@cli.command()
+@click.argument("ref", metavar="RUN|TASK")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing what it writes until the run "
+              "ends (Ctrl-C stops following).")
+@click.option("--worker", "which", flag_value="worker.log", default="agent.log",
+              help="The worker's own log instead of the agent's.")
+@pass_ctx
+def logs(ctx: Context, ref: str, follow: bool, which: str) -> None:
+    """A run's agent log (RUN is a run id; TASK, e.g. 12-t2, means its latest run)."""
+    from shiftctl.admin.cli.logs import LogError, chunks, ended, resolve
+    try:
+        run = resolve(ctx.paths, ref)
+        path = ctx.paths.run_dir(run.id) / which
+        for text in chunks(path, follow=follow, done=lambda: ended(ctx.paths, run.id)):
+            click.echo(text, nl=False)
+            sys.stdout.flush()
+    except LogError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        return
+
+
 # -- people steering --------------------------------------------------------------------------
 def _steer(ctx: Context, verb: str, issue: int, as_json: bool, *, task: str | None = None,
            what: str) -> None:
