@@ -47,7 +47,7 @@ def test_a_link_in_place_of_the_log_is_not_followed(project: Project, tmp_path: 
 
 def test_follow_prints_as_the_agent_works_and_ends_with_the_run(project: Project,
                                                                  tmp_path: Path) -> None:
-    n, run = project.start_slow_task(tmp_path / "started", sleep=4, tick=0.3)
+    n, _ = project.start_slow_task(tmp_path / "started", sleep=4, tick=0.3)
     follower = subprocess.Popen([sys.executable, "-m", "shiftctl", "-C", str(project.root),
                                  "logs", f"{n}-t1", "-f"], stdout=subprocess.PIPE, text=True)
     lines: list[str] = []
