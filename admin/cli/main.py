@@ -817,14 +817,59 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
         fail(str(exc))
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
+@click.option("--foreground", is_flag=True, help="Keep supervisord in the foreground.")
+@click.pass_context
+def supervise(click_ctx: click.Context, foreground: bool) -> None:
+    """Run the loop under supervisord for this repository (autorestart, logs in .shiftctl/).
+
+    Plain `supervise` starts it; `supervise status|stop|restart` control it."""
+    if click_ctx.invoked_subcommand is None:
+        click_ctx.invoke(supervise_start, foreground=foreground)
+
+
+@supervise.command("start")
 @click.option("--foreground", is_flag=True, help="Keep supervisord in the foreground.")
 @pass_ctx
-def supervise(ctx: Context, foreground: bool) -> None:
-    """Run the loop under supervisord for this repository (autorestart, logs in .shiftctl/)."""
+def supervise_start(ctx: Context, foreground: bool) -> None:
+    """Start supervisord and the loop (refused when it already runs here)."""
     from shiftctl.admin.cli.supervise import SupervisorError, start_supervisord
     try:
         click.echo(start_supervisord(ctx.config, foreground=foreground))
+    except SupervisorError as exc:
+        fail(str(exc))
+
+
+@supervise.command("stop")
+@pass_ctx
+def supervise_stop(ctx: Context) -> None:
+    """Stop supervisord and the loop (running workers go on; the next loop collects them)."""
+    from shiftctl.admin.cli.supervise import SupervisorError, stop
+    try:
+        click.echo(stop(ctx.config))
+    except SupervisorError as exc:
+        fail(str(exc))
+
+
+@supervise.command("status", epilog="Exit code 0 when it runs, 3 when it does not.")
+@pass_ctx
+def supervise_status(ctx: Context) -> None:
+    """Whether supervisord runs here, and the loop's state."""
+    from shiftctl.admin.cli.supervise import status as sv_status
+    running, text = sv_status(ctx.config)
+    click.echo(text)
+    if not running:
+        sys.exit(3)
+
+
+@supervise.command("restart")
+@pass_ctx
+def supervise_restart(ctx: Context) -> None:
+    """Stop supervisord if it runs, then start it again (e.g. after upgrading shiftctl)."""
+    from shiftctl.admin.cli.supervise import SupervisorError, start_supervisord, stop
+    try:
+        click.echo(stop(ctx.config))
+        click.echo(start_supervisord(ctx.config))
     except SupervisorError as exc:
         fail(str(exc))
 
