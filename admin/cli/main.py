@@ -42,13 +42,29 @@ class Context:
         """The local tracker, with its errors turned into clean CLI errors."""
         if self.config.tracker.kind != "local":
             raise click.ClickException(
-                f"this repository uses the {self.config.tracker.kind} tracker; 'issue' and 'pr' "
-                "commands work on the local tracker only (use the tracker itself)")
+                f"this repository uses the {self.config.tracker.kind} tracker; this command "
+                "works on the local tracker only (do it on the tracker itself)")
+        with self.tracker() as tracker:
+            yield tracker
+
+    @contextlib.contextmanager
+    def tracker(self) -> Iterator[Any]:
+        """The configured tracker for what people do from the CLI (``issue``, ``pr``): the
+        local one as it is (its comments take an author), GitHub through its API with what
+        is written redacted, as the loop's writes are."""
         from shiftctl.admin.tracker.base import TrackerError
-        from shiftctl.admin.tracker.local import LocalTracker
-        self.paths.ensure()
-        tracker = LocalTracker(self.paths.ensure_tracker(), self.config.root,
-                               self.config.tracker.allowed_authors)
+        tracker: Any
+        try:
+            if self.config.tracker.kind == "local":
+                from shiftctl.admin.tracker.local import LocalTracker
+                self.paths.ensure()
+                tracker = LocalTracker(self.paths.ensure_tracker(), self.config.root,
+                                       self.config.tracker.allowed_authors)
+            else:
+                from shiftctl.admin.tracker import cached_kv, open_tracker
+                tracker = open_tracker(self.config, cached_kv(self.paths))
+        except TrackerError as exc:
+            raise click.ClickException(str(exc)) from exc
         try:
             yield tracker
         except TrackerError as exc:
@@ -139,7 +155,7 @@ def doctor(ctx: Context, as_json: bool) -> None:
 # -- the local tracker ----------------------------------------------------------------------
 @cli.group()
 def issue() -> None:
-    """Issues on the local tracker."""
+    """Issues on the configured tracker (local, or GitHub through its API)."""
 
 
 @issue.command("new")
@@ -158,7 +174,10 @@ def issue_new(ctx: Context, title: str, body: str | None, body_file: Any, labels
         fail("give --body or --body-file, not both")
     text = body if body is not None else (
         body_file.read().decode("utf-8", "replace") if body_file is not None else "")
-    with ctx.local_tracker() as tracker:
+    if author is not None and ctx.config.tracker.kind != "local":
+        fail(f"--author is for the local tracker; on {ctx.config.tracker.kind} an issue is "
+             "filed by the token's account")
+    with ctx.tracker() as tracker:
         new = tracker.new_issue(title, text, list(labels),
                                 author or os.environ.get("USER") or "local")
     ctx.wake()
@@ -174,7 +193,7 @@ def issue_new(ctx: Context, title: str, body: str | None, body_file: Any, labels
 @pass_ctx
 def issue_list(ctx: Context, state: str, as_json: bool) -> None:
     """List issues."""
-    with ctx.local_tracker() as tracker:
+    with ctx.tracker() as tracker:
         issues = tracker.list_issues(state)
     if as_json:
         emit([{k: v for k, v in i.to_dict().items() if k != "comments"} for i in issues])
@@ -189,7 +208,7 @@ def issue_list(ctx: Context, state: str, as_json: bool) -> None:
 @pass_ctx
 def issue_show(ctx: Context, number: int, as_json: bool) -> None:
     """Show an issue with its comments."""
-    with ctx.local_tracker() as tracker:
+    with ctx.tracker() as tracker:
         found = tracker.get_issue(number)
     if as_json:
         emit(found.to_dict())
@@ -206,29 +225,107 @@ def issue_show(ctx: Context, number: int, as_json: bool) -> None:
 @issue.command("comment")
 @click.argument("number", type=int)
 @click.argument("text")
-@click.option("--author", default=None, help="Who comments (default: $USER).")
+@click.option("--author", default=None, help="Who comments (default: $USER; local tracker).")
+@click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def issue_comment(ctx: Context, number: int, text: str, author: str | None) -> None:
+def issue_comment(ctx: Context, number: int, text: str, author: str | None,
+                  as_json: bool) -> None:
     """Comment on an issue (slash commands like /approve work here)."""
-    with ctx.local_tracker() as tracker:
-        c = tracker.post_comment(number, text, author=author or os.environ.get("USER") or "local")
+    with ctx.tracker() as tracker:
+        if ctx.config.tracker.kind == "local":
+            c = tracker.post_comment(number, text,
+                                     author=author or os.environ.get("USER") or "local")
+        elif author is not None:
+            fail("--author is for the local tracker; on GitHub the token's account comments")
+        else:
+            c = tracker.post_comment(number, text)
     ctx.wake()
-    click.echo(f"comment {c.id} on #{number}")
+    if as_json:
+        emit({"issue": number} | c.to_dict())
+    else:
+        click.echo(f"comment {c.id} on #{number}")
+
+
+def _changed(ctx: Context, number: int, as_json: bool, what: str) -> None:
+    """After an issue changed: wake the loop, and say so (JSON: the issue as it is now)."""
+    ctx.wake()
+    if as_json:
+        with ctx.tracker() as tracker:
+            found = tracker.get_issue(number)
+        emit({k: v for k, v in found.to_dict().items() if k != "comments"})
+    else:
+        click.echo(f"{what} #{number}")
 
 
 @issue.command("close")
 @click.argument("number", type=int)
+@click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def issue_close(ctx: Context, number: int) -> None:
-    """Close an issue."""
-    with ctx.local_tracker() as tracker:
+def issue_close(ctx: Context, number: int, as_json: bool) -> None:
+    """Close an issue (shiftctl stops working on it)."""
+    with ctx.tracker() as tracker:
+        tracker.get_issue(number)  # an unknown issue is an error, not a silent no-op
         tracker.close_issue(number)
-    click.echo(f"closed #{number}")
+    _changed(ctx, number, as_json, "closed")
+
+
+@issue.command("reopen")
+@click.argument("number", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def issue_reopen(ctx: Context, number: int, as_json: bool) -> None:
+    """Reopen a closed issue."""
+    with ctx.tracker() as tracker:
+        if tracker.get_issue(number).state == "open":
+            fail(f"#{number} is open already")
+        tracker.edit_issue(number, state="open")
+    _changed(ctx, number, as_json, "reopened")
+
+
+@issue.command("edit")
+@click.argument("number", type=int)
+@click.option("--title", default=None, help="The new title.")
+@click.option("--body", default=None, help="The new text.")
+@click.option("--body-file", type=click.File("rb"), default=None,
+              help="Read the new text from a file (- for stdin).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def issue_edit(ctx: Context, number: int, title: str | None, body: str | None, body_file: Any,
+               as_json: bool) -> None:
+    """Change an issue's title or text."""
+    if body is not None and body_file is not None:
+        fail("give --body or --body-file, not both")
+    if body_file is not None:
+        body = body_file.read().decode("utf-8", "replace")
+    if title is None and body is None:
+        fail("nothing to change: give --title, --body or --body-file")
+    with ctx.tracker() as tracker:
+        tracker.edit_issue(number, title=title, body=body)
+    _changed(ctx, number, as_json, "edited")
+
+
+@issue.command("label")
+@click.argument("number", type=int)
+@click.option("--add", "add", multiple=True, help="A label to add (repeatable).")
+@click.option("--remove", "remove", multiple=True, help="A label to remove (repeatable).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def issue_label(ctx: Context, number: int, add: tuple[str, ...], remove: tuple[str, ...],
+                as_json: bool) -> None:
+    """Add or remove labels (e.g. --add shiftctl hands an issue over)."""
+    if not add and not remove:
+        fail("nothing to change: give --add LABEL or --remove LABEL")
+    if both := set(add) & set(remove):
+        fail(f"both added and removed: {', '.join(sorted(both))}")
+    with ctx.tracker() as tracker:
+        tracker.get_issue(number)
+        tracker.set_labels(number, add=add, remove=remove)
+    _changed(ctx, number, as_json, "labels changed on")
 
 
 @cli.group()
 def pr() -> None:
-    """Pull requests on the local tracker."""
+    """Pull requests on the configured tracker (merge: on the local tracker only)."""
 
 
 @pr.command("list")
@@ -236,7 +333,7 @@ def pr() -> None:
 @pass_ctx
 def pr_list(ctx: Context, as_json: bool) -> None:
     """List pull requests."""
-    with ctx.local_tracker() as tracker:
+    with ctx.tracker() as tracker:
         prs = tracker.list_prs()
     if as_json:
         emit([p.to_dict() for p in prs])
@@ -253,7 +350,7 @@ def pr_list(ctx: Context, as_json: bool) -> None:
 def pr_show(ctx: Context, number: int, as_json: bool) -> None:
     """Show a pull request and its diff stat."""
     from shiftctl.system import git
-    with ctx.local_tracker() as tracker:
+    with ctx.tracker() as tracker:
         p = tracker.get_pr(number)
     if as_json:
         emit(p.to_dict() | {"body": p.body})
@@ -265,13 +362,17 @@ def pr_show(ctx: Context, number: int, as_json: bool) -> None:
 
 @pr.command("merge")
 @click.argument("number", type=int)
+@click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def pr_merge(ctx: Context, number: int) -> None:
-    """Merge a ready pull request into its base branch (a real git merge)."""
+def pr_merge(ctx: Context, number: int, as_json: bool) -> None:
+    """Merge a ready pull request into its base branch (a real git merge; local tracker)."""
     with ctx.local_tracker() as tracker:
         sha = tracker.merge_pr(number)
     ctx.wake()
-    click.echo(f"merged #{number} as {sha[:12]}")
+    if as_json:
+        emit({"merged": number, "sha": sha})
+    else:
+        click.echo(f"merged #{number} as {sha[:12]}")
 
 
 # -- the loop -------------------------------------------------------------------------------
