@@ -16,6 +16,7 @@ from pathlib import Path
 
 from shiftctl.admin import config as config_mod
 from shiftctl.admin.cycle.loop import run_loop
+from shiftctl.admin.cli.invocation import how_to_call
 from shiftctl.admin.cycle.main import CycleResult
 from shiftctl.admin.paths import Paths
 from shiftctl.admin.tracker.local import LocalTracker
@@ -153,11 +154,12 @@ def summary(repo: Path) -> str:
     for pr in prs:
         lines.append(f"  #{pr.number} {pr.state}{' (draft)' if pr.draft else ''} "
                      f"{pr.head} -> {pr.base}: {pr.title}")
+    me = how_to_call()
     lines += ["", "Where to look:",
               f"  cd {repo}",
-              "  shiftctl status             # issues, tasks, workers, costs",
-              "  shiftctl issue show 2       # the plan and status comments",
-              "  shiftctl events             # every decision, hash-chained",
-              "  shiftctl pr merge N         # you merge; shiftctl never does",
+              f"  {me} status             # issues, tasks, workers, costs",
+              f"  {me} issue show 2       # the plan and status comments",
+              f"  {me} events             # every decision, hash-chained",
+              f"  {me} pr merge N         # you merge; shiftctl never does",
               f"  ls {repo}/.shiftctl/runs/   # spec, prompt, agent log, result of every run"]
     return "\n".join(lines)

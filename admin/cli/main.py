@@ -118,12 +118,13 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
 
 # -- setting up -----------------------------------------------------------------------------
 @cli.command()
-@click.option("--tracker", type=click.Choice(["local", "github"]), default="local",
-              show_default=True, help="Where issues come from.")
-@click.option("--repo", default=None, help="owner/name of the GitHub repository.")
+@click.option("--tracker", type=click.Choice(["local", "github"]), default=None,
+              help="Where issues come from (default: local).")
+@click.option("--repo", default=None, help="owner/name of the GitHub repository (default: "
+              "from a github.com origin).")
 @click.option("--force", is_flag=True, help="Overwrite an existing shiftctl.yaml.")
 @pass_ctx
-def init(ctx: Context, tracker: str, repo: str | None, force: bool) -> None:
+def init(ctx: Context, tracker: str | None, repo: str | None, force: bool) -> None:
     """Write shiftctl.yaml and .shiftctl/ in this repository."""
     from shiftctl.admin.cli.init import init as do_init
     try:
