@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shiftctl.admin import config as config_mod
-from shiftctl.admin.cycle.loop import run_loop
 from shiftctl.admin.cli.invocation import how_to_call
+from shiftctl.admin.cycle.loop import run_loop
 from shiftctl.admin.cycle.main import CycleResult
 from shiftctl.admin.paths import Paths
 from shiftctl.admin.tracker.local import LocalTracker
