@@ -50,3 +50,18 @@ def test_shell_completion_scripts_are_produced_and_complete_commands() -> None:
            "COMP_CWORD": "1"}
     done = shiftctl(env=env)
     assert "plain,supervise" in done.stdout.splitlines(), done.stdout
+
+
+def test_doctor_in_a_repository_without_commits_asks_for_a_first_commit(tmp_path) -> None:
+    repo = tmp_path / "empty"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    assert shiftctl("-C", str(repo), "init").returncode == 0
+    doctor = shiftctl("-C", str(repo), "doctor")
+    line = next(x for x in doctor.stdout.splitlines() if "base branch" in x)
+    assert line.startswith("FAIL") and "no commits yet: make a first commit" in line, line
+    assert "set base_branch" not in doctor.stdout
+    git(repo, "commit", "-q", "--allow-empty", "-m", "first")
+    git(repo, "branch", "-m", "trunk")
+    doctor = shiftctl("-C", str(repo), "doctor")
+    assert "'main' does not exist (set base_branch" in doctor.stdout
