@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+from support.agents import agent_argv
 from support.repos import git, make_repo
 
 
@@ -65,3 +66,19 @@ def test_doctor_in_a_repository_without_commits_asks_for_a_first_commit(tmp_path
     git(repo, "branch", "-m", "trunk")
     doctor = shiftctl("-C", str(repo), "doctor")
     assert "'main' does not exist (set base_branch" in doctor.stdout
+
+
+def test_after_a_question_the_issue_comment_asks_for_an_answer_not_a_retry(project) -> None:
+    """The "needs a human" comment that follows a question said "Reply `/retry TASK`",
+    contradicting the question's "reply to answer"."""
+    status_q = '{"status": "blocked", "question": "Which colour should the button be?"}'
+    project.configure(agents={"default": "asker", "profiles": {"asker": {
+        "kind": "command", "argv": agent_argv("scripted.py"),
+        "env": {"AGENT_STATUS": status_q}}}})
+    n = project.file_issue("Paint it", "- [ ] paint the button\n")
+    project.run()
+    assert project.tasks(n)["t1"].reason.startswith("question:")
+    stuck = [c["body"] for c in project.issue(n)["comments"] if "shiftctl:stuck:" in c["body"]]
+    assert len(stuck) == 1
+    assert "Task(s) t1 asked a question (above): reply on this issue to answer it" in stuck[0]
+    assert "/retry" not in stuck[0]
