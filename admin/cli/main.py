@@ -80,6 +80,18 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
+SAID_HELP = "Print what was done as JSON ({\"messages\": [...], ...})."
+
+
+def said(as_json: bool, lines: list[str], **data: Any) -> None:
+    """What a command that changed something did: its lines, or one JSON object."""
+    if as_json:
+        emit({"messages": lines, **data})
+    else:
+        for line in lines:
+            click.echo(line)
+
+
 def emit(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
@@ -123,17 +135,20 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
 @click.option("--repo", default=None, help="owner/name of the GitHub repository (default: "
               "from a github.com origin).")
 @click.option("--force", is_flag=True, help="Overwrite an existing shiftctl.yaml.")
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def init(ctx: Context, tracker: str | None, repo: str | None, force: bool) -> None:
+def init(ctx: Context, tracker: str | None, repo: str | None, force: bool,
+         as_json: bool) -> None:
     """Write shiftctl.yaml and .shiftctl/ in this repository."""
     from shiftctl.admin.cli.init import init as do_init
+    from shiftctl.admin.cli.invocation import how_to_call
     try:
-        for line in do_init(ctx.start, tracker=tracker, repo=repo, force=force):
-            click.echo(line)
+        lines = do_init(ctx.start, tracker=tracker, repo=repo, force=force)
     except ConfigError as exc:
         fail(str(exc))
-    click.echo("Next: shiftctl doctor, then file an issue with the intake label and run "
-               "'shiftctl run' (or supervise the loop: see the README).")
+    me = how_to_call()
+    said(as_json, [*lines, f"Next: {me} doctor, then file an issue with the intake label and "
+                           f"run '{me} run' (or supervise the loop: see the README)."])
 
 
 @cli.command()
@@ -408,10 +423,13 @@ def nap(ctx: Context, seconds: float) -> None:
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def wake(ctx: Context) -> None:
+def wake(ctx: Context, as_json: bool) -> None:
     """Wake the loop now."""
     ctx.wake()
+    if as_json:
+        said(True, ["woke the loop"], woke=True)
 
 
 @cli.command(epilog="""\b
@@ -711,54 +729,58 @@ def memory_show(ctx: Context, ref: str, as_json: bool) -> None:
         click.echo(mv.episode_detail(item) if isinstance(item, Episode) else mv.lesson_detail(item))
 
 
-def _memory_request(ctx: Context, verb: str, **kw: str) -> None:
+def _memory_request(ctx: Context, verb: str, as_json: bool, **kw: str) -> None:
     from shiftctl.admin.steps.lessons import request
     result = request(ctx.paths, verb, **kw)
     if result is None:
-        click.echo("queued: a cycle is running; it applies this on its next cycle")
+        said(as_json, ["queued: a cycle is running; it applies this on its next cycle"],
+             queued=True)
     elif result.startswith(("refused", "no lesson", "unknown")):
         fail(result)
     else:
-        click.echo(result)
+        said(as_json, [result], queued=False)
 
 
 @memory.command("add")
 @click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def memory_add(ctx: Context, text: str) -> None:
+def memory_add(ctx: Context, text: str, as_json: bool) -> None:
     """Add a lesson that every worker prompt may carry."""
     from shiftctl.memory.lessons import MAX_TEXT, normalize
     if not normalize(text):
         fail("a lesson needs some text")
     if len(normalize(text)) > MAX_TEXT:
         fail(f"a lesson is at most {MAX_TEXT} characters (this one has {len(normalize(text))})")
-    _memory_request(ctx, "memory_add", text=text)
+    _memory_request(ctx, "memory_add", as_json, text=text)
 
 
 @memory.command("retire")
 @click.argument("lesson_id", metavar="ID", type=int)
 @click.option("--reason", default="", help="Why (kept with the lesson).")
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def memory_retire(ctx: Context, lesson_id: int, reason: str) -> None:
+def memory_retire(ctx: Context, lesson_id: int, reason: str, as_json: bool) -> None:
     """Retire a lesson: it stays on record but is no longer shown."""
-    _memory_request(ctx, "memory_retire", arg=str(lesson_id), text=reason)
+    _memory_request(ctx, "memory_retire", as_json, arg=str(lesson_id), text=reason)
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def stop(ctx: Context) -> None:
+def stop(ctx: Context, as_json: bool) -> None:
     """Kill switch: stop dispatching and end every worker now."""
     from shiftctl.admin.cli.killswitch import engage
-    for line in engage(ctx.config):
-        click.echo(line)
+    said(as_json, engage(ctx.config), stopped=True)
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def start(ctx: Context) -> None:
+def start(ctx: Context, as_json: bool) -> None:
     """Release the kill switch."""
     from shiftctl.admin.cli.killswitch import release
-    click.echo(release(ctx.config))
+    said(as_json, [release(ctx.config)], stopped=False)
 
 
 @cli.group()
@@ -794,18 +816,17 @@ def audit_verify(ctx: Context, as_json: bool) -> None:
 
 
 @audit.command("accept")
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def audit_accept(ctx: Context) -> None:
+def audit_accept(ctx: Context, as_json: bool) -> None:
     """Accept the breaks the loop recorded (after looking into them); they stay listed."""
     from shiftctl.admin.audit.anchor import AnchorError, accept
     try:
         accepted = accept(ctx.paths, time.time(), os.environ.get("USER") or "unknown")
     except (AnchorError, OSError) as exc:
         fail(str(exc))
-    if not accepted:
-        click.echo("nothing to accept")
-    for message in accepted:
-        click.echo(f"accepted: {message}")
+    said(as_json, [f"accepted: {m}" for m in accepted] or ["nothing to accept"],
+         accepted=accepted)
 
 
 @cli.group()
@@ -836,8 +857,9 @@ def state_list(ctx: Context, as_json: bool) -> None:
 
 
 @state.command("backup")
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def state_backup(ctx: Context) -> None:
+def state_backup(ctx: Context, as_json: bool) -> None:
     """Back up state.db now (verified; the oldest beyond memory.backup_keep are pruned)."""
     from shiftctl.admin.backups import BackupError, take
     from shiftctl.admin.cycle.lock import AdminLock
@@ -861,28 +883,30 @@ def state_backup(ctx: Context) -> None:
             writer.close()
     finally:
         lock.release()
-    click.echo(f"backed up state.db to {path} ({facts.last_event} events, verified)")
-    for old in pruned:
-        click.echo(f"pruned {old}")
+    said(as_json, [f"backed up state.db to {path} ({facts.last_event} events, verified)",
+                   *(f"pruned {old}" for old in pruned)],
+         backup=str(path), events=facts.last_event, pruned=[str(p) for p in pruned])
 
 
 @state.command("restore")
 @click.argument("backup", required=False, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def state_restore(ctx: Context, backup: Path | None) -> None:
+def state_restore(ctx: Context, backup: Path | None, as_json: bool) -> None:
     """Replace state.db with BACKUP (default: the newest good one); the old file is kept."""
     from shiftctl.admin.backups import BackupError, restore
     try:
         done = restore(ctx.paths, backup, time.time())
     except BackupError as exc:
         fail(str(exc))
-    click.echo(f"restored state.db from {done.backup} ({done.facts.last_event} events)")
-    for kept in done.aside:
-        click.echo(f"kept the previous file as {kept}")
     if done.warning:
         click.echo(f"warning: {done.warning}", err=True)
-    click.echo("Work recorded after the backup was taken is forgotten; the loop goes on from "
-               "the restored state. `shiftctl audit verify` reports the events lost.")
+    said(as_json, [f"restored state.db from {done.backup} ({done.facts.last_event} events)",
+                   *(f"kept the previous file as {kept}" for kept in done.aside),
+                   "Work recorded after the backup was taken is forgotten; the loop goes on "
+                   "from the restored state. `shiftctl audit verify` reports the events lost."],
+         backup=str(done.backup), events=done.facts.last_event,
+         kept=[str(k) for k in done.aside])
     ctx.wake()
 
 

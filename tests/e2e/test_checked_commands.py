@@ -95,3 +95,32 @@ def test_run_until_idle_exits_3_when_a_task_needs_a_person(project: Project) -> 
     proc = project.cli("run", "--until-idle", check=False)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert f"{n}-t1 need(s) a person (shiftctl retry {n}-t1" in proc.stderr
+
+
+CHANGING = ["init", "issue new", "issue comment", "issue close", "issue reopen", "issue edit",
+            "issue label", "pr merge", "approve", "retry", "cancel", "replan", "wake", "stop",
+            "start", "memory add", "memory retire", "audit accept", "state backup",
+            "state restore"]
+
+
+def test_every_command_that_changes_something_takes_json() -> None:
+    import click
+
+    from shiftctl.admin.cli.main import cli
+    for path in CHANGING:
+        cmd: click.Command = cli
+        for word in path.split():
+            assert isinstance(cmd, click.Group)
+            cmd = cmd.commands[word]
+        assert any("--json" in p.opts for p in cmd.params), path
+
+
+def test_kill_switch_and_wake_answer_in_json(project: Project) -> None:
+    stopped = json.loads(project.cli("stop", "--json").stdout)
+    assert stopped["stopped"] is True and stopped["messages"][0].startswith("kill switch on")
+    assert (project.root / ".shiftctl" / "STOP").exists()
+    started = json.loads(project.cli("start", "--json").stdout)
+    assert started["stopped"] is False and not (project.root / ".shiftctl" / "STOP").exists()
+    assert json.loads(project.cli("wake", "--json").stdout)["woke"] is True
+    lesson = json.loads(project.cli("memory", "add", "Prefer small commits.", "--json").stdout)
+    assert lesson["queued"] in (True, False) and lesson["messages"]
