@@ -112,3 +112,22 @@ def test_a_forged_heartbeat_is_bounded_and_cleaned(project: Project) -> None:
     beat = heartbeat(paths, run)
     assert beat == {"phase": "[2Jagent", "tokens_in": 0, "tokens_out": 0, "turns": 0,
                     "cost_usd": 0.0, "activity": "]52;c;cGF3bmVkok second line"}
+
+
+def test_status_watch_redraws_until_interrupted(project: Project) -> None:
+    import signal
+    n = project.file_issue("Watched", "- [ ] w\n  ```sh\n  echo w > w.txt\n  ```\n")
+    project.run()
+    watch = subprocess.Popen([sys.executable, "-m", "shiftctl", "-C", str(project.root),
+                              "status", "--watch", "--every", "0.2", "--json"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert watch.stdout is not None
+        frames = [json.loads(watch.stdout.readline()) for _ in range(3)]
+        assert all(f["issues"][0]["number"] == n for f in frames)
+        watch.send_signal(signal.SIGINT)
+        assert watch.wait(timeout=10) == 0
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait()
