@@ -144,7 +144,7 @@ class Run:
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
-    turns: int = 0
+    turns: int | None = None  # NULL-able in the dataclass only, so older schemas insert too
     summary: str | None = None
     error: str | None = None
     question: str | None = None
