@@ -196,6 +196,11 @@ DEFAULT_PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
+# Names people reach for that look nothing like ours: the "did you mean" that spelling misses.
+ALIASES = {"cmd": "run", "command": "run", "script": "run", "exec": "run",
+           "timeout_s": "timeout", "seconds": "timeout"}
+
+
 class _Reader:
     """Reads one mapping of the YAML document, naming ``path.key`` in every error."""
 
@@ -283,6 +288,8 @@ class _Reader:
         for name in self.data:
             if name not in self.seen:
                 hint = difflib.get_close_matches(str(name), sorted(self.seen), n=1)
+                if not hint and ALIASES.get(str(name)) in self.seen:
+                    hint = [ALIASES[str(name)]]
                 extra = f" (did you mean {hint[0]!r}?)" if hint else ""
                 raise ConfigError(f"{self.source}: {self.key(str(name))}: unknown key{extra}")
 
@@ -440,9 +447,9 @@ def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
         c = _Reader(item, f"checks[{i}]", source)
         checks.append(Check(name=c.text("name", None) or "", run=c.text("run", None) or "",
                             timeout=c.integer("timeout", 900, 1, 86400)))
+        c.done()  # first: an unknown key ('cmd') says what was meant, not what is missing
         if not checks[-1].name or not checks[-1].run:
             raise ConfigError(f"{source}: checks[{i}]: needs both 'name' and 'run'")
-        c.done()
 
     w = top.mapping("workers")
     workers = WorkersConfig(max_concurrent=w.integer("max_concurrent", 4, 1, 64),
@@ -544,7 +551,7 @@ def default_text(*, tracker: str = "local", author: str | None = None,
     else:
         tracker_block = (
             "tracker:\n"
-            "  kind: local              # issues live in .shiftctl/tracker.db\n"
+            "  kind: local              # issues live in ~/.local/share/shiftctl/\n"
             "  intake_label: shiftctl\n"
             f"  allowed_authors: [{author}]\n")
     return f"""\

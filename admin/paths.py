@@ -6,7 +6,13 @@ Outside the repository, per repository (``repo_id``):
   ``~/.config``): nothing that can write ``.shiftctl/`` (an agent, a sync tool, ``git clean``)
   can forge or erase them, and a sandboxed agent does not even see them;
 - state backups, ``$XDG_STATE_HOME/shiftctl/backups/<id>/`` (default ``~/.local/state``):
-  they survive ``rm -rf .shiftctl`` and ``git clean -fdx``, the usual ways of losing it.
+  they survive ``rm -rf .shiftctl`` and ``git clean -fdx``, the usual ways of losing it;
+- the local tracker, ``$XDG_DATA_HOME/shiftctl/trackers/<id>/tracker.db`` (default
+  ``~/.local/share``): issues, comments and PRs are the user's data, not runtime files, so
+  deleting ``.shiftctl/`` must not take them. Not ``.git/``: a worker's agent writes the
+  shared git dir (its commits), and could forge an allowed author's comment there; the
+  sandbox shows HOME (and this directory) empty. A ``.shiftctl/tracker.db`` of an older
+  version is adopted once (``ensure_tracker``) and kept beside as ``tracker.db.moved``.
 
 ``<id>`` is the repository directory's name and a hash of its resolved path. A repository
 that moves gets a new id: its old key is still found by the key id stored on each event
@@ -40,7 +46,16 @@ class Paths:
         return self.runtime / "state.db"
 
     @property
+    def tracker_dir(self) -> Path:
+        return _xdg("XDG_DATA_HOME", ".local/share") / "shiftctl" / "trackers" / self.repo_id
+
+    @property
     def tracker_db(self) -> Path:
+        return self.tracker_dir / "tracker.db"
+
+    @property
+    def legacy_tracker_db(self) -> Path:
+        """Where versions before issue 13 kept the local tracker."""
         return self.runtime / "tracker.db"
 
     @property
@@ -62,6 +77,10 @@ class Paths:
     @property
     def stop(self) -> Path:
         return self.runtime / "STOP"
+
+    @property
+    def loop_pid(self) -> Path:
+        return self.runtime / "loop.pid"
 
     @property
     def requests(self) -> Path:
@@ -114,6 +133,38 @@ class Paths:
             ignore.write_text("*\n")
         for d in (self.runs, self.worktrees, self.requests, self.logs):
             d.mkdir(exist_ok=True)
+
+    def ensure_tracker(self) -> Path:
+        """The local tracker's file, its directory made (private), an older version's
+        ``.shiftctl/tracker.db`` copied in first if there is one and none here yet."""
+        self.tracker_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        legacy = self.legacy_tracker_db
+        if legacy.is_file() and not legacy.is_symlink() and not self.tracker_db.exists():
+            _adopt(legacy, self.tracker_db)
+        return self.tracker_db
+
+
+def _adopt(legacy: Path, target: Path) -> None:
+    """Copy a database consistently (SQLite's backup), publish it without overwriting one
+    that appeared meanwhile, and keep the old file aside (never deleted: it is user data)."""
+    import sqlite3
+    part = target.with_name(f".{target.name}.{os.getpid()}.part")
+    src = sqlite3.connect(f"{legacy.as_uri()}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(str(part))
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    try:
+        os.link(part, target)  # fails if another process adopted it first: theirs stands
+    except FileExistsError:
+        pass
+    finally:
+        part.unlink(missing_ok=True)
+    legacy.rename(legacy.with_name("tracker.db.moved"))
 
 
 READ_PREFIX = "read-"

@@ -5,6 +5,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from shiftctl.admin.config import DEFAULT_PROFILES, Config, Profile
+from shiftctl.admin.paths import Paths
 from shiftctl.system import sandbox
 from shiftctl.worker.spec import AgentSpec
 
@@ -81,7 +82,8 @@ def agent_spec(config: Config, profile: Profile, *, read_only: bool = False) -> 
         max_turns=profile.max_turns, allowed_tools=list(profile.allowed_tools),
         permission_mode=profile.permission_mode, pass_env=list(profile.pass_env),
         env=dict(profile.env), sandbox=sandbox_in_force(config, profile).kind,
-        sandbox_hide=[str(config.runtime)], sandbox_expose=list(config.sandbox_expose),
+        sandbox_hide=[str(config.runtime), str(Paths(config.root).tracker_dir)],
+        sandbox_expose=list(config.sandbox_expose),
         task_timeout=profile.task_timeout or w.task_timeout,
         stall_timeout=profile.stall_timeout or w.stall_timeout, read_only=read_only)
 

@@ -332,6 +332,11 @@ MIGRATIONS: list[Migration] = [
             last_seen REAL NOT NULL
         )""",
     ]),
+    # The agent's turns per run (as its stream reported them), shown with tokens and cost in
+    # status, comments and the PR body.
+    Migration("0010_cli", [
+        "ALTER TABLE runs ADD COLUMN turns INTEGER NOT NULL DEFAULT 0",
+    ]),
 ]
 
 # Tables every migrated state database has; a file that lacks one is not usable state.

@@ -153,6 +153,7 @@ class Run:
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
+    turns: int | None = None  # NULL-able in the dataclass only, so older schemas insert too
     summary: str | None = None
     error: str | None = None
     question: str | None = None
@@ -162,6 +163,18 @@ class Run:
     subject: str | None = None   # judge: the work run it reviews; plan: the plan version;
     #                              verify: the integration head whose checks it ran
     verdict: str | None = None   # judge, verify: pass | fail
+
+
+@dataclass(frozen=True)
+class Usage:
+    tokens_in: int = 0
+    tokens_out: int = 0
+    turns: int = 0
+    cost_usd: float = 0.0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.tokens_in + other.tokens_in, self.tokens_out + other.tokens_out,
+                     self.turns + other.turns, self.cost_usd + other.cost_usd)
 
 
 @dataclass
@@ -485,6 +498,15 @@ class Store:
         row = self.conn.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM runs WHERE issue = ?",
                                 (issue,)).fetchone()
         return float(row[0])
+
+    def usage(self, issue: int) -> dict[int | None, Usage]:
+        """Tokens, turns and cost of an issue's runs, by task id (None: planning, judging
+        and checking runs of the issue itself)."""
+        rows = self.conn.execute(
+            "SELECT task_id, SUM(tokens_in), SUM(tokens_out), SUM(turns), SUM(cost_usd) "
+            "FROM runs WHERE issue = ? GROUP BY task_id", (issue,)).fetchall()
+        return {r[0]: Usage(int(r[1] or 0), int(r[2] or 0), int(r[3] or 0), float(r[4] or 0))
+                for r in rows}
 
     def issue_run_count(self, issue: int) -> int:
         row = self.conn.execute("SELECT COUNT(*) FROM runs WHERE issue = ? AND kind = 'work'",

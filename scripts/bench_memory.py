@@ -33,6 +33,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 from shiftctl.admin.cycle.loop import run_loop  # noqa: E402
+from shiftctl.admin.paths import Paths  # noqa: E402
 from shiftctl.admin.tracker.local import LocalTracker  # noqa: E402
 from shiftctl.memory.store import Store  # noqa: E402
 
@@ -114,7 +115,7 @@ def build_repo(repo: Path, *, memory: bool, backoff: float, usd_per_mtok: float)
 
 def merge_ready_pr(repo: Path, issue: int) -> bool:
     """Merge the issue's pull request as its maintainer would, when it is ready."""
-    tracker = LocalTracker(repo / ".shiftctl" / "tracker.db", repo, ["bench"])
+    tracker = LocalTracker(Paths(repo).ensure_tracker(), repo, ["bench"])
     try:
         ready = [pr for pr in tracker.list_prs("open") if pr.issue == issue and not pr.draft]
         for pr in ready:
@@ -131,7 +132,7 @@ def run_sequence(workdir: Path, *, memory: bool, issues: int = 10, backoff: floa
                       memory=memory, backoff=backoff, usd_per_mtok=usd_per_mtok)
     out = Sequence(memory=memory)
     for k in range(1, issues + 1):
-        tracker = LocalTracker(repo / ".shiftctl" / "tracker.db", repo, ["bench"])
+        tracker = LocalTracker(Paths(repo).ensure_tracker(), repo, ["bench"])
         try:
             number = tracker.new_issue(f"feat{k} add feature number {k}",
                                        f"Add feature {k}: create features/feat{k}.txt.",

@@ -7,8 +7,14 @@ SHIFTCTL="${SHIFTCTL:-shiftctl}"
 if [ -n "${SHIFTCTL_REPO:-}" ]; then cd "$SHIFTCTL_REPO" || exit 1; fi
 fail_sleep=5
 woke=start  # what came before a cycle: start, followup or the nap's answer (its wake reason)
+# .shiftctl/loop.pid tells `shiftctl status` a loop runs here: pid and start time (/proc stat)
+started=$(awk '{print $22}' "/proc/$$/stat" 2>/dev/null)
+trap 'rm -f .shiftctl/loop.pid' EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 while true; do
   mkdir -p .shiftctl/logs  # also after someone deleted .shiftctl/
+  echo "$$ $started" > .shiftctl/loop.pid
   out=$($SHIFTCTL cycle --json --woke "$woke" 2>>.shiftctl/logs/cycle-errors.log)
   code=$?
   echo "$out"

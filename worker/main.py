@@ -21,6 +21,7 @@ from shiftctl.system.fs import LinkedPathError, atomic_write, check_unlinked, wa
 from shiftctl.worker import agents, tamper
 from shiftctl.worker.agents import AgentContext, AgentOutcome
 from shiftctl.worker.checks import run_checks
+from shiftctl.worker.progress import Progress
 from shiftctl.worker.result import (
     MAX_ANSWER,
     Result,
@@ -41,6 +42,7 @@ class Heartbeat:
         self.phase = "start"
         self.agent_pid: int | None = None
         self.last_output = time.time()
+        self.progress: Progress | None = None  # the running agent's, while there is one
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -59,6 +61,8 @@ class Heartbeat:
     def beat(self) -> None:
         data = {"ts": time.time(), "pid": os.getpid(), "phase": self.phase,
                 "agent_pid": self.agent_pid, "last_output": self.last_output}
+        if self.progress is not None:
+            data["progress"] = self.progress.to_json()
         try:
             atomic_write(self.path, json.dumps(data), durable=False)  # liveness, not a record
         except OSError:
@@ -258,6 +262,7 @@ class Attempt:
                            on_output=self.heartbeat.output, on_start=self._agent_started,
                            should_stop=lambda: self.stopping, wrap=wrap,
                            home=self.homes[0] if self.homes else None)
+        self.heartbeat.progress = ctx.progress
         agent = agents.get(spec.agent.kind).run(ctx)
         self.result.agent_ended_at = time.time()
         self.result.agent_started_at = self.result.agent_started_at or self.result.agent_ended_at
@@ -345,6 +350,8 @@ class Attempt:
             res.cost_usd = agent.cost_usd + (block.cost_usd if block else 0.0)
             res.rate_limit_reset = agent.rate_limit_reset
             res.extra.update(agent.extra)
+            if self.heartbeat.progress is not None:
+                res.extra.setdefault("turns", self.heartbeat.progress.turns)
             if block and res.outcome != "tampered":  # its usage counts, its words do not
                 res.summary, res.question = block.summary, block.question
                 res.subtasks, res.learnings = block.subtasks, block.learnings

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shiftctl.admin import config as config_mod
+from shiftctl.admin.cli.invocation import how_to_call
 from shiftctl.admin.cycle.loop import run_loop
 from shiftctl.admin.cycle.main import CycleResult
+from shiftctl.admin.paths import Paths
 from shiftctl.admin.tracker.local import LocalTracker
 from shiftctl.system import git
 
@@ -123,7 +125,7 @@ def run_demo(workdir: Path | None = None, echo: Callable[[str], None] = print) -
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="shiftctl-demo-"))
     repo = build_repo(root)
     echo(f"Demo repository: {repo}")
-    tracker = LocalTracker(repo / ".shiftctl" / "tracker.db", repo, ["demo"])
+    tracker = LocalTracker(Paths(repo).ensure_tracker(), repo, ["demo"])
     for title, body in (("Add a slugify helper", SLUGIFY), ("Make add() faster", BROKEN)):
         issue = tracker.new_issue(title, body, ["shiftctl"], "demo")
         echo(f"Filed issue #{issue.number}: {title}")
@@ -145,18 +147,19 @@ def summary(repo: Path) -> str:
     from shiftctl.admin.cli.status import collect_status, render
     cfg = config_mod.load(repo)
     status = collect_status(cfg)
-    tracker = LocalTracker(repo / ".shiftctl" / "tracker.db", repo)
+    tracker = LocalTracker(Paths(repo).ensure_tracker(), repo)
     prs = tracker.list_prs()
     tracker.close()
     lines = ["", render(status), "", "Pull requests:"]
     for pr in prs:
         lines.append(f"  #{pr.number} {pr.state}{' (draft)' if pr.draft else ''} "
                      f"{pr.head} -> {pr.base}: {pr.title}")
+    me = how_to_call()
     lines += ["", "Where to look:",
               f"  cd {repo}",
-              "  shiftctl status             # issues, tasks, workers, costs",
-              "  shiftctl issue show 2       # the plan and status comments",
-              "  shiftctl events             # every decision, hash-chained",
-              "  shiftctl pr merge N         # you merge; shiftctl never does",
+              f"  {me} status             # issues, tasks, workers, costs",
+              f"  {me} issue show 2       # the plan and status comments",
+              f"  {me} events             # every decision, hash-chained",
+              f"  {me} pr merge N         # you merge; shiftctl never does",
               f"  ls {repo}/.shiftctl/runs/   # spec, prompt, agent log, result of every run"]
     return "\n".join(lines)

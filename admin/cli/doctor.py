@@ -96,9 +96,9 @@ def check(config: Config, *, smoke: bool = False) -> list[Finding]:
     repo_ok = git.run(config.root, "rev-parse", "--git-dir", check=False).returncode == 0
     found.append(Finding("repository", repo_ok, str(config.root)))
     if repo_ok:
-        has_base = git.rev(config.root, f"refs/heads/{config.base_branch}") is not None
-        found.append(Finding("base branch", has_base, config.base_branch if has_base else
-                             f"{config.base_branch!r} does not exist (set base_branch)"))
+        from shiftctl.admin.cycle.snapshot import base_branch_problem
+        why = base_branch_problem(config)
+        found.append(Finding("base branch", why is None, why or config.base_branch))
     sv = sqlite_version()
     found.append(Finding("sqlite", True, f"SQLite {sv}; state.db has a single writer (the admin) "
                          "so the WAL-reset bug of SQLite < 3.51.3 cannot occur", required=False))

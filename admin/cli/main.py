@@ -15,6 +15,7 @@ import click
 from shiftctl.admin import config as config_mod
 from shiftctl.admin.config import Config, ConfigError
 from shiftctl.admin.cycle import LOOP_SAID
+from shiftctl.admin.humanize import clip
 from shiftctl.admin.paths import Paths
 from shiftctl.system.env import local_identity
 
@@ -42,13 +43,29 @@ class Context:
         """The local tracker, with its errors turned into clean CLI errors."""
         if self.config.tracker.kind != "local":
             raise click.ClickException(
-                f"this repository uses the {self.config.tracker.kind} tracker; 'issue' and 'pr' "
-                "commands work on the local tracker only (use the tracker itself)")
+                f"this repository uses the {self.config.tracker.kind} tracker; this command "
+                "works on the local tracker only (do it on the tracker itself)")
+        with self.tracker() as tracker:
+            yield tracker
+
+    @contextlib.contextmanager
+    def tracker(self) -> Iterator[Any]:
+        """The configured tracker for what people do from the CLI (``issue``, ``pr``): the
+        local one as it is (its comments take an author), GitHub through its API with what
+        is written redacted, as the loop's writes are."""
         from shiftctl.admin.tracker.base import TrackerError
-        from shiftctl.admin.tracker.local import LocalTracker
-        self.paths.ensure()
-        tracker = LocalTracker(self.paths.tracker_db, self.config.root,
-                               self.config.tracker.allowed_authors)
+        tracker: Any
+        try:
+            if self.config.tracker.kind == "local":
+                from shiftctl.admin.tracker.local import LocalTracker
+                self.paths.ensure()
+                tracker = LocalTracker(self.paths.ensure_tracker(), self.config.root,
+                                       self.config.tracker.allowed_authors)
+            else:
+                from shiftctl.admin.tracker import cached_kv, open_tracker
+                tracker = open_tracker(self.config, cached_kv(self.paths))
+        except TrackerError as exc:
+            raise click.ClickException(str(exc)) from exc
         try:
             yield tracker
         except TrackerError as exc:
@@ -62,6 +79,18 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+SAID_HELP = "Print what was done as JSON ({\"messages\": [...], ...})."
+
+
+def said(as_json: bool, lines: list[str], **data: Any) -> None:
+    """What a command that changed something did: its lines, or one JSON object."""
+    if as_json:
+        emit({"messages": lines, **data})
+    else:
+        for line in lines:
+            click.echo(line)
 
 
 def emit(data: Any) -> None:
@@ -102,21 +131,25 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
 
 # -- setting up -----------------------------------------------------------------------------
 @cli.command()
-@click.option("--tracker", type=click.Choice(["local", "github"]), default="local",
-              show_default=True, help="Where issues come from.")
-@click.option("--repo", default=None, help="owner/name of the GitHub repository.")
+@click.option("--tracker", type=click.Choice(["local", "github"]), default=None,
+              help="Where issues come from (default: local).")
+@click.option("--repo", default=None, help="owner/name of the GitHub repository (default: "
+              "from a github.com origin).")
 @click.option("--force", is_flag=True, help="Overwrite an existing shiftctl.yaml.")
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def init(ctx: Context, tracker: str, repo: str | None, force: bool) -> None:
+def init(ctx: Context, tracker: str | None, repo: str | None, force: bool,
+         as_json: bool) -> None:
     """Write shiftctl.yaml and .shiftctl/ in this repository."""
     from shiftctl.admin.cli.init import init as do_init
+    from shiftctl.admin.cli.invocation import how_to_call
     try:
-        for line in do_init(ctx.start, tracker=tracker, repo=repo, force=force):
-            click.echo(line)
+        lines = do_init(ctx.start, tracker=tracker, repo=repo, force=force)
     except ConfigError as exc:
         fail(str(exc))
-    click.echo("Next: shiftctl doctor, then file an issue with the intake label and run "
-               "'shiftctl run' (or supervise the loop: see the README).")
+    me = how_to_call()
+    said(as_json, [*lines, f"Next: {me} doctor, then file an issue with the intake label and "
+                           f"run '{me} run' (or supervise the loop: see the README)."])
 
 
 @cli.command()
@@ -142,7 +175,7 @@ def doctor(ctx: Context, as_json: bool, smoke: bool) -> None:
 # -- the local tracker ----------------------------------------------------------------------
 @cli.group()
 def issue() -> None:
-    """Issues on the local tracker."""
+    """Issues on the configured tracker (local, or GitHub through its API)."""
 
 
 @issue.command("new")
@@ -161,7 +194,10 @@ def issue_new(ctx: Context, title: str, body: str | None, body_file: Any, labels
         fail("give --body or --body-file, not both")
     text = body if body is not None else (
         body_file.read().decode("utf-8", "replace") if body_file is not None else "")
-    with ctx.local_tracker() as tracker:
+    if author is not None and ctx.config.tracker.kind != "local":
+        fail(f"--author is for the local tracker; on {ctx.config.tracker.kind} an issue is "
+             "filed by the token's account")
+    with ctx.tracker() as tracker:
         new = tracker.new_issue(title, text, list(labels),
                                 author or local_identity())
     ctx.wake()
@@ -177,7 +213,7 @@ def issue_new(ctx: Context, title: str, body: str | None, body_file: Any, labels
 @pass_ctx
 def issue_list(ctx: Context, state: str, as_json: bool) -> None:
     """List issues."""
-    with ctx.local_tracker() as tracker:
+    with ctx.tracker() as tracker:
         issues = tracker.list_issues(state)
     if as_json:
         emit([{k: v for k, v in i.to_dict().items() if k != "comments"} for i in issues])
@@ -192,7 +228,7 @@ def issue_list(ctx: Context, state: str, as_json: bool) -> None:
 @pass_ctx
 def issue_show(ctx: Context, number: int, as_json: bool) -> None:
     """Show an issue with its comments."""
-    with ctx.local_tracker() as tracker:
+    with ctx.tracker() as tracker:
         found = tracker.get_issue(number)
     if as_json:
         emit(found.to_dict())
@@ -209,29 +245,107 @@ def issue_show(ctx: Context, number: int, as_json: bool) -> None:
 @issue.command("comment")
 @click.argument("number", type=int)
 @click.argument("text")
-@click.option("--author", default=None, help="Who comments (default: $USER).")
+@click.option("--author", default=None, help="Who comments (default: $USER; local tracker).")
+@click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def issue_comment(ctx: Context, number: int, text: str, author: str | None) -> None:
+def issue_comment(ctx: Context, number: int, text: str, author: str | None,
+                  as_json: bool) -> None:
     """Comment on an issue (slash commands like /approve work here)."""
-    with ctx.local_tracker() as tracker:
-        c = tracker.post_comment(number, text, author=author or local_identity())
+    with ctx.tracker() as tracker:
+        if ctx.config.tracker.kind == "local":
+            c = tracker.post_comment(number, text,
+                                     author=author or local_identity())
+        elif author is not None:
+            fail("--author is for the local tracker; on GitHub the token's account comments")
+        else:
+            c = tracker.post_comment(number, text)
     ctx.wake()
-    click.echo(f"comment {c.id} on #{number}")
+    if as_json:
+        emit({"issue": number} | c.to_dict())
+    else:
+        click.echo(f"comment {c.id} on #{number}")
+
+
+def _changed(ctx: Context, number: int, as_json: bool, what: str) -> None:
+    """After an issue changed: wake the loop, and say so (JSON: the issue as it is now)."""
+    ctx.wake()
+    if as_json:
+        with ctx.tracker() as tracker:
+            found = tracker.get_issue(number)
+        emit({k: v for k, v in found.to_dict().items() if k != "comments"})
+    else:
+        click.echo(f"{what} #{number}")
 
 
 @issue.command("close")
 @click.argument("number", type=int)
+@click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def issue_close(ctx: Context, number: int) -> None:
-    """Close an issue."""
-    with ctx.local_tracker() as tracker:
+def issue_close(ctx: Context, number: int, as_json: bool) -> None:
+    """Close an issue (shiftctl stops working on it)."""
+    with ctx.tracker() as tracker:
+        tracker.get_issue(number)  # an unknown issue is an error, not a silent no-op
         tracker.close_issue(number)
-    click.echo(f"closed #{number}")
+    _changed(ctx, number, as_json, "closed")
+
+
+@issue.command("reopen")
+@click.argument("number", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def issue_reopen(ctx: Context, number: int, as_json: bool) -> None:
+    """Reopen a closed issue."""
+    with ctx.tracker() as tracker:
+        if tracker.get_issue(number).state == "open":
+            fail(f"#{number} is open already")
+        tracker.edit_issue(number, state="open")
+    _changed(ctx, number, as_json, "reopened")
+
+
+@issue.command("edit")
+@click.argument("number", type=int)
+@click.option("--title", default=None, help="The new title.")
+@click.option("--body", default=None, help="The new text.")
+@click.option("--body-file", type=click.File("rb"), default=None,
+              help="Read the new text from a file (- for stdin).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def issue_edit(ctx: Context, number: int, title: str | None, body: str | None, body_file: Any,
+               as_json: bool) -> None:
+    """Change an issue's title or text."""
+    if body is not None and body_file is not None:
+        fail("give --body or --body-file, not both")
+    if body_file is not None:
+        body = body_file.read().decode("utf-8", "replace")
+    if title is None and body is None:
+        fail("nothing to change: give --title, --body or --body-file")
+    with ctx.tracker() as tracker:
+        tracker.edit_issue(number, title=title, body=body)
+    _changed(ctx, number, as_json, "edited")
+
+
+@issue.command("label")
+@click.argument("number", type=int)
+@click.option("--add", "add", multiple=True, help="A label to add (repeatable).")
+@click.option("--remove", "remove", multiple=True, help="A label to remove (repeatable).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def issue_label(ctx: Context, number: int, add: tuple[str, ...], remove: tuple[str, ...],
+                as_json: bool) -> None:
+    """Add or remove labels (e.g. --add shiftctl hands an issue over)."""
+    if not add and not remove:
+        fail("nothing to change: give --add LABEL or --remove LABEL")
+    if both := set(add) & set(remove):
+        fail(f"both added and removed: {', '.join(sorted(both))}")
+    with ctx.tracker() as tracker:
+        tracker.get_issue(number)
+        tracker.set_labels(number, add=add, remove=remove)
+    _changed(ctx, number, as_json, "labels changed on")
 
 
 @cli.group()
 def pr() -> None:
-    """Pull requests on the local tracker."""
+    """Pull requests on the configured tracker (merge: on the local tracker only)."""
 
 
 @pr.command("list")
@@ -239,7 +353,7 @@ def pr() -> None:
 @pass_ctx
 def pr_list(ctx: Context, as_json: bool) -> None:
     """List pull requests."""
-    with ctx.local_tracker() as tracker:
+    with ctx.tracker() as tracker:
         prs = tracker.list_prs()
     if as_json:
         emit([p.to_dict() for p in prs])
@@ -256,7 +370,7 @@ def pr_list(ctx: Context, as_json: bool) -> None:
 def pr_show(ctx: Context, number: int, as_json: bool) -> None:
     """Show a pull request and its diff stat."""
     from shiftctl.system import git
-    with ctx.local_tracker() as tracker:
+    with ctx.tracker() as tracker:
         p = tracker.get_pr(number)
     if as_json:
         emit(p.to_dict() | {"body": p.body})
@@ -268,13 +382,17 @@ def pr_show(ctx: Context, number: int, as_json: bool) -> None:
 
 @pr.command("merge")
 @click.argument("number", type=int)
+@click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def pr_merge(ctx: Context, number: int) -> None:
-    """Merge a ready pull request into its base branch (a real git merge)."""
+def pr_merge(ctx: Context, number: int, as_json: bool) -> None:
+    """Merge a ready pull request into its base branch (a real git merge; local tracker)."""
     with ctx.local_tracker() as tracker:
         sha = tracker.merge_pr(number)
     ctx.wake()
-    click.echo(f"merged #{number} as {sha[:12]}")
+    if as_json:
+        emit({"merged": number, "sha": sha})
+    else:
+        click.echo(f"merged #{number} as {sha[:12]}")
 
 
 # -- the loop -------------------------------------------------------------------------------
@@ -302,45 +420,104 @@ def nap(ctx: Context, seconds: float) -> None:
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def wake(ctx: Context) -> None:
+def wake(ctx: Context, as_json: bool) -> None:
     """Wake the loop now."""
     ctx.wake()
+    if as_json:
+        said(True, ["woke the loop"], woke=True)
 
 
-@cli.command()
+@cli.command(epilog="""\b
+Exit codes with --until-idle:
+  0  idle: nothing left to do
+  1  the cycles kept failing
+  3  idle, waiting for a person (an approval, a question, a failed task)
+  4  the kill switch is on (shiftctl start releases it)""")
 @click.option("--until-idle", is_flag=True,
               help="Return once nothing is left that can progress without a human.")
 @click.option("--max-cycles", type=int, default=None, help="Stop after N cycles.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per cycle.")
+@click.option("--progress/--no-progress", default=None,
+              help="A line per running worker every few seconds (task, time, last activity, "
+                   "tokens, cost). Default: on a terminal, not with --json.")
+@click.option("--every", type=click.FloatRange(0.2, 3600), default=5.0, show_default=True,
+              help="Seconds between progress lines.")
 @pass_ctx
-def run(ctx: Context, until_idle: bool, max_cycles: int | None, as_json: bool) -> None:
+def run(ctx: Context, until_idle: bool, max_cycles: int | None, as_json: bool,
+        progress: bool | None, every: float) -> None:
     """Run the loop in the foreground."""
+    from shiftctl.admin.cli.idle import verdict
+    from shiftctl.admin.cli.progress import Ticker
     from shiftctl.admin.cycle.loop import run_loop
     from shiftctl.admin.cycle.main import CycleResult
 
+    if progress is None:
+        progress = not as_json and sys.stdout.isatty()
+    ticker = Ticker(ctx.paths, click.echo, every=every)
+
     def show(r: CycleResult) -> None:
         if as_json:
-            click.echo(json.dumps(r.to_json()))
+            ticker.say(json.dumps(r.to_json()))
         elif r.rung != "sleep" or not until_idle:
-            click.echo(f"cycle {r.cycle}: {r.rung} " + "; ".join(r.actions)[:200])
+            ticker.say(clip(f"cycle {r.cycle}: {r.rung} " + "; ".join(r.actions), 200))
         for e in r.errors:
             click.echo(f"error: {e}", err=True)
 
-    run_loop(ctx.config.root, until_idle=until_idle, max_cycles=max_cycles, on_cycle=show)
+    with ticker if progress else contextlib.nullcontext():
+        last = run_loop(ctx.config.root, until_idle=until_idle, max_cycles=max_cycles,
+                        on_cycle=show)
+    if not until_idle or last is None:
+        return
+    ended = verdict(ctx.paths, failed=last.rung == "error" or bool(last.errors and
+                                                                  not last.actions))
+    if as_json:
+        click.echo(json.dumps({"idle": True, "exit": ended.code, "message": ended.message}))
+    else:
+        click.echo(ended.message, err=ended.code != 0)
+    sys.exit(ended.code)
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--open", "open_only", is_flag=True,
+              help="Only issues still in play (not done, closed or cancelled).")
+@click.option("--issue", "issue_number", type=int, default=None, help="Only this issue.")
+@click.option("--watch", "-w", "watch", is_flag=True,
+              help="Redraw every few seconds until Ctrl-C (read-only).")
+@click.option("--every", type=click.FloatRange(0.2, 3600), default=2.0, show_default=True,
+              help="Seconds between redraws with --watch.")
 @pass_ctx
-def status(ctx: Context, as_json: bool) -> None:
-    """Issues, tasks, workers, PRs, costs and the next wake."""
-    from shiftctl.admin.cli.status import collect_status, render
-    data = collect_status(ctx.config)
-    if as_json:
-        emit(data)
-    else:
-        click.echo(render(data))
+def status(ctx: Context, as_json: bool, open_only: bool, issue_number: int | None, watch: bool,
+           every: float) -> None:
+    """Issues, tasks, workers (live progress), PRs, costs and tokens, and the next wake."""
+    from shiftctl.admin.cli.status import collect_status, render, select
+
+    def look() -> dict[str, Any]:
+        return select(collect_status(ctx.config), open_only=open_only, issue=issue_number)
+
+    if not watch:
+        data = look()
+        if as_json:
+            emit(data)
+        else:
+            click.echo(render(data))
+        return
+    try:
+        while True:
+            data = look()
+            if as_json:
+                click.echo(json.dumps(data, default=str))
+            else:
+                click.clear()
+                click.echo(time.strftime("%H:%M:%S ") + f"shiftctl status (every {every:g}s, "
+                           "Ctrl-C to stop)\n")
+                click.echo(render(data))
+            sys.stdout.flush()
+            time.sleep(every)
+    except KeyboardInterrupt:
+        return
 
 
 @cli.command()
@@ -373,7 +550,8 @@ def events(ctx: Context, as_json: bool, follow: bool, issue_number: int | None, 
                         where = ev["task"]
                     data = " ".join(f"{k}={v}" for k, v in ev["data"].items()
                                     if v not in (None, ""))
-                    click.echo(f"{ev['id']:>6} {when} {ev['kind']:<18} {where:<8} {data[:160]}")
+                    click.echo(f"{ev['id']:>6} {when} {ev['kind']:<18} {where:<8} "
+                               f"{clip(data, 160)}")
             if not follow:
                 return
             sys.stdout.flush()  # a follower reads line by line through a pipe
@@ -385,40 +563,89 @@ def events(ctx: Context, as_json: bool, follow: bool, issue_number: int | None, 
         store.close()
 
 
+@cli.command()
+@click.argument("ref", metavar="RUN|TASK")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing what it writes until the run "
+              "ends (Ctrl-C stops following).")
+@click.option("--worker", "which", flag_value="worker.log", default="agent.log",
+              help="The worker's own log instead of the agent's.")
+@pass_ctx
+def logs(ctx: Context, ref: str, follow: bool, which: str) -> None:
+    """A run's agent log (RUN is a run id; TASK, e.g. 12-t2, means its latest run)."""
+    from shiftctl.admin.cli.logs import LogError, chunks, ended, resolve
+    try:
+        run = resolve(ctx.paths, ref)
+        path = ctx.paths.run_dir(run.id) / which
+        for text in chunks(path, follow=follow, done=lambda: ended(ctx.paths, run.id)):
+            click.echo(text, nl=False)
+            sys.stdout.flush()
+    except LogError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        return
+
+
 # -- people steering --------------------------------------------------------------------------
-def _request(ctx: Context, verb: str, **kw: Any) -> None:
+def _steer(ctx: Context, verb: str, issue: int, as_json: bool, *, task: str | None = None,
+           what: str) -> None:
+    """Check the command against the recorded state, then queue it for the next cycle."""
+    from shiftctl.admin.cli.steer import Refused, Target, check
     from shiftctl.admin.inbox import submit
-    submit(ctx.paths, verb, **kw)
+    try:
+        check(ctx.paths, Target(verb, issue, task))
+    except Refused as exc:
+        fail(f"{verb} refused: {exc}")
+    path = submit(ctx.paths, verb, issue=issue, arg=task or "")
+    if as_json:
+        click.echo(json.dumps({"queued": True, "verb": verb, "issue": issue, "task": task,
+                               "request": path.name}))
+    else:
+        click.echo(f"{what} queued; the loop applies it on its next cycle")
+
+
+JSON_HELP = "Print what was queued as JSON."
 
 
 @cli.command()
 @click.argument("issue_number", metavar="ISSUE", type=int)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_ctx
-def approve(ctx: Context, issue_number: int) -> None:
-    """Approve an issue's plan."""
-    _request(ctx, "approve", issue=issue_number)
-    click.echo(f"approval of #{issue_number} queued; the loop applies it on its next cycle")
+def approve(ctx: Context, issue_number: int, as_json: bool) -> None:
+    """Approve an issue's plan (refused unless the issue waits for approval)."""
+    _steer(ctx, "approve", issue_number, as_json, what=f"approval of #{issue_number}")
 
 
 @cli.command()
 @click.argument("task", metavar="TASK")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_ctx
-def retry(ctx: Context, task: str) -> None:
+def retry(ctx: Context, task: str, as_json: bool) -> None:
     """Retry a task that needs a human (TASK is ISSUE-KEY, e.g. 12-t2)."""
-    number, _, key = task.partition("-")
-    if not number.isdigit() or not key:
-        fail(f"{task!r} is not a task id (expected ISSUE-KEY, e.g. 12-t2)")
-    _request(ctx, "retry", issue=int(number), arg=task)
-    click.echo(f"retry of {task} queued; the loop applies it on its next cycle")
+    from shiftctl.admin.cli.steer import Refused, parse_task
+    try:
+        number, key = parse_task(task)
+    except Refused as exc:
+        fail(str(exc))
+    ref = f"{number}-{key}"
+    _steer(ctx, "retry", number, as_json, task=ref, what=f"retry of {ref}")
 
 
 @cli.command()
 @click.argument("issue_number", metavar="ISSUE", type=int)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_ctx
-def cancel(ctx: Context, issue_number: int) -> None:
+def cancel(ctx: Context, issue_number: int, as_json: bool) -> None:
     """Stop working on an issue."""
-    _request(ctx, "cancel", issue=issue_number)
-    click.echo(f"cancellation of #{issue_number} queued; the loop applies it on its next cycle")
+    _steer(ctx, "cancel", issue_number, as_json, what=f"cancellation of #{issue_number}")
+
+
+@cli.command()
+@click.argument("issue_number", metavar="ISSUE", type=int)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_ctx
+def replan(ctx: Context, issue_number: int, as_json: bool) -> None:
+    """Plan an issue again: its running agents stop, its open tasks are cancelled."""
+    _steer(ctx, "replan", issue_number, as_json, what=f"replanning of #{issue_number}")
 
 
 # -- memory ----------------------------------------------------------------------------------
@@ -499,54 +726,58 @@ def memory_show(ctx: Context, ref: str, as_json: bool) -> None:
         click.echo(mv.episode_detail(item) if isinstance(item, Episode) else mv.lesson_detail(item))
 
 
-def _memory_request(ctx: Context, verb: str, **kw: str) -> None:
+def _memory_request(ctx: Context, verb: str, as_json: bool, **kw: str) -> None:
     from shiftctl.admin.steps.lessons import request
     result = request(ctx.paths, verb, **kw)
     if result is None:
-        click.echo("queued: a cycle is running; it applies this on its next cycle")
+        said(as_json, ["queued: a cycle is running; it applies this on its next cycle"],
+             queued=True)
     elif result.startswith(("refused", "no lesson", "unknown")):
         fail(result)
     else:
-        click.echo(result)
+        said(as_json, [result], queued=False)
 
 
 @memory.command("add")
 @click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def memory_add(ctx: Context, text: str) -> None:
+def memory_add(ctx: Context, text: str, as_json: bool) -> None:
     """Add a lesson that every worker prompt may carry."""
     from shiftctl.memory.lessons import MAX_TEXT, normalize
     if not normalize(text):
         fail("a lesson needs some text")
     if len(normalize(text)) > MAX_TEXT:
         fail(f"a lesson is at most {MAX_TEXT} characters (this one has {len(normalize(text))})")
-    _memory_request(ctx, "memory_add", text=text)
+    _memory_request(ctx, "memory_add", as_json, text=text)
 
 
 @memory.command("retire")
 @click.argument("lesson_id", metavar="ID", type=int)
 @click.option("--reason", default="", help="Why (kept with the lesson).")
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def memory_retire(ctx: Context, lesson_id: int, reason: str) -> None:
+def memory_retire(ctx: Context, lesson_id: int, reason: str, as_json: bool) -> None:
     """Retire a lesson: it stays on record but is no longer shown."""
-    _memory_request(ctx, "memory_retire", arg=str(lesson_id), text=reason)
+    _memory_request(ctx, "memory_retire", as_json, arg=str(lesson_id), text=reason)
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def stop(ctx: Context) -> None:
+def stop(ctx: Context, as_json: bool) -> None:
     """Kill switch: stop dispatching and end every worker now."""
     from shiftctl.admin.cli.killswitch import engage
-    for line in engage(ctx.config):
-        click.echo(line)
+    said(as_json, engage(ctx.config), stopped=True)
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def start(ctx: Context) -> None:
+def start(ctx: Context, as_json: bool) -> None:
     """Release the kill switch."""
     from shiftctl.admin.cli.killswitch import release
-    click.echo(release(ctx.config))
+    said(as_json, [release(ctx.config)], stopped=False)
 
 
 @cli.group()
@@ -582,18 +813,17 @@ def audit_verify(ctx: Context, as_json: bool) -> None:
 
 
 @audit.command("accept")
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def audit_accept(ctx: Context) -> None:
+def audit_accept(ctx: Context, as_json: bool) -> None:
     """Accept the breaks the loop recorded (after looking into them); they stay listed."""
     from shiftctl.admin.audit.anchor import AnchorError, accept
     try:
         accepted = accept(ctx.paths, time.time(), os.environ.get("USER") or "unknown")
     except (AnchorError, OSError) as exc:
         fail(str(exc))
-    if not accepted:
-        click.echo("nothing to accept")
-    for message in accepted:
-        click.echo(f"accepted: {message}")
+    said(as_json, [f"accepted: {m}" for m in accepted] or ["nothing to accept"],
+         accepted=accepted)
 
 
 @cli.group()
@@ -624,8 +854,9 @@ def state_list(ctx: Context, as_json: bool) -> None:
 
 
 @state.command("backup")
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def state_backup(ctx: Context) -> None:
+def state_backup(ctx: Context, as_json: bool) -> None:
     """Back up state.db now (verified; the oldest beyond memory.backup_keep are pruned)."""
     from shiftctl.admin.backups import BackupError, take
     from shiftctl.admin.cycle.lock import AdminLock
@@ -649,28 +880,30 @@ def state_backup(ctx: Context) -> None:
             writer.close()
     finally:
         lock.release()
-    click.echo(f"backed up state.db to {path} ({facts.last_event} events, verified)")
-    for old in pruned:
-        click.echo(f"pruned {old}")
+    said(as_json, [f"backed up state.db to {path} ({facts.last_event} events, verified)",
+                   *(f"pruned {old}" for old in pruned)],
+         backup=str(path), events=facts.last_event, pruned=[str(p) for p in pruned])
 
 
 @state.command("restore")
 @click.argument("backup", required=False, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help=SAID_HELP)
 @pass_ctx
-def state_restore(ctx: Context, backup: Path | None) -> None:
+def state_restore(ctx: Context, backup: Path | None, as_json: bool) -> None:
     """Replace state.db with BACKUP (default: the newest good one); the old file is kept."""
     from shiftctl.admin.backups import BackupError, restore
     try:
         done = restore(ctx.paths, backup, time.time())
     except BackupError as exc:
         fail(str(exc))
-    click.echo(f"restored state.db from {done.backup} ({done.facts.last_event} events)")
-    for kept in done.aside:
-        click.echo(f"kept the previous file as {kept}")
     if done.warning:
         click.echo(f"warning: {done.warning}", err=True)
-    click.echo("Work recorded after the backup was taken is forgotten; the loop goes on from "
-               "the restored state. `shiftctl audit verify` reports the events lost.")
+    said(as_json, [f"restored state.db from {done.backup} ({done.facts.last_event} events)",
+                   *(f"kept the previous file as {kept}" for kept in done.aside),
+                   "Work recorded after the backup was taken is forgotten; the loop goes on "
+                   "from the restored state. `shiftctl audit verify` reports the events lost."],
+         backup=str(done.backup), events=done.facts.last_event,
+         kept=[str(k) for k in done.aside])
     ctx.wake()
 
 
@@ -707,14 +940,59 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
         fail(str(exc))
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
+@click.option("--foreground", is_flag=True, help="Keep supervisord in the foreground.")
+@click.pass_context
+def supervise(click_ctx: click.Context, foreground: bool) -> None:
+    """Run the loop under supervisord for this repository (autorestart, logs in .shiftctl/).
+
+    Plain `supervise` starts it; `supervise status|stop|restart` control it."""
+    if click_ctx.invoked_subcommand is None:
+        click_ctx.invoke(supervise_start, foreground=foreground)
+
+
+@supervise.command("start")
 @click.option("--foreground", is_flag=True, help="Keep supervisord in the foreground.")
 @pass_ctx
-def supervise(ctx: Context, foreground: bool) -> None:
-    """Run the loop under supervisord for this repository (autorestart, logs in .shiftctl/)."""
+def supervise_start(ctx: Context, foreground: bool) -> None:
+    """Start supervisord and the loop (refused when it already runs here)."""
     from shiftctl.admin.cli.supervise import SupervisorError, start_supervisord
     try:
         click.echo(start_supervisord(ctx.config, foreground=foreground))
+    except SupervisorError as exc:
+        fail(str(exc))
+
+
+@supervise.command("stop")
+@pass_ctx
+def supervise_stop(ctx: Context) -> None:
+    """Stop supervisord and the loop (running workers go on; the next loop collects them)."""
+    from shiftctl.admin.cli.supervise import SupervisorError, stop
+    try:
+        click.echo(stop(ctx.config))
+    except SupervisorError as exc:
+        fail(str(exc))
+
+
+@supervise.command("status", epilog="Exit code 0 when it runs, 3 when it does not.")
+@pass_ctx
+def supervise_status(ctx: Context) -> None:
+    """Whether supervisord runs here, and the loop's state."""
+    from shiftctl.admin.cli.supervise import status as sv_status
+    running, text = sv_status(ctx.config)
+    click.echo(text)
+    if not running:
+        sys.exit(3)
+
+
+@supervise.command("restart")
+@pass_ctx
+def supervise_restart(ctx: Context) -> None:
+    """Stop supervisord if it runs, then start it again (e.g. after upgrading shiftctl)."""
+    from shiftctl.admin.cli.supervise import SupervisorError, start_supervisord, stop
+    try:
+        click.echo(stop(ctx.config))
+        click.echo(start_supervisord(ctx.config))
     except SupervisorError as exc:
         fail(str(exc))
 

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from shiftctl.admin import config as config_mod
 from shiftctl.admin.config import ConfigError
+from shiftctl.admin.cycle import presence
 from shiftctl.admin.cycle.main import CycleResult, run_cycle
 from shiftctl.admin.cycle.nap import WAKE_TICK_S, nap
+from shiftctl.admin.paths import Paths
 
 MAX_FAILING_CYCLES = 10
 
@@ -17,7 +19,18 @@ MAX_FAILING_CYCLES = 10
 def run_loop(root: Path, *, until_idle: bool = False, max_cycles: int | None = None,
              on_cycle: Callable[[CycleResult], None] | None = None,
              max_seconds: float | None = None) -> CycleResult | None:
-    """Cycle, nap, repeat. ``until_idle`` returns once nothing can move without a human."""
+    """Cycle, nap, repeat. ``until_idle`` returns once nothing can move without a human.
+    While it runs, ``.shiftctl/loop.pid`` names it (``presence``)."""
+    paths = Paths(root)
+    try:
+        return _loop(root, paths, until_idle, max_cycles, on_cycle, max_seconds)
+    finally:
+        presence.clear(paths)
+
+
+def _loop(root: Path, paths: Paths, until_idle: bool, max_cycles: int | None,
+          on_cycle: Callable[[CycleResult], None] | None,
+          max_seconds: float | None) -> CycleResult | None:
     started = time.monotonic()
     last: CycleResult | None = None
     n = 0
@@ -37,6 +50,7 @@ def run_loop(root: Path, *, until_idle: bool = False, max_cycles: int | None = N
             time.sleep(last.sleep_s)
             continue
         last = run_cycle(cfg, woke=woke)  # never raises: a failing cycle is reported, not fatal
+        presence.record(paths)  # again each cycle: .shiftctl/ may have been deleted
         n += 1
         if on_cycle:
             on_cycle(last)

@@ -124,6 +124,17 @@ def view_run(run: Run, task: Task | None, now: float) -> RunView:
                    has_result=bool(run_dir and (run_dir / "result.json").exists()))
 
 
+def base_branch_problem(config: Config) -> str | None:
+    """Why the base branch cannot be used, or None. A repository without a commit has no
+    branch at all: that needs a first commit, not another base_branch."""
+    if git.rev(config.root, f"refs/heads/{config.base_branch}") is not None:
+        return None
+    if not git.out(config.root, "for-each-ref", "--count=1", "refs/heads/", check=False):
+        return ("the repository has no commits yet: make a first commit "
+                "(git commit --allow-empty -m 'first commit'), then run shiftctl again")
+    return f"base branch {config.base_branch!r} does not exist (set base_branch in shiftctl.yaml)"
+
+
 def health_problems(config: Config, paths: Paths) -> list[str]:
     """What stops the cycle from working here: git, the base branch, disk space."""
     problems = []
@@ -176,9 +187,8 @@ def _git_health(config: Config, paths: Paths, *, memo: bool = True) -> list[str]
     proc = git.run(config.root, "rev-parse", "--git-dir", check=False)
     if proc.returncode != 0:
         return [f"git: {config.root} is not a usable git repository"]
-    if git.rev(config.root, f"refs/heads/{config.base_branch}") is None:
-        return [f"git: base branch {config.base_branch!r} does not exist "
-                "(set base_branch in shiftctl.yaml)"]
+    if why := base_branch_problem(config):
+        return [f"git: {why}"]
     if signature is not None:
         try:
             atomic_write(memo_file, signature, durable=False)

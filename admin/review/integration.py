@@ -16,19 +16,18 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+from shiftctl.admin import humanize
 from shiftctl.admin.cycle import faults
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.paths import issue_branch
-from shiftctl.admin.review import integrity
+from shiftctl.admin.review import integrity, report
 from shiftctl.admin.tracker.base import PullRequest
 from shiftctl.admin.untrusted import one_line
 from shiftctl.memory import states
 from shiftctl.memory.states import IssueState
-from shiftctl.memory.store import Issue, Run, Task
+from shiftctl.memory.store import Issue, Run, Task, Usage
 from shiftctl.system import git
 from shiftctl.system.fs import check_unlinked
-
-STATE_MARK = {"done": "x", "cancelled": "-"}
 
 
 def _ref(issue: int) -> str:
@@ -348,13 +347,15 @@ def pr_body(rt: CycleContext, issue: Issue) -> str:
     tasks = [t for t in rt.store.tasks(issue=issue.number) if t.plan_version == issue.plan_version]
     lines = [f"Closes #{issue.number}.", "",
              f"shiftctl integrated the tasks of issue #{issue.number} on this branch:", ""]
+    used = rt.store.usage(issue.number)
     for t in tasks:
-        mark = STATE_MARK.get(t.state, " ")
-        lines.append(f"- [{mark}] **{t.key}** {t.title} — {t.state}, {t.attempts} attempt(s), "
-                     f"${t.cost_usd:.2f}")
-    total = sum(t.cost_usd for t in tasks)
+        work = [r for r in rt.store.runs(task_id=t.id) if r.kind == "work" and r.ended_at]
+        lines += report.task_lines(t, work[-1] if work else None, used.get(t.id, Usage()))
+    total = sum(used.values(), Usage())
     lines += ["", *checks_report(rt, issue)]
-    lines += ["", f"Total agent cost: ${total:.2f}. A human merges this; shiftctl never does."]
+    spent = humanize.usage(total.tokens_in, total.tokens_out, total.turns, total.cost_usd)
+    lines += ["", f"Total: {spent} (planning and review included). "
+              "A human merges this; shiftctl never does."]
     return "\n".join(lines)
 
 

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import re
 
+from shiftctl.admin import humanize
 from shiftctl.admin.briefing import remember
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action
+from shiftctl.admin.humanize import clip
 from shiftctl.admin.paths import task_branch
 from shiftctl.admin.review import integration
 from shiftctl.admin.review.rules import Verdict, gather, policy_of, verdict
 from shiftctl.admin.steps.collect import settle
 from shiftctl.memory import states
 from shiftctl.memory.states import TaskState
-from shiftctl.memory.store import Run, Task
+from shiftctl.memory.store import Run, Task, Usage
 from shiftctl.system import git
 
 SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a commit name, never a ref or an option
@@ -86,12 +88,15 @@ def review_task(rt: CycleContext, action: Action) -> str:
         with rt.store.tx():  # the verdict, the episode and the task's next state: one change
             rt.store.update_run(run.id, findings=v.findings, outcome="rejected", error=first)
             run.findings, run.outcome, run.error = v.findings, "rejected", first
-            return "reject " + settle(rt, task, run, "rejected", first)
+            settled = settle(rt, task, run, "rejected", first)
+            return f"reject {settled}: {clip(first, 160)}"
     with rt.store.tx():  # the merge, the branch's new recorded head and the task done
         integration.record_merge(rt, issue, task, run, head, before, merged)
+        used = rt.store.usage(task.issue).get(task.id, Usage())
+        spent = humanize.usage(used.tokens_in, used.tokens_out, used.turns, used.cost_usd)
         rt.outbox.comment(task.issue, "merged", task.key,
                           f"Merged task **{task.key}** ({task.title}) into `{issue.branch}` "
-                          f"after {task.attempts} attempt(s), ${task.cost_usd:.2f}.")
+                          f"after {task.attempts} attempt(s): {spent}.")
         rt.store.set_task_state(task, TaskState.DONE, None)
         remember.record_merge(rt, run)
     integration.advance(rt, issue, merged, before)

@@ -110,6 +110,7 @@ def ended(rt: CycleContext, run: Run) -> tuple[Result | None, str, str, dict[str
         changes = {"exit_code": result.exit_code, "commits": result.commits,
                    "files_changed": result.files_changed, "checks": result.checks,
                    "tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
+                   "turns": turns(result.extra),
                    "cost_usd": result.cost_usd or priced(rt, run, result),
                    "summary": result.summary or None, "question": result.question or None}
     streak_key = f"{COOLDOWN_STREAK}{run.profile}"
@@ -118,6 +119,15 @@ def ended(rt: CycleContext, run: Run) -> tuple[Result | None, str, str, dict[str
     elif outcome != "stopped" and rt.store.get(streak_key) not in (None, "0"):
         rt.store.put(streak_key, "0")  # the provider answers again
     return result, outcome, error, changes
+
+
+def turns(extra: dict[str, Any]) -> int:
+    """The agent's turns as its stream said (Claude Code's ``num_turns``, else counted)."""
+    for key in ("num_turns", "turns"):
+        value = extra.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 1 << 31:
+            return value
+    return 0
 
 
 def priced(rt: CycleContext, run: Run, result: Result) -> float:

@@ -7,8 +7,9 @@ from shiftctl.admin.briefing import remember
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action, deps_state
 from shiftctl.admin.review import integration
+from shiftctl.memory import states
 from shiftctl.memory.states import IssueState, TaskState
-from shiftctl.memory.store import TASK_FAILED
+from shiftctl.memory.store import TASK_FAILED, Task
 
 
 def activate(rt: CycleContext, action: Action) -> str:
@@ -72,9 +73,7 @@ def stuck(rt: CycleContext, action: Action) -> str:
     ran = Counter(r.task_id for r in rt.store.runs(issue=issue.number))
     key = "-".join(f"{t.key}.{t.attempts}.{ran[t.id]}" for t in failed) or "x"
     _needs_human(rt, issue.number, f"waiting for a human on task(s) {names}", "stuck", key,
-                 f"shiftctl cannot finish this issue without help: task(s) {names} need a "
-                 f"human ({len(done)} of {len(tasks)} done). Reply `/retry TASK` once fixed, "
-                 "or `/cancel`.")
+                 stuck_text(failed, len(done), len(tasks)))
     return f"needs_human #{issue.number}: {names}"
 
 
@@ -83,6 +82,23 @@ def _round_suffix(rt: CycleContext, number: int) -> str:
     the first one's; empty in the first round, so its marker is what it always was."""
     rounds = sum(t.rounds for t in rt.store.tasks(issue=number))
     return f":r{rounds}" if rounds else ""
+
+
+def stuck_text(waiting: list[Task], done: int, total: int) -> str:
+    """What a person must do: answer the tasks that asked a question (a reply does it, as
+    their question comment says), retry the ones that failed."""
+    asking = [t.key for t in waiting if states.asked(t.reason)]
+    failed = [t.key for t in waiting if t.key not in asking]
+    lines = [f"shiftctl cannot finish this issue without help ({done} of {total} task(s) "
+             "done)."]
+    if asking:
+        lines.append(f"Task(s) {', '.join(asking)} asked a question (above): reply on this "
+                     "issue to answer it; the task continues with your answer.")
+    if failed:
+        lines.append(f"Task(s) {', '.join(failed)} need a human: reply `/retry TASK` once "
+                     "fixed.")
+    lines.append("Or reply `/cancel`.")
+    return " ".join(lines)
 
 
 def over_budget(rt: CycleContext, action: Action) -> str:

@@ -49,7 +49,7 @@ def _open(config: Config, kv: KeyValue | None) -> Tracker:
     if config.tracker.kind == "local":
         from shiftctl.admin.tracker.local import LocalTracker
         paths.ensure()
-        return LocalTracker(paths.tracker_db, config.root, config.tracker.allowed_authors)
+        return LocalTracker(paths.ensure_tracker(), config.root, config.tracker.allowed_authors)
     if config.tracker.kind == "github":
         from shiftctl.admin.tracker.github.tracker import GithubTracker
         return GithubTracker(config, kv if kv is not None else cached_kv(paths))

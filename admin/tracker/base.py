@@ -6,6 +6,7 @@ idle cycle makes; everything else happens when there is work.
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -131,6 +132,24 @@ class Tracker(abc.ABC):
 
     @abc.abstractmethod
     def close_issue(self, number: int) -> None: ...
+
+    # -- what people do from the CLI (``shiftctl issue``/``pr``), on any tracker ------------
+    def new_issue(self, title: str, body: str, labels: Sequence[str],
+                  author: str) -> TrackerIssue:
+        """File an issue (``author`` where the tracker lets one choose; GitHub: the token's
+        account)."""
+        raise TrackerError(f"the {self.kind} tracker cannot file issues from shiftctl")
+
+    def list_issues(self, state: str | None = "open") -> list[TrackerIssue]:
+        raise TrackerError(f"the {self.kind} tracker cannot list issues from shiftctl")
+
+    def list_prs(self, state: str | None = None) -> list[PullRequest]:
+        raise TrackerError(f"the {self.kind} tracker cannot list pull requests from shiftctl")
+
+    def edit_issue(self, number: int, *, title: str | None = None, body: str | None = None,
+                   state: str | None = None) -> None:
+        """Change an issue's title, text or state (``open`` reopens it)."""
+        raise TrackerError(f"the {self.kind} tracker cannot edit issues from shiftctl")
 
     @abc.abstractmethod
     def find_pr(self, head: str) -> PullRequest | None: ...

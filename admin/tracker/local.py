@@ -1,4 +1,5 @@
-"""The embedded tracker: issues, comments and pull requests in ``.shiftctl/tracker.db``.
+"""The embedded tracker: issues, comments and pull requests in ``tracker.db``, outside
+``.shiftctl/`` (``Paths.tracker_db``: it is the user's data, docs/design.md §2).
 
 It stands in for GitHub on one machine, so it behaves like one: a global change sequence
 (the cursor), comments with authors, PRs whose merge is a real ``git merge``. Humans write
@@ -191,8 +192,22 @@ class LocalTracker(Tracker):
             self._touch_issue(number)
 
     def close_issue(self, number: int) -> None:
+        self.edit_issue(number, state="closed")
+
+    def edit_issue(self, number: int, *, title: str | None = None, body: str | None = None,
+                   state: str | None = None) -> None:
+        if state not in (None, "open", "closed"):
+            raise TrackerError(f"an issue is open or closed, not {state!r}")
+        if title is not None and not title.strip():
+            raise TrackerError("an issue needs a title")
+        changes = {k: v for k, v in (("title", title), ("body", body), ("state", state))
+                   if v is not None}
         with self._write():
-            self.conn.execute("UPDATE issues SET state = 'closed' WHERE number = ?", (number,))
+            if not self.conn.execute("SELECT 1 FROM issues WHERE number = ?", (number,)).fetchone():
+                raise TrackerError(f"no issue #{number}")
+            for column, value in changes.items():  # column names from the fixed list above
+                self.conn.execute(f"UPDATE issues SET {column} = ? WHERE number = ?",
+                                  (value, number))
             self._touch_issue(number)
 
     def find_pr(self, head: str) -> PullRequest | None:

@@ -11,6 +11,7 @@ the body that carries it was (see ``redact``), so an exactly-once lookup still f
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,22 @@ class RedactingTracker(Tracker):
     def push(self, repo: Path, branch: str, sha: str | None = None) -> None:
         self.inner.push(repo, branch, sha)  # git objects: review's secret scan guards those
 
+    def new_issue(self, title: str, body: str, labels: Sequence[str],
+                  author: str) -> TrackerIssue:
+        return self.inner.new_issue(self.redact(title), self.redact(body), labels, author)
+
+    def edit_issue(self, number: int, *, title: str | None = None, body: str | None = None,
+                   state: str | None = None) -> None:
+        self.inner.edit_issue(number, title=None if title is None else self.redact(title),
+                              body=None if body is None else self.redact(body), state=state)
+
     # -- reads: as they are -----------------------------------------------------------------
+    def list_issues(self, state: str | None = "open") -> list[TrackerIssue]:
+        return self.inner.list_issues(state)
+
+    def list_prs(self, state: str | None = None) -> list[PullRequest]:
+        return self.inner.list_prs(state)
+
     def sync(self, cursor: str | None) -> Changes:
         return self.inner.sync(cursor)
 

@@ -32,3 +32,19 @@ def test_demo_runs_the_whole_loop(tmp_path) -> None:
     assert bad["state"] == "needs_human"
     assert [t["state"] for t in bad["tasks"]] == ["needs_human", "cancelled"]
     assert "(draft)" not in out.split("Pull requests:")[1].splitlines()[1]
+
+
+def test_the_demo_names_a_command_that_works_when_shiftctl_is_not_on_path(tmp_path) -> None:
+    """Issue 13, item 9: after the Quick start shiftctl lives in .venv/bin, not on PATH."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home")}
+    proc = subprocess.run([sys.executable, "-m", "shiftctl", "demo", "--dir",
+                           str(tmp_path / "d")], capture_output=True, text=True, timeout=120,
+                          env=env)
+    assert proc.returncode == 0, proc.stderr
+    where = proc.stdout.split("Where to look:")[1]
+    assert f"  {sys.executable} -m shiftctl status" in where
+    assert "\n  shiftctl status" not in where
+    status = subprocess.run([sys.executable, "-m", "shiftctl", "-C",
+                             str(tmp_path / "d" / "demo-repo"), "status"],
+                            capture_output=True, text=True, env=env)
+    assert status.returncode == 0 and "Add a slugify helper" in status.stdout

@@ -104,8 +104,9 @@ def test_cli_changes_leave_the_state_db_to_the_admin(project: Project) -> None:
     wal_before = wal.stat().st_size if wal.exists() else 0
     time.sleep(0.05)
     project.cli("approve", str(n))
-    project.cli("retry", f"{n}-t1")
-    project.cli("cancel", str(n + 100))
+    project.cli("replan", str(n))
+    project.cli("cancel", str(n))
+    assert project.cli("cancel", str(n + 100), check=False).returncode != 0  # refused: no file
     project.cli("status")
     project.cli("events")
     after = (hashlib.sha256(db.read_bytes()).hexdigest(), db.stat().st_mtime_ns)

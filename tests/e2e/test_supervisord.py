@@ -69,3 +69,36 @@ def test_loop_survives_kill_9_and_the_running_worker_is_kept(project: Project,
     log = (project.root / ".shiftctl" / "logs" / "loop.log").read_text()
     rungs = [json.loads(line)["rung"] for line in log.splitlines() if line.startswith("{")]
     assert "assign" in rungs and "review" in rungs
+
+
+def test_supervise_status_stop_restart_and_a_second_start(project: Project) -> None:
+    """Issue 13, item 6: stop, status and restart without pasting a socket path; a second
+    start says it runs (with its pid), not supervisord's raw socket error."""
+    project.configure(sleep={"after_action": 0, "busy": 2, "idle": 3, "wake_check": 0.5})
+    pidfile = project.root / ".shiftctl" / "supervisord.pid"
+    down = project.cli("supervise", "status", check=False)
+    assert down.returncode == 3 and "not running" in down.stdout
+    project.cli("supervise")
+    try:
+        wait_for(lambda: loop_pid(project) > 0, what="the loop to start")
+        first = int(pidfile.read_text())
+        again = project.cli("supervise", "start", check=False)
+        assert again.returncode != 0
+        assert f"already running for {project.root} (pid {first})" in again.stderr
+        assert "Another program" not in again.stderr
+        wait_for(lambda: "RUNNING" in project.cli("supervise", "status").stdout,
+                 what="the loop to be RUNNING")  # STARTING for its first second
+        up = project.cli("supervise", "status")
+        assert f"supervisord running (pid {first})" in up.stdout
+        restarted = project.cli("supervise", "restart").stdout
+        assert f"supervisord (pid {first}) stopped" in restarted and "started" in restarted
+        second = int(pidfile.read_text())
+        assert second != first and not process_alive(first, None)
+        wait_for(lambda: loop_pid(project) > 0, what="the loop to start again")
+        stopped = project.cli("supervise", "stop").stdout
+        assert f"supervisord (pid {second}) stopped" in stopped
+        assert not process_alive(second, None) and loop_pid(project) == 0
+        assert project.cli("supervise", "status", check=False).returncode == 3
+        assert "nothing to stop" in project.cli("supervise", "stop").stdout
+    finally:
+        ctl(project, "shutdown")

@@ -15,6 +15,7 @@ import pytest
 
 from shiftctl.admin.cli.doctor import check
 from shiftctl.admin.cli.status import collect_status, render
+from shiftctl.admin.paths import Paths
 from shiftctl.system import sandbox
 
 from support.agents import AGENTS, agent_argv
@@ -69,7 +70,7 @@ def test_in_bwrap_the_hostile_agent_reaches_no_secret_and_cannot_break_out(
     require_bwrap()
     project, home = guarded.project, guarded.home
     runtime = project.root / ".shiftctl"
-    stolen = [guarded.key, runtime / "state.db", runtime / "tracker.db",
+    stolen = [guarded.key, runtime / "state.db", Paths(project.root).tracker_db,
               Path("/etc/shadow"), Path("/root/.bashrc")]
     report = hostile(project, kind, STEAL_FILES=os.pathsep.join(map(str, stolen)),
                      PLANT_DIR=str(home), TRY_ESCAPE="1")

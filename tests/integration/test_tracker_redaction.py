@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from shiftctl.admin.config import load
+from shiftctl.admin.paths import Paths
 from shiftctl.admin.redact import REDACTED
 from shiftctl.admin.tracker import open_tracker
 from shiftctl.admin.tracker.base import Tracker
@@ -50,7 +51,7 @@ def test_every_write_of_an_opened_tracker_is_redacted(project: Project,
         assert found is not None and found.id == c.id
     finally:
         tracker.close()
-    data = dump(project.root / ".shiftctl" / "tracker.db")
+    data = dump(Paths(project.root).tracker_db)
     assert KEY not in data and TOKEN not in data
     assert f"edited {REDACTED}" in data and f"t2 {REDACTED}" in data
     assert f"b2 {REDACTED}" in data
@@ -70,7 +71,7 @@ def test_the_outbox_writes_each_comment_once_even_when_its_text_is_redacted(
     monkeypatch.setenv("SERVICE_PASSWORD", TOKEN)
     n = project.file_issue("x", "body")
     store = Store.open(project.root / ".shiftctl" / "state.db")
-    inner = LocalTracker(project.root / ".shiftctl" / "tracker.db", project.root)
+    inner = LocalTracker(Paths(project.root).tracker_db, project.root)
     tracker = open_tracker(load(project.root))
     try:
         box = Outbox(store, tracker)

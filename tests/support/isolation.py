@@ -17,5 +17,5 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("USER", "alice")
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.delenv("SHIFTCTL_FAULT", raising=False)
-    for xdg in ("XDG_CONFIG_HOME", "XDG_STATE_HOME"):
+    for xdg in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
         monkeypatch.delenv(xdg, raising=False)

@@ -19,6 +19,7 @@ from shiftctl.admin.cli.main import cli
 from shiftctl.admin.config import Config
 from shiftctl.admin.cycle.loop import run_loop
 from shiftctl.admin.cycle.main import CycleResult, run_cycle
+from shiftctl.admin.paths import Paths
 from shiftctl.admin.tracker.local import LocalTracker
 from shiftctl.memory.store import Store
 
@@ -70,7 +71,7 @@ class Project:
         return self.root / ".shiftctl" / "worktrees" / f"{issue}-{key}"
 
     def tracker(self) -> LocalTracker:
-        return LocalTracker(self.root / ".shiftctl" / "tracker.db", self.root,
+        return LocalTracker(Paths(self.root).ensure_tracker(), self.root,
                             self.settings.get("tracker", {}).get("allowed_authors", ()))
 
     def file_issue(self, title: str, body: str = "", labels: tuple[str, ...] = ("shiftctl",),

@@ -55,6 +55,8 @@ def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
     ({"agents": {"profiles": {"x": {"kind": "command"}}}}, "agents.profiles.x.argv", ["missing"]),
     ({"agents": {"profiles": {"x": {"kind": "robot"}}}}, "agents.profiles.x.kind", ["'robot'"]),
     ({"checks": [{"name": "t"}]}, "checks[0]", ["'run'"]),
+    ({"checks": [{"name": "t", "cmd": "pytest"}]}, "checks[0].cmd",
+     ["unknown key (did you mean 'run'?)"]),
     ({"checks": "pytest"}, "checks", ["'pytest'"]),
     ({"sleep": {"idle": -1}}, "sleep.idle", ["-1"]),
     ({"tracker": {"kind": "github"}}, "tracker.github.repo", ["missing"]),

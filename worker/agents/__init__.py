@@ -13,6 +13,7 @@ from typing import IO, Any, Protocol
 
 from shiftctl.system.proc import ProcResult, run_process
 from shiftctl.system.sandbox import Wrap, unwrapped
+from shiftctl.worker.progress import Progress
 from shiftctl.worker.spec import AGENT_KINDS, Spec
 
 
@@ -43,16 +44,20 @@ class AgentContext:
     should_stop: Callable[[], bool]
     wrap: Wrap = unwrapped
     home: Path | None = None  # the agent's private HOME when it runs sandboxed
+    progress: Progress = field(default_factory=Progress)  # shown live through the heartbeat
 
     def run(self, argv: Sequence[str], *, stdin_path: Path | None = None,
             on_line: Callable[[str], None] | None = None,
             writable: Sequence[Path] = ()) -> ProcResult:
         """Run one agent process within what is left of the attempt's time; ``writable``:
-        paths the sandbox, if any, must let it write besides its worktree and HOME."""
+        paths the sandbox, if any, must let it write besides its worktree and HOME. An
+        adapter that reads a stream (``on_line``) reports progress itself; for the others,
+        each line of output is the latest activity."""
         remaining = max(0.0, self.deadline - time.monotonic())
         return run_process(self.wrap(argv, writable), cwd=self.worktree, env=self.env, log=self.log,
                            timeout=remaining, stall_timeout=self.spec.agent.stall_timeout,
-                           stdin_path=stdin_path, on_output=self.on_output, on_line=on_line,
+                           stdin_path=stdin_path, on_output=self.on_output,
+                           on_line=on_line or self.progress.note,
                            on_start=self.on_start, should_stop=self.should_stop)
 
 

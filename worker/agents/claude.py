@@ -20,6 +20,7 @@ from typing import Any
 
 from shiftctl.worker.agents import AgentContext, AgentOutcome, outcome_from_proc, reading
 from shiftctl.worker.agents.limits import is_provider_status, mentions_limit, reset_time
+from shiftctl.worker.progress import Progress
 from shiftctl.worker.spec import AgentSpec
 
 WORK_TOOLS = ("Bash", "Edit", "MultiEdit", "Write", "Read", "Glob", "Grep", "NotebookEdit",
@@ -79,6 +80,7 @@ class Stream:
     tool_calls: int = 0
     retries: list[dict[str, Any]] = field(default_factory=list)
     started: float = field(default_factory=time.time)
+    progress: Progress = field(default_factory=Progress)  # so far, for the heartbeat
 
     def feed(self, line: str) -> None:
         event = reading.event(line)
@@ -90,16 +92,30 @@ class Stream:
             self.model = str(event.get("model") or "")
         elif kind == "system" and event.get("subtype") == "api_retry":
             self.retries.append(event)
+            self.progress.note(f"API retry ({event.get('error_status') or 'error'})")
         elif kind == "assistant":
-            message = event.get("message")
-            content = message.get("content") if isinstance(message, dict) else None
+            message = reading.mapping(event.get("message"))
+            self._count(reading.mapping(message.get("usage")))
+            content = message.get("content")
             for block in content if isinstance(content, list) else []:
                 if isinstance(block, dict) and block.get("type") == "tool_use":
                     self.tool_calls += 1
+                    self.progress.note(_tool_line(block))
                 elif isinstance(block, dict) and block.get("type") == "text":
                     self.last_text = str(block.get("text") or "")
+                    self.progress.note(self.last_text)
         elif kind == "result":
             self.result = event
+            self.progress.cost_usd = reading.number(event.get("total_cost_usd"))
+            self.progress.turns = reading.count(event.get("num_turns")) or self.progress.turns
+
+    def _count(self, usage: dict[str, Any]) -> None:
+        """One assistant message's usage, added to what the run used so far."""
+        p = self.progress
+        p.turns += 1
+        p.tokens_in += sum(reading.count(usage.get(k)) for k in (
+            "input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+        p.tokens_out += reading.count(usage.get("output_tokens"))
 
     def outcome(self, proc_outcome: AgentOutcome) -> AgentOutcome:
         out = proc_outcome
@@ -144,10 +160,18 @@ class Stream:
         return time.time() + max(delays) / 1000.0 if delays else None
 
 
+def _tool_line(block: dict[str, Any]) -> str:
+    """``Bash: pytest -q``: a tool call as one line of activity."""
+    args = reading.mapping(block.get("input"))
+    detail = next((str(args[k]) for k in ("command", "file_path", "pattern", "path")
+                   if isinstance(args.get(k), str)), "")
+    return f"{block.get('name') or 'tool'}: {detail}".rstrip(": ")
+
+
 class ClaudeAgent:
     def run(self, ctx: AgentContext) -> AgentOutcome:
         for key, value in ENV_DEFAULTS.items():
             ctx.env.setdefault(key, value)
-        stream = Stream()
+        stream = Stream(progress=ctx.progress)
         proc = ctx.run(argv(ctx.spec.agent), stdin_path=ctx.prompt_file, on_line=stream.feed)
         return stream.outcome(outcome_from_proc(proc, final_text=""))

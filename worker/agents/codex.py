@@ -27,6 +27,7 @@ from typing import Any
 
 from shiftctl.worker.agents import AgentContext, AgentOutcome, outcome_from_proc, reading
 from shiftctl.worker.agents.limits import is_provider_status, mentions_limit, reset_time
+from shiftctl.worker.progress import Progress
 from shiftctl.worker.spec import AgentSpec
 
 QUIET = ("--disable", "plugins", "-c", "analytics.enabled=false",
@@ -57,6 +58,7 @@ class Stream:
     items: int = 0
     commands: int = 0
     retries: int = 0
+    progress: Progress = field(default_factory=Progress)  # so far, for the heartbeat
 
     def feed(self, line: str) -> None:
         event = reading.event(line)
@@ -70,13 +72,18 @@ class Stream:
             self.items += 1
             if item.get("type") == "agent_message":
                 self.last_text = str(item.get("text") or "")
+                self.progress.note(self.last_text)
             elif item.get("type") in ("command_execution", "file_change"):
                 self.commands += 1
+                self.progress.note(f"{item.get('type')}: {item.get('command') or ''}")
         elif kind == "turn.completed":
             self.completed = True
             self.failure = ""
             if isinstance(event.get("usage"), dict):
                 self.usage = event["usage"]
+                self.progress.turns += 1
+                self.progress.tokens_in = reading.count(self.usage.get("input_tokens"))
+                self.progress.tokens_out = reading.count(self.usage.get("output_tokens"))
         elif kind == "turn.failed":
             err = event.get("error")
             self.failure = str((err.get("message") if isinstance(err, dict) else err)
@@ -125,7 +132,7 @@ def codex_home(ctx: AgentContext) -> list[Path]:
 
 class CodexAgent:
     def run(self, ctx: AgentContext) -> AgentOutcome:
-        stream = Stream()
+        stream = Stream(progress=ctx.progress)
         writable = codex_home(ctx)
         proc = ctx.run(argv(ctx.spec.agent), stdin_path=ctx.prompt_file, on_line=stream.feed,
                        writable=writable)

@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -341,6 +341,35 @@ class GithubTracker(Tracker):
     def close_issue(self, number: int) -> None:
         with self._api(f"close #{number}"):
             self.repo.get_issue(number).edit(state="closed", state_reason="completed")
+
+    # -- what people do from the CLI ---------------------------------------------------------
+    def new_issue(self, title: str, body: str, labels: Sequence[str],
+                  author: str) -> TrackerIssue:
+        """Filed by the token's account (GitHub does not let one choose; ``author`` is the
+        local name the CLI would use on the local tracker)."""
+        with self._api("file an issue"):
+            made = self.repo.create_issue(title=title, body=body, labels=list(labels))
+            return _issue(made.raw_data)
+
+    def list_issues(self, state: str | None = "open") -> list[TrackerIssue]:
+        params = {"state": state or "all", "sort": "created", "direction": "asc",
+                  "per_page": 100}
+        with self._api("list issues"):
+            pages = self.client.get_pages(f"{self.repo_url}/issues", params)
+        return [_issue(raw) for raw in pages.items if "pull_request" not in raw]
+
+    def list_prs(self, state: str | None = None) -> list[PullRequest]:
+        with self._api("list pull requests"):
+            pulls = list(self.repo.get_pulls(state=state or "all", sort="created",
+                                             direction="asc"))
+            return [_pr(p) for p in pulls]
+
+    def edit_issue(self, number: int, *, title: str | None = None, body: str | None = None,
+                   state: str | None = None) -> None:
+        changes: dict[str, Any] = {k: v for k, v in (("title", title), ("body", body),
+                                                     ("state", state)) if v is not None}
+        with self._api(f"edit #{number}"):
+            self.repo.get_issue(number).edit(**changes)
 
     def find_pr(self, head: str) -> PullRequest | None:
         owner = self.settings.repo.split("/", 1)[0]
