@@ -233,16 +233,25 @@ def _usage_block(text: str) -> StatusBlock | None:
         return None
 
 
-class Attempt:
+class Stoppable:
+    """What every run a worker makes shares: its spec, the heartbeat the admin leases it by, a
+    result that says "failed" until the run proves otherwise, and a SIGTERM that asks it to
+    stop (docs/design.md §5, "Stopping")."""
+
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.stopping = False
         self.heartbeat = Heartbeat(spec.dir / "heartbeat", spec.heartbeat_s)
         self.result = Result(outcome="failed", started_at=time.time())
-        self.homes: list[Path] = []  # private HOMEs of the agent and the checks (sandboxed)
 
     def _on_term(self, signum: int, _frame: Any) -> None:
         self.stopping = True
+
+
+class Attempt(Stoppable):
+    def __init__(self, spec: Spec) -> None:
+        super().__init__(spec)
+        self.homes: list[Path] = []  # private HOMEs of the agent and the checks (sandboxed)
 
     def _agent_started(self, pid: int) -> None:
         self.heartbeat.agent_pid = pid

@@ -16,9 +16,8 @@ from typing import Any
 from shiftctl.system import git
 from shiftctl.system.env import build_env
 from shiftctl.worker.checks import run_checks
-from shiftctl.worker.main import Heartbeat, prepare_checkout, remove_home, sandbox_for
+from shiftctl.worker.main import Stoppable, prepare_checkout, remove_home, sandbox_for
 from shiftctl.worker.result import Result
-from shiftctl.worker.spec import Spec
 
 
 def outcome_of(checks: list[dict[str, Any]]) -> tuple[str, str]:
@@ -31,16 +30,7 @@ def outcome_of(checks: list[dict[str, Any]]) -> tuple[str, str]:
     return "succeeded", ""
 
 
-class Verification:
-    def __init__(self, spec: Spec) -> None:
-        self.spec = spec
-        self.stopping = False
-        self.heartbeat = Heartbeat(spec.dir / "heartbeat", spec.heartbeat_s)
-        self.result = Result(outcome="failed", started_at=time.time())
-
-    def _on_term(self, signum: int, _frame: Any) -> None:
-        self.stopping = True
-
+class Verification(Stoppable):
     def _started(self, pgid: int) -> None:
         self.heartbeat.agent_pid = pgid  # the admin's kill reaches the check's own group
         self.heartbeat.beat()
