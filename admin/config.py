@@ -98,6 +98,15 @@ class ReviewConfig:
     max_bytes_added: int = 20 * 1024 * 1024
 
 
+LAUNCHER_KINDS: tuple[str, ...] = ("local",)
+
+
+@dataclass(frozen=True)
+class LauncherConfig:
+    """``workers.launcher``: where workers run (docs/design.md §5)."""
+    kind: str = "local"
+
+
 @dataclass(frozen=True)
 class WorkersConfig:
     max_concurrent: int = 4
@@ -108,6 +117,7 @@ class WorkersConfig:
     backoff_base: float = 10.0
     backoff_cap: float = 300.0
     cooldown: float = 300.0          # a rate-limited profile rests this long (no reset given)
+    launcher: LauncherConfig = field(default_factory=LauncherConfig)
 
 
 @dataclass(frozen=True)
@@ -285,6 +295,12 @@ class _Reader:
                 raise ConfigError(f"{self.source}: {self.key(str(name))}: unknown key{extra}")
 
 
+def _launcher(r: _Reader) -> LauncherConfig:
+    out = LauncherConfig(kind=r.text("kind", "local", choices=LAUNCHER_KINDS))
+    r.done()
+    return out
+
+
 def _profile(name: str, r: _Reader, kinds: tuple[str, ...]) -> Profile:
     kind = r.text("kind", None, choices=kinds)
     if kind is None:
@@ -450,7 +466,8 @@ def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
                             lease=w.integer("lease", 120, 5, 86400),
                             backoff_base=w.number("backoff_base", 10.0, 0, 86400),
                             backoff_cap=w.number("backoff_cap", 300.0, 0, 86400),
-                            cooldown=w.number("cooldown", 300.0, 0, 86400))
+                            cooldown=w.number("cooldown", 300.0, 0, 86400),
+                            launcher=_launcher(w.mapping("launcher")))
     w.done()
     b = top.mapping("budget")
     budget = BudgetConfig(usd_per_issue=b.number("usd_per_issue", 10.0, 0, 1e9),

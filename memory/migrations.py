@@ -313,6 +313,15 @@ MIGRATIONS: list[Migration] = [
         "ALTER TABLE events ADD COLUMN mac TEXT",
         "ALTER TABLE events ADD COLUMN key_id TEXT",
     ]),
+    # Launchers (docs/design.md §5): which launcher started a run and its opaque handle there
+    # (a queue job id, a Kubernetes Job name), and the host that ran it. The ladder never
+    # reads them; only the launcher that started a run probes, stops and collects it. NULL
+    # launcher: the local process launcher (every run before this migration).
+    Migration("0011_launchers", [
+        "ALTER TABLE runs ADD COLUMN launcher TEXT",
+        "ALTER TABLE runs ADD COLUMN handle TEXT",
+        "ALTER TABLE runs ADD COLUMN host TEXT",
+    ]),
 ]
 
 # Tables every migrated state database has; a file that lacks one is not usable state.

@@ -153,6 +153,9 @@ class Run:
     subject: str | None = None   # judge: the work run it reviews; plan: the plan version;
     #                              verify: the integration head whose checks it ran
     verdict: str | None = None   # judge, verify: pass | fail
+    launcher: str | None = None  # the launcher that started it (None: local processes)
+    handle: str | None = None    # that launcher's opaque handle (a job id), never read elsewhere
+    host: str | None = None      # the machine that ran it, as its worker host named itself
 
 
 @dataclass

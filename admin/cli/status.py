@@ -5,6 +5,7 @@ import json
 import time
 from typing import Any
 
+from shiftctl.admin import launchers
 from shiftctl.admin.config import Config
 from shiftctl.admin.cycle.main import SANDBOX_KEY
 from shiftctl.admin.cycle.snapshot import health_problems, view_run
@@ -43,7 +44,8 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
                             "state": issue.pr_state})
         workers = []
         for run in store.open_runs():
-            rv = view_run(run, store.task(run.task_id) if run.task_id else None, now)
+            rv = view_run(run, store.task(run.task_id) if run.task_id else None, now,
+                          launchers.for_run(run, config, paths))
             phase = None
             if run.run_dir:
                 try:
