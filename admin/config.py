@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -98,13 +99,19 @@ class ReviewConfig:
     max_bytes_added: int = 20 * 1024 * 1024
 
 
-LAUNCHER_KINDS: tuple[str, ...] = ("local",)
+LAUNCHER_KINDS: tuple[str, ...] = ("local", "rq")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
 class LauncherConfig:
-    """``workers.launcher``: where workers run (docs/design.md §5)."""
+    """``workers.launcher``: where workers run (docs/design.md §5). ``rq``: the queue, and
+    the environment variable that holds the Redis URL (the URL itself is never configured
+    in a file)."""
     kind: str = "local"
+    queue: str = "shiftctl"
+    redis_url_env: str = "SHIFTCTL_REDIS_URL"
 
 
 @dataclass(frozen=True)
@@ -296,9 +303,16 @@ class _Reader:
 
 
 def _launcher(r: _Reader) -> LauncherConfig:
-    out = LauncherConfig(kind=r.text("kind", "local", choices=LAUNCHER_KINDS))
+    kind = r.text("kind", "local", choices=LAUNCHER_KINDS)
+    queue = r.text("queue", "shiftctl")
+    if not _NAME.match(queue):
+        raise r.error(r.key("queue"), queue, "a queue name: letters, digits, '.', '_', '-'")
+    url_env = r.text("redis_url_env", "SHIFTCTL_REDIS_URL")
+    if not _ENV_NAME.match(url_env):
+        raise r.error(r.key("redis_url_env"), url_env,
+                      "the NAME of an environment variable holding the Redis URL, never the URL")
     r.done()
-    return out
+    return LauncherConfig(kind=kind, queue=queue, redis_url_env=url_env)
 
 
 def _profile(name: str, r: _Reader, kinds: tuple[str, ...]) -> Profile:

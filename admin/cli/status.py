@@ -56,6 +56,7 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
             workers.append({"run": run.id, "kind": run.kind, "issue": run.issue,
                             "task": rv.task.ref if rv.task else None,
                             "profile": run.profile, "pid": run.pid, "alive": rv.alive,
+                            "host": rv.host,
                             "started_at": run.started_at, "age_s": round(rv.age, 1),
                             "heartbeat_age_s": None if rv.heartbeat_age is None
                             else round(rv.heartbeat_age, 1),

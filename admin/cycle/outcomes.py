@@ -11,7 +11,7 @@ from dataclasses import dataclass
 FAILURES = ("failed", "timed_out", "stalled", "crashed", "rejected")
 # "tampered": the agent changed the repository's git setup outside its worktree. That is not
 # an honest failure to retry: it spends no attempt and goes straight to a person.
-NOT_COUNTED = ("rate_limited", "stopped", "blocked", "tampered")
+NOT_COUNTED = ("rate_limited", "stopped", "blocked", "tampered", "lost")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,9 @@ def after_run(outcome: str, *, attempts: int, max_attempts: int, now: float,
     if outcome == "tampered":
         return Step("needs_human", f"tampering: {error}"[:500], counted=False,
                     comment="tampered")
+    if outcome == "lost":  # its worker host vanished (killed, or its network gone)
+        return Step("ready", "its worker host was lost: runs again, on any host, without "
+                    "spending an attempt", counted=False)
     if outcome in ("rate_limited", "stopped"):
         return Step("ready", f"{outcome.replace('_', ' ')}: waits without spending an attempt",
                     counted=False)

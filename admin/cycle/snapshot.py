@@ -36,6 +36,7 @@ class RunView:
     heartbeat_age: float | None
     output_age: float | None
     has_result: bool
+    host: str | None = None  # where it runs, when its launcher knows
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def view_run(run: Run, task: Task | None, now: float, launcher: Launcher) -> Run
     seen = launcher.probe(run, now)
     return RunView(run=run, task=task, alive=seen.alive, age=now - run.started_at,
                    heartbeat_age=seen.heartbeat_age, output_age=seen.output_age,
-                   has_result=seen.result_ready)
+                   has_result=seen.result_ready, host=seen.host or run.host)
 
 
 def health_problems(config: Config, paths: Paths) -> list[str]:

@@ -16,8 +16,13 @@ from shiftctl.memory.store import Run
 def make(kind: str, config: Config | None, paths: Paths | None = None) -> Launcher:
     if kind == "local":
         return LocalLauncher(paths)
+    if kind == "rq":
+        if config is None:
+            raise LauncherError("the rq launcher needs the configuration (workers.launcher)")
+        from shiftctl.admin.launchers.rq import RqLauncher
+        return RqLauncher(config, paths)
     raise LauncherError(f"unknown launcher {kind!r} (workers.launcher.kind); this shiftctl "
-                        "knows: local")
+                        "knows: local, rq")
 
 
 def current(config: Config, paths: Paths | None = None) -> Launcher:

@@ -8,7 +8,7 @@ name and an opaque handle in its own columns (``runs.launcher``, ``runs.handle``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shiftctl.memory.store import Run
@@ -28,6 +28,7 @@ class Liveness:
     heartbeat_age: float | None
     output_age: float | None
     result_ready: bool
+    host: str | None = None  # where it runs, when the launcher knows
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Collected:
     problem: str = ""
     missing: bool = False
     imposed: str = ""
+    columns: dict[str, Any] = field(default_factory=dict)  # the run's columns to record
 
 
 class Launcher(Protocol):

@@ -90,12 +90,12 @@ def ended(rt: CycleContext, run: Run) -> tuple[Result | None, str, str, dict[str
         outcome, error = "failed", f"unusable result: {problem}"
     if run.outcome in ("timed_out", "stalled", "stopped"):  # the admin killed it, and why
         outcome, error = run.outcome, run.error or outcome
-    elif rt.paths.stop.exists() and outcome in ("crashed", "failed") and \
+    elif rt.paths.stop.exists() and outcome in ("crashed", "failed", "lost") and \
             (result is None or result.error == "attempt terminated"):
         outcome, error = "stopped", "ended by the kill switch (shiftctl stop)"
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = dict(got.columns)
     if result is not None:
-        changes = {"exit_code": result.exit_code, "commits": result.commits,
+        changes |= {"exit_code": result.exit_code, "commits": result.commits,
                    "files_changed": result.files_changed, "checks": result.checks,
                    "tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
                    "cost_usd": result.cost_usd or priced(rt, run, result),

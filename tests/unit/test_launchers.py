@@ -34,3 +34,27 @@ def test_a_recorded_run_goes_to_the_launcher_that_started_it() -> None:
     assert isinstance(launchers.for_run(Run(id="r", issue=1, started_at=0), cfg), LocalLauncher)
     with pytest.raises(LauncherError, match="'elsewhere'"):
         launchers.for_run(Run(id="r", issue=1, started_at=0, launcher="elsewhere"), cfg)
+
+
+def test_the_rq_launcher_takes_a_queue_and_the_name_of_the_url_variable() -> None:
+    cfg = parse({"workers": {"launcher": {"kind": "rq", "queue": "team-a",
+                                          "redis_url_env": "TEAM_REDIS"}}}, Path("/r"))
+    assert (cfg.workers.launcher.kind, cfg.workers.launcher.queue,
+            cfg.workers.launcher.redis_url_env) == ("rq", "team-a", "TEAM_REDIS")
+
+
+@pytest.mark.parametrize("launcher, key", [
+    ({"kind": "rq", "redis_url_env": "redis://:secret@db:6379/0"},
+     "workers.launcher.redis_url_env"),
+    ({"kind": "rq", "queue": "a queue"}, "workers.launcher.queue"),
+])
+def test_the_redis_url_is_never_configured_in_the_file(launcher: dict, key: str) -> None:
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        parse({"workers": {"launcher": launcher}}, Path("/r"))
+
+
+def test_a_lost_host_spends_no_attempt_and_the_task_runs_again_at_once() -> None:
+    from shiftctl.admin.cycle.outcomes import after_run
+    step = after_run("lost", attempts=3, max_attempts=3, now=100.0)
+    assert (step.state, step.counted, step.not_before, step.comment) == \
+        ("ready", False, None, None)
