@@ -99,7 +99,7 @@ class ReviewConfig:
     max_bytes_added: int = 20 * 1024 * 1024
 
 
-LAUNCHER_KINDS: tuple[str, ...] = ("local", "rq")
+LAUNCHER_KINDS: tuple[str, ...] = ("local", "rq", "kubernetes")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -112,6 +112,16 @@ class LauncherConfig:
     kind: str = "local"
     queue: str = "shiftctl"
     redis_url_env: str = "SHIFTCTL_REDIS_URL"
+    # kubernetes: where and as what the Job's pod runs (docs/many-machines.md)
+    namespace: str = "shiftctl"
+    image: str = ""
+    cpu: str = "1"
+    memory: str = "2Gi"
+    secret: str = "shiftctl-worker"   # holds redis-url and host-key, mounted as files
+    host_name: str = "kubernetes"     # the name the pods' key is registered under
+    api_url: str = "https://kubernetes.default.svc"
+    token_env: str = "SHIFTCTL_KUBE_TOKEN"
+    ca_file: str = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 
 
 @dataclass(frozen=True)
@@ -311,8 +321,22 @@ def _launcher(r: _Reader) -> LauncherConfig:
     if not _ENV_NAME.match(url_env):
         raise r.error(r.key("redis_url_env"), url_env,
                       "the NAME of an environment variable holding the Redis URL, never the URL")
+    k8s = {name: r.text(name, getattr(LauncherConfig, name))
+           for name in ("namespace", "cpu", "memory", "secret", "host_name", "api_url",
+                        "token_env", "ca_file")}
+    image = r.text("image", "", nullable=True) if "image" in r.data else ""
+    if kind == "kubernetes" and not image:
+        raise r.error(r.key("image"), None, "the container image the pods run (with shiftctl "
+                      "and the agents' CLIs installed)")
+    for name in ("namespace", "secret", "host_name"):
+        if not _NAME.match(k8s[name]):
+            raise r.error(r.key(name), k8s[name], "a name: letters, digits, '.', '_', '-'")
+    if not _ENV_NAME.match(k8s["token_env"]):
+        raise r.error(r.key("token_env"), k8s["token_env"],
+                      "the NAME of an environment variable holding the API token")
     r.done()
-    return LauncherConfig(kind=kind, queue=queue, redis_url_env=url_env)
+    return LauncherConfig(kind=kind, queue=queue, redis_url_env=url_env, image=image or "",
+                          **k8s)
 
 
 def _profile(name: str, r: _Reader, kinds: tuple[str, ...]) -> Profile:

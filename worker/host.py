@@ -35,8 +35,9 @@ JOB_FUNC = "shiftctl.worker.host.run_job"
 BEAT_S = 1.0            # the kill key is checked this often: stop reaches an agent within 5 s
 KILL_GRACE_S = 15.0     # SIGTERM, then SIGKILL: time for a stopped worker to report
 RETURN_TTL_S = 7 * 86400
-ENV_NAME, ENV_DIR, ENV_KEY, ENV_URL = ("SHIFTCTL_HOST_NAME", "SHIFTCTL_HOST_DIR",
-                                       "SHIFTCTL_HOST_KEY", "SHIFTCTL_HOST_URL_ENV")
+ENV_NAME, ENV_DIR, ENV_KEY, ENV_URL, ENV_URL_FILE = (
+    "SHIFTCTL_HOST_NAME", "SHIFTCTL_HOST_DIR", "SHIFTCTL_HOST_KEY", "SHIFTCTL_HOST_URL_ENV",
+    "SHIFTCTL_HOST_URL_FILE")
 
 
 def _default_key() -> Path:
@@ -155,7 +156,8 @@ def _return_bundle(spec: Spec, result: dict[str, Any], work: Path) -> bytes:
     return data
 
 
-def _deliver(conn: Any, run_id: str, signed: dict[str, Any], data: bytes) -> None:
+def _deliver(conn: Any, run_id: str, signed: dict[str, Any], data: bytes,
+             done: str = "") -> None:
     """The return into Redis, retried while Redis is away (a restart loses nothing)."""
     deadline = time.monotonic() + 300
     while True:
@@ -165,6 +167,9 @@ def _deliver(conn: Any, run_id: str, signed: dict[str, Any], data: bytes) -> Non
                 pipe.set(relay.bundle_key(run_id), data, ex=RETURN_TTL_S)
             pipe.set(relay.return_key(run_id), json.dumps(signed), ex=RETURN_TTL_S)
             pipe.delete(relay.heartbeat_key(run_id))
+            if done:  # wakes the admin's nap
+                pipe.rpush(done, run_id)
+                pipe.expire(done, RETURN_TTL_S)
             pipe.execute()
             return
         except Exception:
@@ -176,7 +181,8 @@ def _deliver(conn: Any, run_id: str, signed: dict[str, Any], data: bytes) -> Non
 def run_job(payload: dict[str, Any]) -> dict[str, Any]:
     """One run on this host (RQ calls it in its work horse)."""
     host, key = os.environ[ENV_NAME], Path(os.environ[ENV_KEY]).read_bytes()
-    conn = relay.connect(os.environ.get(ENV_URL, relay.DEFAULT_URL_ENV))
+    conn = relay.connect(os.environ.get(ENV_URL, relay.DEFAULT_URL_ENV),
+                         os.environ.get(ENV_URL_FILE, ""))
     run_id = str(payload["spec"]["run_id"])
     if conn.exists(relay.kill_key(run_id)):
         return {"run_id": run_id, "skipped": "stopped before it started"}
@@ -198,7 +204,7 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
     doc = {"v": 1, "host": host, "run_id": run_id, "base_sha": spec.base_sha,
            "branch": spec.branch if spec.mode == "work" else "", "result": result,
            "bundle_sha256": hashlib.sha256(data).hexdigest()}
-    _deliver(conn, run_id, sign(key, doc), data)
+    _deliver(conn, run_id, sign(key, doc), data, str(payload.get("done_key") or ""))
     shutil.rmtree(work, ignore_errors=True)
     return {"run_id": run_id, "outcome": result.get("outcome")}
 
@@ -212,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--redis-url-env", default=relay.DEFAULT_URL_ENV)
     p.add_argument("--register", action="store_true")
     p.add_argument("--burst", action="store_true")
+    p.add_argument("--processes", type=int, default=1)
+    p.add_argument("--redis-url-file", default="")
+    p.add_argument("--run", default="", help="run this one run and exit (a Kubernetes pod)")
     args = p.parse_args(argv)
     if not relay.HOST_NAME.match(args.name) or not relay.QUEUE_NAME.match(args.queue):
         print("worker-host: --name and --queue take letters, digits, '.', '_' and '-' "
@@ -228,12 +237,17 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir or Path.home() / ".cache" / "shiftctl" / "host"
     workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.environ.update({ENV_NAME: args.name, ENV_DIR: str(workdir.resolve()),
-                       ENV_KEY: str(key_path.resolve()), ENV_URL: args.redis_url_env})
+                       ENV_KEY: str(key_path.resolve()), ENV_URL: args.redis_url_env,
+                       ENV_URL_FILE: args.redis_url_file})
     try:
-        conn = relay.connect(args.redis_url_env)
+        conn = relay.connect(args.redis_url_env, args.redis_url_file)
     except relay.RelayError as exc:
         print(f"worker-host: {exc}", file=sys.stderr)
         return 2
+    if args.run:
+        return one_run(conn, args.run)
+    if args.processes > 1:
+        return _several(args.processes, argv if argv is not None else sys.argv[1:])
     from rq import Queue, Worker
     from rq.serializers import JSONSerializer
     queue = Queue(args.queue, connection=conn, serializer=JSONSerializer)
@@ -241,6 +255,36 @@ def main(argv: list[str] | None = None) -> int:
                     name=f"{args.name}-{os.getpid()}")
     worker.work(burst=args.burst, logging_level="WARNING", with_scheduler=False)
     return 0
+
+
+def one_run(conn: Any, run_id: str) -> int:
+    """A Kubernetes pod's whole life: take the run's job (GETDEL, so no second pod can) and
+    run it; a job already taken or gone is nothing to do."""
+    raw = conn.getdel(relay.job_key(run_id))
+    if raw is None:
+        print(f"worker-host: run {run_id} is not waiting (taken or stopped)", file=sys.stderr)
+        return 0
+    run_job(json.loads(raw))
+    return 0
+
+
+def _several(n: int, argv: list[str]) -> int:
+    """``n`` RQ workers (one run at a time each) under this process; a signal to it reaches
+    them all."""
+    own = [a for a in argv if not a.startswith("--processes")]
+    if "--processes" in argv:
+        i = argv.index("--processes")
+        own = argv[:i] + argv[i + 2:]
+    children = [subprocess.Popen([sys.executable, "-m", "shiftctl.worker.host", *own])
+                for _ in range(n)]
+
+    def forward(signum: int, _frame: Any) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(signum)
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    return max(child.wait() for child in children)
 
 
 if __name__ == "__main__":

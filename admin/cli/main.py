@@ -737,13 +737,15 @@ def supervise(ctx: Context, foreground: bool) -> None:
 @click.option("--register", is_flag=True,
               help="Make the key if needed, print 'NAME PUBLIC-KEY' for `shiftctl hosts add`.")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--processes", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Runs this host works on at once (one RQ worker each).")
 def worker_host(queue: str, name: str | None, workdir: str | None, key: str | None,
-                redis_url_env: str, register: bool, burst: bool) -> None:
+                redis_url_env: str, register: bool, burst: bool, processes: int) -> None:
     """Run agents for an admin elsewhere: an RQ worker on QUEUE (docs/many-machines.md).
 
     It needs no repository, no tracker token and no configuration file: only Redis (the URL
     in $SHIFTCTL_REDIS_URL) and a key the admin has registered."""
-    args = ["--queue", queue, "--redis-url-env", redis_url_env]
+    args = ["--queue", queue, "--redis-url-env", redis_url_env, "--processes", str(processes)]
     for flag, value in (("--name", name), ("--workdir", workdir), ("--key", key)):
         if value:
             args += [flag, value]

@@ -21,8 +21,14 @@ def make(kind: str, config: Config | None, paths: Paths | None = None) -> Launch
             raise LauncherError("the rq launcher needs the configuration (workers.launcher)")
         from shiftctl.admin.launchers.rq import RqLauncher
         return RqLauncher(config, paths)
+    if kind == "kubernetes":
+        if config is None:
+            raise LauncherError("the kubernetes launcher needs the configuration "
+                                "(workers.launcher)")
+        from shiftctl.admin.launchers.kubernetes import KubernetesLauncher
+        return KubernetesLauncher(config, paths)
     raise LauncherError(f"unknown launcher {kind!r} (workers.launcher.kind); this shiftctl "
-                        "knows: local, rq")
+                        "knows: local, rq, kubernetes")
 
 
 def current(config: Config, paths: Paths | None = None) -> Launcher:

@@ -83,21 +83,44 @@ class RqLauncher:
         conn = self.conn()
         limit = job_timeout(spec)
         conn.set(relay.base_key(spec.run_id), data, ex=limit + KEY_TTL_S)
-        payload = {"spec": spec.to_dict(), "lease": self.config.workers.lease,
-                   "prompt": Path(spec.prompt_file).read_text(encoding="utf-8")}
+        payload = self.payload(spec)
         Queue(self.settings.queue, connection=conn, serializer=JSONSerializer).enqueue(
             JOB_FUNC, payload, job_id=spec.run_id, job_timeout=limit,
             result_ttl=KEY_TTL_S, failure_ttl=KEY_TTL_S, description=f"shiftctl {spec.run_id}")
         return {"handle": spec.run_id}
+
+    def payload(self, spec: Spec) -> dict[str, Any]:
+        """The job: the spec, the prompt, the lease, and where to say it is done."""
+        return {"spec": spec.to_dict(), "lease": self.config.workers.lease,
+                "prompt": Path(spec.prompt_file).read_text(encoding="utf-8"),
+                "done_key": relay.done_key(self.settings.queue)}
+
+    def wait_for_return(self, seconds: float) -> bool:
+        """Block up to ``seconds`` until a host delivers a return (the nap's wake)."""
+        from redis.exceptions import RedisError
+        try:
+            return self.conn().blpop([relay.done_key(self.settings.queue)],
+                                     timeout=max(0.01, seconds)) is not None
+        except RedisError:
+            time.sleep(seconds)
+            return False
 
     def _peek(self, run: Run) -> tuple[Any, Any, Any, Any]:
         pipe = self.conn().pipeline(transaction=False)
         pipe.ttl(relay.heartbeat_key(run.id))
         pipe.get(relay.heartbeat_key(run.id))
         pipe.exists(relay.return_key(run.id))
-        pipe.hget(f"rq:job:{run.handle or run.id}", "status")
+        self._ask_waiting(pipe, run)
         ttl, beat, ret, status = pipe.execute()
         return ttl, beat, ret, status
+
+    def _ask_waiting(self, pipe: Any, run: Run) -> None:
+        """Queue the command whose answer ``_waiting`` reads: the RQ job's status."""
+        pipe.hget(f"rq:job:{run.handle or run.id}", "status")
+
+    def _waiting(self, answer: Any) -> bool:
+        """The run waits for a host to take it."""
+        return answer in WAITING
 
     def probe(self, run: Run, now: float) -> Liveness:
         """One Redis round trip: the heartbeat (its age from its TTL, so no host's clock
@@ -116,7 +139,7 @@ class RqLauncher:
                                 result_ready=bool(ret), host=str(data.get("host") or "") or None)
             except (ValueError, TypeError, AttributeError):
                 pass
-        waiting = status in WAITING
+        waiting = self._waiting(status)
         return Liveness(alive=waiting, heartbeat_age=0.0 if waiting else None,
                         output_age=0.0 if waiting else None, result_ready=bool(ret))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 DEFAULT_URL_ENV = "SHIFTCTL_REDIS_URL"
@@ -20,9 +21,17 @@ class RelayError(RuntimeError):
     """Redis cannot be reached or is not configured; the message never holds the URL."""
 
 
-def connect(url_env: str = DEFAULT_URL_ENV) -> Any:
-    """A Redis client for the URL in ``$url_env`` (never logged, never written to a file)."""
-    url = os.environ.get(url_env, "")
+def connect(url_env: str = DEFAULT_URL_ENV, url_file: str = "") -> Any:
+    """A Redis client for the URL in ``$url_env`` (never logged, never written to a file by
+    shiftctl), or in ``url_file`` (a mounted Kubernetes Secret: no secret in a pod's env)."""
+    if url_file:
+        try:
+            url = Path(url_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise RelayError(f"cannot read the Redis URL file {url_file}: "
+                             f"{exc.strerror}") from None
+    else:
+        url = os.environ.get(url_env, "")
     if not url:
         raise RelayError(f"${url_env} is not set: it must hold the Redis URL "
                          "(redis://[:password@]host:port/db) the admin and the worker hosts share")
@@ -59,6 +68,18 @@ def bundle_key(run_id: str) -> str:
     return f"{PREFIX}retb:{run_id}"
 
 
+def job_key(run_id: str) -> str:
+    """A run's job (JSON) waiting for a pod to take it (kubernetes launcher): present means
+    queued; the pod takes it with GETDEL."""
+    return f"{PREFIX}job:{run_id}"
+
+
+def done_key(queue: str) -> str:
+    """A list the hosts push a run's id onto when they deliver its return: the admin's nap
+    waits on it (BLPOP), as it waits on the wake file for local workers."""
+    return f"{PREFIX}done:{queue}"
+
+
 def run_keys(run_id: str) -> list[str]:
     return [base_key(run_id), heartbeat_key(run_id), kill_key(run_id), return_key(run_id),
-            bundle_key(run_id)]
+            bundle_key(run_id), job_key(run_id)]

@@ -115,11 +115,11 @@ def test_stop_ends_remote_agents_within_five_seconds(rq_hosts: Hosts, project: P
     assert project.tasks(n)["t1"].attempts == 0
 
 
-def one_task(project: Project, marker: Path | None = None, sleep: float = 0) -> None:
-    env = {"AGENT_WRITE": "x.txt:x", "AGENT_SLEEP": str(sleep), "AGENT_TICK": "0.5"}
+def one_task(project: Project, agent_sleep: float = 0, **extra: object) -> None:
+    env = {"AGENT_WRITE": "x.txt:x", "AGENT_SLEEP": str(agent_sleep), "AGENT_TICK": "0.5"}
     project.configure(agents={"default": "one", "profiles": {"one": {
         "kind": "command", "argv": agent_argv("scripted.py"), "env": env}}},
-        workers={"launcher": {"kind": "rq", "queue": "shiftctl"}})
+        workers={"launcher": {"kind": "rq", "queue": "shiftctl"}}, **extra)
 
 
 def cycle_until(project: Project, predicate, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
@@ -169,7 +169,7 @@ def test_a_host_signing_with_an_unregistered_key_is_refused(rq_hosts: Hosts,
 
 def test_a_redis_restart_mid_run_loses_nothing_and_duplicates_nothing(
         rq_hosts: Hosts, project: Project, redis_server: RedisServer, tmp_path: Path) -> None:
-    one_task(project, sleep=6)
+    one_task(project, agent_sleep=6)
     rq_hosts.start("alpha")
     rq_hosts.start("beta")
     n = project.file_issue("One", "- [ ] one\n")
@@ -202,3 +202,16 @@ def test_a_crash_at_each_launcher_point_loses_nothing_and_duplicates_nothing(
     project.run(max_seconds=120)
     assert_done_exactly_once(project, n)
     assert {r.launcher for r in project.runs(n) if r.kind == "work"} == {"rq"}
+
+
+def test_a_napping_admin_wakes_when_a_host_returns(rq_hosts: Hosts, project: Project) -> None:
+    from shiftctl.admin.cycle.nap import nap
+    one_task(project, agent_sleep=1, sleep={"busy": 300, "wake_check": 300})
+    rq_hosts.start("alpha")
+    n = project.file_issue("One", "- [ ] one\n")
+    cycle_until(project, lambda: bool(project.runs(n)))
+    t0 = time.monotonic()
+    assert nap(project.config, 120) == "wake"
+    assert time.monotonic() - t0 < 60
+    project.cycle()
+    assert project.runs(n)[0].outcome == "succeeded", project.runs(n)[0].error

@@ -182,3 +182,47 @@ def agents_on(host: Host) -> list[int]:
                 any(str(host.work).encode() in a for a in argv):
             found.append(int(entry.name))
     return found
+
+
+class LocalKube:
+    """Kubernetes' part, played on this machine: ``create_job`` runs the rendered pod's own
+    command and arguments (its Secret's two files materialised, its emptyDirs as temporary
+    directories) under the hosts' wrapper, so the pod cannot see the admin's files either.
+    The launcher, the manifest and the pod program are the real ones."""
+
+    def __init__(self, hosts: Hosts, key: Path) -> None:
+        self.hosts, self.key = hosts, key
+        self.created: list[dict] = []
+        self.deleted: list[str] = []
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def __call__(self, _settings: object) -> LocalKube:  # stands in for KubeApi(settings)
+        return self
+
+    def create_job(self, manifest: dict) -> None:
+        from shiftctl.admin.launchers.kubernetes import SECRET_DIR
+        self.created.append(manifest)
+        pod = self.hosts.base / manifest["metadata"]["name"]
+        secret, work, home = pod / "secret", pod / "work", pod / "home"
+        for d in (secret, work, home):
+            d.mkdir(parents=True)
+        (secret / "redis-url").write_text(self.hosts.url)
+        (secret / "host-key").write_bytes(self.key.read_bytes())
+        [container] = manifest["spec"]["template"]["spec"]["containers"]
+        argv = [a.replace(SECRET_DIR, str(secret)).replace("/work", str(work))
+                for a in container["command"] + container["args"]]
+        argv[0] = sys.executable if argv[0] == "python" else argv[0]
+        env = {k: v for k, v in self.hosts.env(home).items() if k != "SHIFTCTL_REDIS_URL"}
+        with open(pod / "pod.log", "ab") as out:
+            self.procs.append(subprocess.Popen(self.hosts.wrap(argv), env=env, stdout=out,
+                                               stderr=subprocess.STDOUT,
+                                               start_new_session=True))
+
+    def delete_job(self, name: str) -> None:
+        self.deleted.append(name)
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
