@@ -441,7 +441,8 @@ class Store:
             self._insert("runs", values)
             events.append(self.conn, "run.start", issue=run.issue,
                           task=task.ref if task else None, run=run.id, run_kind=run.kind,
-                          attempt=run.attempt, profile=run.profile, pid=run.pid)
+                          attempt=run.attempt, profile=run.profile, pid=run.pid,
+                          launcher=run.launcher)
             if task is not None and run.kind == "work":
                 self.set_task_state(task, "running", None, **task_changes)
 
@@ -462,7 +463,8 @@ class Store:
             events.append(self.conn, "run.end", issue=run.issue,
                           task=task.ref if task else None, run=run.id,
                           outcome=changes.get("outcome"), error=changes.get("error"),
-                          cost_usd=cost, commits=len(changes.get("commits") or []))
+                          cost_usd=cost, commits=len(changes.get("commits") or []),
+                          host=changes.get("host") or run.host)
         for k, v in changes.items():
             setattr(run, k, v)
 

@@ -103,7 +103,8 @@ class Relay:
         try:
             pipe = self.conn.pipeline()
             pipe.set(relay.heartbeat_key(self.run_id), json.dumps(
-                {"host": self.host, "phase": phase, "output_age": out_age}), ex=int(self.lease))
+                {"host": self.host, "phase": phase, "output_age": out_age}),
+                ex=int(self.lease * relay.HEARTBEAT_LEASES))
             pipe.exists(relay.kill_key(self.run_id))
             _, kill = pipe.execute()
         except Exception:  # Redis away: the worker goes on; beats resume when it is back

@@ -144,6 +144,9 @@ class KubernetesLauncher(RqLauncher):
     def _waiting(self, answer: Any) -> bool:
         return bool(answer)
 
+    def _starting(self, answer: Any) -> bool:
+        return True  # a pod that took its job (or a Job never created): a lease to beat
+
     def stop(self, runs: Sequence[Run], grace: float) -> None:
         """A run no pod has taken yet: its job is withdrawn and its Job deleted. A running
         one: the kill key, as for ``rq`` (its pod then reports and ends)."""

@@ -106,6 +106,7 @@ class RqLauncher:
             return False
 
     def _peek(self, run: Run) -> tuple[Any, Any, Any, Any]:
+        """(heartbeat TTL, heartbeat, return present, waiting answer): one round trip."""
         pipe = self.conn().pipeline(transaction=False)
         pipe.ttl(relay.heartbeat_key(run.id))
         pipe.get(relay.heartbeat_key(run.id))
@@ -113,6 +114,18 @@ class RqLauncher:
         self._ask_waiting(pipe, run)
         ttl, beat, ret, status = pipe.execute()
         return ttl, beat, ret, status
+
+    def _silent_since(self, run: Run, now: float) -> float:
+        """When the admin first found the run taken by a host but without a heartbeat (its
+        own clock; a second round trip, only in that state)."""
+        pipe = self.conn().pipeline(transaction=False)
+        pipe.set(relay.seen_key(run.id), repr(now), nx=True, ex=KEY_TTL_S)
+        pipe.get(relay.seen_key(run.id))
+        _, seen = pipe.execute()
+        try:
+            return float(seen)
+        except (TypeError, ValueError):
+            return now
 
     def _ask_waiting(self, pipe: Any, run: Run) -> None:
         """Queue the command whose answer ``_waiting`` reads: the RQ job's status."""
@@ -122,26 +135,41 @@ class RqLauncher:
         """The run waits for a host to take it."""
         return answer in WAITING
 
+    def _starting(self, answer: Any) -> bool:
+        """A host has taken the run and may not have beaten yet (RQ: the job is started;
+        no job at all, or a finished one, will never beat)."""
+        return bool(answer == b"started")
+
     def probe(self, run: Run, now: float) -> Liveness:
         """One Redis round trip: the heartbeat (its age from its TTL, so no host's clock
         counts), the return, the job's status. A job still waiting for a host is alive."""
         from redis.exceptions import RedisError
         try:
             ttl, beat, ret, status = self._peek(run)
+            starting = beat is None and not ret and self._starting(status)
+            first = self._silent_since(run, now) if starting else now
         except RedisError:  # Redis away: assume alive, reclaim nothing on a transport outage
             return Liveness(alive=True, heartbeat_age=0.0, output_age=0.0, result_ready=False)
         if beat is not None:
             try:
                 data = json.loads(beat)
-                age = max(0.0, float(self.config.workers.lease) - max(int(ttl), 0))
-                return Liveness(alive=True, heartbeat_age=age,
+                lease = float(self.config.workers.lease)
+                age = max(0.0, lease * relay.HEARTBEAT_LEASES - max(int(ttl), 0))
+                return Liveness(alive=age < lease, heartbeat_age=age,
                                 output_age=age + float(data.get("output_age") or 0),
                                 result_ready=bool(ret), host=str(data.get("host") or "") or None)
             except (ValueError, TypeError, AttributeError):
                 pass
-        waiting = self._waiting(status)
-        return Liveness(alive=waiting, heartbeat_age=0.0 if waiting else None,
-                        output_age=0.0 if waiting else None, result_ready=bool(ret))
+        if self._waiting(status):  # no host has taken it yet: waiting is not dying
+            return Liveness(alive=True, heartbeat_age=0.0, output_age=0.0,
+                            result_ready=bool(ret))
+        if not starting:  # no job, or one that ended: nothing will beat for it again
+            return Liveness(alive=False, heartbeat_age=None, output_age=None,
+                            result_ready=bool(ret))
+        # taken, no beat yet: alive for one lease from the first probe that saw it so
+        silent = max(0.0, now - first)
+        return Liveness(alive=silent < self.config.workers.lease, heartbeat_age=silent,
+                        output_age=silent, result_ready=bool(ret))
 
     def stop(self, runs: Sequence[Run], grace: float) -> None:
         """The kill key for each run (its host's relay ends the worker, which ends its agent

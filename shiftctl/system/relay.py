@@ -48,8 +48,13 @@ def base_key(run_id: str) -> str:
     return f"{PREFIX}base:{run_id}"
 
 
+HEARTBEAT_LEASES = 3  # a heartbeat key lives this many leases: its age is read from its TTL
+
+
 def heartbeat_key(run_id: str) -> str:
-    """The run's heartbeat, set by the host's job every beat; it expires after the lease."""
+    """The run's heartbeat, set by the host's job every beat, expiring ``HEARTBEAT_LEASES``
+    leases later: the admin reads its age from its TTL (no host's clock counts), so a host
+    silent for one lease is seen as such while the key still exists."""
     return f"{PREFIX}hb:{run_id}"
 
 
@@ -74,6 +79,12 @@ def job_key(run_id: str) -> str:
     return f"{PREFIX}job:{run_id}"
 
 
+def seen_key(run_id: str) -> str:
+    """When the admin first probed the run (its own clock): a job a host has taken but not
+    yet beaten for is alive for one lease from then, not forever."""
+    return f"{PREFIX}seen:{run_id}"
+
+
 def done_key(queue: str) -> str:
     """A list the hosts push a run's id onto when they deliver its return: the admin's nap
     waits on it (BLPOP), as it waits on the wake file for local workers."""
@@ -82,4 +93,4 @@ def done_key(queue: str) -> str:
 
 def run_keys(run_id: str) -> list[str]:
     return [base_key(run_id), heartbeat_key(run_id), kill_key(run_id), return_key(run_id),
-            bundle_key(run_id), job_key(run_id)]
+            bundle_key(run_id), job_key(run_id), seen_key(run_id)]

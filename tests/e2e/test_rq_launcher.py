@@ -45,11 +45,16 @@ def test_six_parallel_tasks_over_two_hosts_end_in_one_ready_pr(rq_hosts: Hosts,
     prs = project.prs()
     assert len(prs) == 1 and prs[0]["draft"] is False
     runs = [r for r in project.runs(n) if r.kind == "work"]
-    assert len(runs) == 6 and all(r.outcome == "succeeded" for r in runs)
+    assert len(runs) == 6 and all(r.outcome == "succeeded" for r in runs), \
+        [(r.id, r.outcome, r.error) for r in runs]
     assert {r.host for r in runs} == {"alpha", "beta"}
     assert {r.launcher for r in runs} == {"rq"}
-    status = project.cli_json("status")
-    assert status["issues"][0]["state"] == "done"
+    s = project.store()
+    try:
+        ends = [e["data"] for e in s.iter_events() if e["kind"] == "run.end"]
+    finally:
+        s.close()
+    assert {e["host"] for e in ends if e["outcome"] == "succeeded"} == {"alpha", "beta"}
 
 
 
