@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -100,6 +101,31 @@ class ReviewConfig:
     max_bytes_added: int = 20 * 1024 * 1024
 
 
+LAUNCHER_KINDS: tuple[str, ...] = ("local", "rq", "kubernetes")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class LauncherConfig:
+    """``workers.launcher``: where workers run (docs/design.md §5). ``rq``: the queue, and
+    the environment variable that holds the Redis URL (the URL itself is never configured
+    in a file)."""
+    kind: str = "local"
+    queue: str = "shiftctl"
+    redis_url_env: str = "SHIFTCTL_REDIS_URL"
+    # kubernetes: where and as what the Job's pod runs (docs/many-machines.md)
+    namespace: str = "shiftctl"
+    image: str = ""
+    cpu: str = "1"
+    memory: str = "2Gi"
+    secret: str = "shiftctl-worker"   # holds redis-url and host-key, mounted as files
+    host_name: str = "kubernetes"     # the name the pods' key is registered under
+    api_url: str = "https://kubernetes.default.svc"
+    token_env: str = "SHIFTCTL_KUBE_TOKEN"
+    ca_file: str = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+
+
 @dataclass(frozen=True)
 class WorkersConfig:
     max_concurrent: int = 4
@@ -110,6 +136,7 @@ class WorkersConfig:
     backoff_base: float = 10.0
     backoff_cap: float = 300.0
     cooldown: float = 300.0          # a rate-limited profile rests this long (no reset given)
+    launcher: LauncherConfig = field(default_factory=LauncherConfig)
 
 
 @dataclass(frozen=True)
@@ -294,6 +321,33 @@ class _Reader:
                 raise ConfigError(f"{self.source}: {self.key(str(name))}: unknown key{extra}")
 
 
+def _launcher(r: _Reader) -> LauncherConfig:
+    kind = r.text("kind", "local", choices=LAUNCHER_KINDS)
+    queue = r.text("queue", "shiftctl")
+    if not _NAME.match(queue):
+        raise r.error(r.key("queue"), queue, "a queue name: letters, digits, '.', '_', '-'")
+    url_env = r.text("redis_url_env", "SHIFTCTL_REDIS_URL")
+    if not _ENV_NAME.match(url_env):
+        raise r.error(r.key("redis_url_env"), url_env,
+                      "the NAME of an environment variable holding the Redis URL, never the URL")
+    k8s = {name: r.text(name, getattr(LauncherConfig, name))
+           for name in ("namespace", "cpu", "memory", "secret", "host_name", "api_url",
+                        "token_env", "ca_file")}
+    image = r.text("image", "", nullable=True) if "image" in r.data else ""
+    if kind == "kubernetes" and not image:
+        raise r.error(r.key("image"), None, "the container image the pods run (with shiftctl "
+                      "and the agents' CLIs installed)")
+    for name in ("namespace", "secret", "host_name"):
+        if not _NAME.match(k8s[name]):
+            raise r.error(r.key(name), k8s[name], "a name: letters, digits, '.', '_', '-'")
+    if not _ENV_NAME.match(k8s["token_env"]):
+        raise r.error(r.key("token_env"), k8s["token_env"],
+                      "the NAME of an environment variable holding the API token")
+    r.done()
+    return LauncherConfig(kind=kind, queue=queue, redis_url_env=url_env, image=image or "",
+                          **k8s)
+
+
 def _profile(name: str, r: _Reader, kinds: tuple[str, ...]) -> Profile:
     kind = r.text("kind", None, choices=kinds)
     if kind is None:
@@ -459,7 +513,8 @@ def parse(data: Any, root: Path, source: str = CONFIG_NAME) -> Config:
                             lease=w.integer("lease", 120, 5, 86400),
                             backoff_base=w.number("backoff_base", 10.0, 0, 86400),
                             backoff_cap=w.number("backoff_cap", 300.0, 0, 86400),
-                            cooldown=w.number("cooldown", 300.0, 0, 86400))
+                            cooldown=w.number("cooldown", 300.0, 0, 86400),
+                            launcher=_launcher(w.mapping("launcher")))
     w.done()
     b = top.mapping("budget")
     budget = BudgetConfig(usd_per_issue=b.number("usd_per_issue", 10.0, 0, 1e9),

@@ -337,6 +337,15 @@ MIGRATIONS: list[Migration] = [
     Migration("0010_cli", [
         "ALTER TABLE runs ADD COLUMN turns INTEGER NOT NULL DEFAULT 0",
     ]),
+    # Launchers (docs/design.md §5): which launcher started a run and its opaque handle there
+    # (a queue job id, a Kubernetes Job name), and the host that ran it. The ladder never
+    # reads them; only the launcher that started a run probes, stops and collects it. NULL
+    # launcher: the local process launcher (every run before this migration).
+    Migration("0011_launchers", [
+        "ALTER TABLE runs ADD COLUMN launcher TEXT",
+        "ALTER TABLE runs ADD COLUMN handle TEXT",
+        "ALTER TABLE runs ADD COLUMN host TEXT",
+    ]),
 ]
 
 # Tables every migrated state database has; a file that lacks one is not usable state.

@@ -42,6 +42,7 @@ class Outcome(StrEnum):
     STOPPED = "stopped"
     REJECTED = "rejected"
     TAMPERED = "tampered"
+    LOST = "lost"            # its worker host vanished (remote launchers)
 
 
 ISSUE_STATES: tuple[str, ...] = tuple(IssueState)

@@ -163,6 +163,9 @@ class Run:
     subject: str | None = None   # judge: the work run it reviews; plan: the plan version;
     #                              verify: the integration head whose checks it ran
     verdict: str | None = None   # judge, verify: pass | fail
+    launcher: str | None = None  # the launcher that started it (None: local processes)
+    handle: str | None = None    # that launcher's opaque handle (a job id), never read elsewhere
+    host: str | None = None      # the machine that ran it, as its worker host named itself
 
 
 @dataclass(frozen=True)
@@ -464,7 +467,8 @@ class Store:
             self._insert("runs", values)
             events.append(self.conn, "run.start", issue=run.issue,
                           task=task.ref if task else None, run=run.id, run_kind=run.kind,
-                          attempt=run.attempt, profile=run.profile, pid=run.pid)
+                          attempt=run.attempt, profile=run.profile, pid=run.pid,
+                          launcher=run.launcher)
             if task is not None and run.kind == "work":
                 self.set_task_state(task, TaskState.RUNNING, None, **task_changes)
 
@@ -485,7 +489,8 @@ class Store:
             events.append(self.conn, "run.end", issue=run.issue,
                           task=task.ref if task else None, run=run.id,
                           outcome=changes.get("outcome"), error=changes.get("error"),
-                          cost_usd=cost, commits=len(changes.get("commits") or []))
+                          cost_usd=cost, commits=len(changes.get("commits") or []),
+                          host=changes.get("host") or run.host)
         for k, v in changes.items():
             setattr(run, k, v)
 

@@ -1,5 +1,6 @@
 """shiftctl benchmarks: idle cost, orchestration overhead, throughput, scale, wake latency,
-webhook latency, what the dashboard costs the admin and the per-run cost of the bwrap sandbox.
+webhook latency, what the dashboard costs the admin, the per-run cost of the bwrap sandbox and
+the rq launcher over four worker hosts on one Redis (``--only rq``).
 
     python scripts/bench.py [--quick] [--json FILE] [--only idle,idle_cost,...]
 
@@ -15,6 +16,7 @@ tests' fake (``tests/github_fake``). Section helpers come from ``tests/`` (``sup
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -772,12 +774,143 @@ def section_serve_cost(bench: Bench) -> dict[str, Any]:
             "idle_cycle_serve_ratio": round(median(with_serve) / median(without), 3)}
 
 
+# -- many machines: the rq launcher --------------------------------------------------------------
+RQ_HOSTS, RQ_PROCESSES = 4, 16  # 4 worker hosts on this machine, 16 runs at once each
+
+
+def register_hosts(p: Project, keys: dict[str, str]) -> None:
+    from shiftctl.admin.launchers.hosts import add
+    from shiftctl.admin.paths import Paths
+    for name, public in keys.items():
+        add(Paths(p.root), name, public)
+
+
+def start_hosts(work: Path, queue: str) -> tuple[list[subprocess.Popen[bytes]], dict[str, str]]:
+    """``shiftctl worker-host`` x RQ_HOSTS, each with its own HOME, key and work directory."""
+    procs, keys = [], {}
+    for i in range(RQ_HOSTS):
+        name, home = f"host{i}", work / f"host{i}"
+        (home / "work").mkdir(parents=True)
+        env = {**os.environ, "HOME": str(home)}
+        key = home / "host.key"
+        reg = subprocess.run([*SHIFTCTL, "worker-host", "--register", "--name", name, "--key",
+                              str(key)], env=env, capture_output=True, text=True, check=True)
+        keys[name] = reg.stdout.split()[1]
+        procs.append(subprocess.Popen(
+            [*SHIFTCTL, "worker-host", "--queue", queue, "--name", name, "--key", str(key),
+             "--workdir", str(home / "work"), "--processes", str(RQ_PROCESSES)], env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+    return procs, keys
+
+
+def rq_run(bench: Bench, name: str, n: int, *, concurrent: int, sleep: float,
+           keys: dict[str, str], queue: str) -> float:
+    """n independent tasks through the loop on the rq launcher: seconds from the first spawn
+    to the last merge."""
+    p = bench.project(name, workers={"max_concurrent": concurrent,
+                                     "launcher": {"kind": "rq", "queue": queue}})
+    register_hosts(p, keys)
+    p.file_issue(name, checklist(n, sleep=sleep))
+    loop = Loop(p.root)
+    loop.wait_for(merged(p, n), timeout=180 + n * (sleep + 10) / concurrent)
+    loop.stop()
+    return elapsed_of(p)
+
+
+def elapsed_of(p: Project) -> float:
+    merges = merged_at(p)
+    s = p.store()
+    try:
+        starts = [r.started_at for r in s.runs() if r.kind == "work"]
+    finally:
+        s.close()
+    return max(merges.values()) - min(starts)
+
+
+def task_spans(p: Project) -> list[float]:
+    """Per task: its first spawn to its merge (seconds)."""
+    merges = merged_at(p)
+    s = p.store()
+    try:
+        return [merges[t.ref] - min(r.started_at for r in s.runs(task_id=t.id))
+                for t in s.tasks(states=("done",))]
+    finally:
+        s.close()
+
+
+def redis_stats(client: Any) -> tuple[int, int, int]:
+    """(commands processed, connections received, bytes used) by the server so far."""
+    info = client.info()
+    return (int(info["total_commands_processed"]), int(info["total_connections_received"]),
+            int(info["used_memory"]))
+
+
+def section_rq(bench: Bench) -> dict[str, Any]:
+    """The rq launcher on one Redis with 4 worker hosts (16 runs at once each) on this same
+    machine: per-task overhead against local, throughput at 16 and 64 runs at once, Redis
+    round trips of an idle cycle, Redis memory per queued run."""
+    from support.rqhosts import RedisServer
+    if shutil.which("redis-server") is None:
+        print("redis-server not installed: the rq section is skipped", file=sys.stderr)
+        return {}
+    server = RedisServer(bench.work / "redis")
+    (bench.work / "redis").mkdir()
+    server.start()
+    os.environ["SHIFTCTL_REDIS_URL"] = server.url
+    client, out = server.client(), {}
+    try:
+        idle = bench.project("rq-idle", workers={"launcher": {"kind": "rq"}})
+        timed_cli(idle.root, "cycle")
+        c0, k0, _ = redis_stats(client)
+        for _ in range(5):
+            timed_cli(idle.root, "cycle")
+        c1, k1, _ = redis_stats(client)
+        # the second INFO is one command (on the bench's own, pooled connection)
+        out["rq_idle_cycle_redis_round_trips"] = (c1 - c0 - 1) / 5
+        out["rq_idle_cycle_redis_connections"] = (k1 - k0) / 5
+        queued = 20
+        held = bench.project("rq-queued", workers={"max_concurrent": queued,
+                                                   "launcher": {"kind": "rq", "queue": "idle"}})
+        held.file_issue("held", checklist(queued))
+        _, _, m0 = redis_stats(client)
+        held.cycle()
+        while len([r for r in held.runs() if r.kind == "work"]) < queued:
+            held.cycle()
+        _, _, m1 = redis_stats(client)
+        out["rq_redis_bytes_per_queued_run"] = round((m1 - m0) / queued)
+        procs, keys = start_hosts(bench.work / "hosts", "bench")
+        try:
+            n = bench.sizes.tasks_tiny
+            local, _ = run_tasks(bench, "rq-local-overhead", n, concurrent=16)
+            remote = bench.project("rq-overhead", workers={"max_concurrent": 16, "launcher": {
+                "kind": "rq", "queue": "bench"}})
+            register_hosts(remote, keys)
+            remote.file_issue("overhead", checklist(n))
+            loop = Loop(remote.root)
+            loop.wait_for(merged(remote, n), timeout=300)
+            loop.stop()
+            out["rq_task_span_s_median"] = round(median(task_spans(remote)), 2)
+            out["local_task_span_s_median"] = round(median(task_spans(local)), 2)
+            sleep = 5.0
+            for conc, tasks in ((16, 32), (64, 100)):
+                elapsed = rq_run(bench, f"rq-throughput-{conc}", tasks, concurrent=conc,
+                                 sleep=sleep, keys=keys, queue="bench")
+                ideal = -(-tasks // conc) * sleep
+                out[f"rq_throughput_ratio_n{conc}"] = round(ideal / elapsed, 3)
+        finally:
+            for proc in procs:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        server.stop()
+    return out
+
+
 SECTIONS: dict[str, Callable[[Bench], dict[str, Any]]] = {
     "idle": section_idle, "idle_cost": section_idle_cost, "overhead": section_overhead,
     "claude": section_claude, "throughput": section_throughput, "scale": section_scale,
     "wake": section_wake, "sandbox": section_sandbox, "libraries": section_libraries,
-    "webhook": section_webhook,
-    "serve_cost": section_serve_cost,
+    "webhook": section_webhook, "serve_cost": section_serve_cost, "rq": section_rq,
 }
 BACKGROUND = ("wake",)  # mostly waiting: runs alongside the others
 
@@ -790,6 +923,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "throughput_ratio_n16": (">=", 0.9), "scale_ratio_10k_vs_10": ("<=", 2.0),
     "wake_latency_s": ("<=", 30), "webhook_wake_s": ("<=", 2.0),
     "webhook_wake_s_max": ("<=", 2.0), "idle_cycle_serve_ratio": ("<=", 1.1),
+    "rq_idle_cycle_redis_round_trips": ("<=", 1), "rq_throughput_ratio_n16": (">=", 0.9),
+    "rq_throughput_ratio_n64": (">=", 0.9),
 }
 
 

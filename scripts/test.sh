@@ -15,6 +15,16 @@ fi
 if command -v bwrap >/dev/null 2>&1 && bwrap --ro-bind / / --dev /dev --proc /proc true 2>/dev/null; then
   export SHIFTCTL_REQUIRE_BWRAP=1
 fi
+# Redis for the rq launcher's tests (Debian package; each test session starts its own server
+# on a random port in a temp dir, tests/support/rqhosts.py)
+if ! command -v redis-server >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get install -y -qq redis-server >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq redis-server >/dev/null 2>&1; } \
+    || echo "warning: could not install redis-server; the rq tests will say why they skip" >&2
+fi
+if command -v redis-server >/dev/null 2>&1; then
+  export SHIFTCTL_REQUIRE_REDIS=1
+fi
 # Chromium for the dashboard's browser tests (Debian package; Playwright drives it, it never
 # downloads a browser of its own)
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = ["support.isolation", "support.agents", "support.project", "support.github",
-                  "support.sandbox", "support.serve"]
+                  "support.sandbox", "support.serve", "support.rqhosts"]
 
 TIERS = ("unit", "integration", "e2e")
 

@@ -30,7 +30,7 @@ from shiftctl.worker.result import (
     parse_status_block,
     write,
 )
-from shiftctl.worker.spec import Spec
+from shiftctl.worker.spec import Spec, SpecError
 
 
 class Heartbeat:
@@ -381,11 +381,23 @@ class Attempt(Stoppable):
         return res
 
 
+def refuse(spec_path: Path, why: str) -> int:
+    """A spec the worker cannot follow: a failed result that says why, in the run directory
+    the spec sits in (the admin collects it as any other failed run)."""
+    now = time.time()
+    write(spec_path.parent / "result.json",
+          Result(outcome="failed", error=f"bad spec: {why}"[:4000], started_at=now, ended_at=now))
+    return 0
+
+
 def main(spec_path: Path) -> int:
     # orphans of the agent (a double fork, ``setsid`` or not) become ours, so the end of the
     # agent's run ends them too (docs/design.md §5)
     proc.become_subreaper()
-    spec = Spec.load(spec_path)
+    try:
+        spec = Spec.load(spec_path)
+    except SpecError as exc:
+        return refuse(spec_path, str(exc))
     if spec.mode == "verify":
         from shiftctl.worker.verify import Verification
         result = Verification(spec).run()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from shiftctl.system.fs import write_json
+from shiftctl.worker.protocol import ProtocolError, check
 
 OUTCOMES = ("succeeded", "failed", "timed_out", "stalled", "blocked", "needs_breakdown",
             "rate_limited", "tampered")
@@ -173,10 +174,21 @@ def read(path: Path) -> Result:
         data = json.loads(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ResultError(f"{path.name} is not valid JSON: {exc}") from exc
+    return validated(data, path.name)
+
+
+def validated(data: Any, name: str = "result.json") -> Result:
+    """A result read, and checked against the published schema; ``ResultError`` says why
+    not (the run is then a failed run with that reason). The reader's own, more specific
+    messages come first; the schema catches the rest."""
     try:
-        return from_dict(data)
+        result = from_dict(data)
+        check("result", data)
+        return result
+    except ProtocolError as exc:
+        raise ResultError(f"{name} {exc}") from exc
     except ResultError as exc:
-        raise ResultError(f"{path.name}: {exc}") from exc
+        raise ResultError(f"{name}: {exc}") from exc
 
 
 @dataclass
@@ -222,4 +234,8 @@ def parse_status_block(text: str) -> StatusBlock | None:
         raise ResultError("status block: 'blocked' needs a question")
     if status == "needs_breakdown" and not block.subtasks:
         raise ResultError("status block: 'needs_breakdown' needs subtasks")
+    try:
+        check("status-block", data)
+    except ProtocolError as exc:
+        raise ResultError(f"status block {exc}") from exc
     return block

@@ -96,4 +96,19 @@ class Spec:
 
     @classmethod
     def load(cls, path: Path) -> Spec:
-        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        """The spec at ``path``, checked against the published schema; ``SpecError`` says
+        what is wrong with it (a worker reports that as a failed run, never a traceback)."""
+        from shiftctl.worker.protocol import ProtocolError, check
+        try:
+            data = json.loads(path.read_bytes().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise SpecError(f"{path}: cannot be read as JSON: {exc}") from exc
+        try:
+            check("spec", data)
+        except ProtocolError as exc:
+            raise SpecError(f"{path}: {exc}") from exc
+        return cls.from_dict(data)
+
+
+class SpecError(ValueError):
+    """A spec the worker cannot follow."""

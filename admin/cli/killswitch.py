@@ -23,11 +23,11 @@ def engage(config: Config) -> list[str]:
     except StateError:
         return out
     try:
-        runs = [r for r in store.open_runs() if r.pgid]
+        runs = [r for r in store.open_runs() if r.pgid or r.launcher]
     finally:
         store.close()
     if runs:
-        terminate(*runs)
+        terminate(*runs, config=config)
         out.append(f"ended {len(runs)} worker(s): " + ", ".join(r.id for r in runs))
     wake(paths.wake, "cli")
     return out

@@ -997,6 +997,82 @@ def supervise_restart(ctx: Context) -> None:
         fail(str(exc))
 
 
+# -- many machines ---------------------------------------------------------------------------
+@cli.command("worker-host", )
+@click.option("--queue", default="shiftctl", show_default=True,
+              help="The RQ queue to take runs from (workers.launcher.queue).")
+@click.option("--name", default=None,
+              help="This host's registered name (default: the hostname).")
+@click.option("--workdir", type=click.Path(file_okay=False), default=None,
+              help="Where runs are worked on (default: ~/.cache/shiftctl/host).")
+@click.option("--key", type=click.Path(dir_okay=False), default=None,
+              help="This host's private key (default: ~/.config/shiftctl/host.key).")
+@click.option("--redis-url-env", default="SHIFTCTL_REDIS_URL", show_default=True,
+              help="The environment variable that holds the Redis URL.")
+@click.option("--register", is_flag=True,
+              help="Make the key if needed, print 'NAME PUBLIC-KEY' for `shiftctl hosts add`.")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--processes", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Runs this host works on at once (one RQ worker each).")
+def worker_host(queue: str, name: str | None, workdir: str | None, key: str | None,
+                redis_url_env: str, register: bool, burst: bool, processes: int) -> None:
+    """Run agents for an admin elsewhere: an RQ worker on QUEUE (docs/many-machines.md).
+
+    It needs no repository, no tracker token and no configuration file: only Redis (the URL
+    in $SHIFTCTL_REDIS_URL) and a key the admin has registered."""
+    args = ["--queue", queue, "--redis-url-env", redis_url_env, "--processes", str(processes)]
+    for flag, value in (("--name", name), ("--workdir", workdir), ("--key", key)):
+        if value:
+            args += [flag, value]
+    args += ["--register"] if register else []
+    args += ["--burst"] if burst else []
+    # its own program (python -m shiftctl.worker.host): the admin imports no worker code
+    os.execv(sys.executable, [sys.executable, "-m", "shiftctl.worker.host", *args])
+
+
+@cli.group()
+def hosts() -> None:
+    """The worker hosts whose returns this admin accepts (rq launcher)."""
+
+
+@hosts.command("add")
+@click.argument("name")
+@click.argument("public_key")
+@pass_ctx
+def hosts_add(ctx: Context, name: str, public_key: str) -> None:
+    """Trust NAME's PUBLIC_KEY (what `shiftctl worker-host --register` printed)."""
+    from shiftctl.admin.launchers.hosts import HostError, add
+    try:
+        click.echo(f"registered host {name} ({add(ctx.paths, name, public_key)})")
+    except HostError as exc:
+        fail(str(exc))
+
+
+@hosts.command("remove")
+@click.argument("name")
+@pass_ctx
+def hosts_remove(ctx: Context, name: str) -> None:
+    """Stop trusting NAME: its returns are refused as forged from now on."""
+    from shiftctl.admin.launchers.hosts import remove
+    if not remove(ctx.paths, name):
+        fail(f"no registered host {name!r} (shiftctl hosts list)")
+    click.echo(f"removed host {name}")
+
+
+@hosts.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def hosts_list(ctx: Context, as_json: bool) -> None:
+    """The registered worker hosts and their public keys."""
+    from shiftctl.admin.launchers.hosts import keys
+    found = keys(ctx.paths)
+    if as_json:
+        emit(found)
+    else:
+        for name, public in found.items():
+            click.echo(f"{name} {public}")
+
+
 def main() -> None:
     cli(prog_name="shiftctl")
 

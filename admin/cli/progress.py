@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from shiftctl.admin import humanize
+from shiftctl.admin import humanize, launchers
+from shiftctl.admin.config import Config
 from shiftctl.admin.cycle.snapshot import view_run
 from shiftctl.admin.paths import Paths
 from shiftctl.admin.statedb import open_reader
@@ -55,16 +56,18 @@ def heartbeat(paths: Paths, run: Run) -> dict[str, Any]:
                                  else "", 160)}
 
 
-def workers(store: Store, paths: Paths, now: float) -> list[dict[str, Any]]:
-    """Every open run with what its heartbeat says."""
+def workers(store: Store, paths: Paths, now: float,
+            config: Config | None = None) -> list[dict[str, Any]]:
+    """Every open run with what its heartbeat says (and which host runs it)."""
     out = []
     for run in store.open_runs():
-        rv = view_run(run, store.task(run.task_id) if run.task_id else None, now)
+        rv = view_run(run, store.task(run.task_id) if run.task_id else None, now,
+                      launchers.for_run(run, config, paths))
         beat = heartbeat(paths, run)
         out.append({"run": run.id, "kind": run.kind, "issue": run.issue,
                     "task": rv.task.ref if rv.task else None,
                     "profile": run.profile, "pid": run.pid, "alive": rv.alive,
-                    "started_at": run.started_at, "age_s": round(rv.age, 1),
+                    "host": rv.host, "started_at": run.started_at, "age_s": round(rv.age, 1),
                     "heartbeat_age_s": None if rv.heartbeat_age is None
                     else round(rv.heartbeat_age, 1),
                     "output_age_s": None if rv.output_age is None else round(rv.output_age, 1),

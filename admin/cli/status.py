@@ -50,7 +50,7 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
             if issue.pr:
                 prs.append({"number": issue.pr, "issue": issue.number, "head": issue.branch,
                             "state": issue.pr_state})
-        workers = progress.workers(store, paths, now)
+        workers = progress.workers(store, paths, now, config)
         last = store.last_cycle()
         if last and last.rung == "health":  # what the last cycle found (the tracker, too)
             found = (a.removeprefix("unhealthy: ") for a in last.actions)

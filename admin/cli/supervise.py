@@ -68,7 +68,7 @@ def supervisor_env(config: Config) -> dict[str, str]:
 
 def supervisord_pid(config: Config) -> int | None:
     """The pid of this repository's supervisord, if it runs (its pidfile names a live one)."""
-    from shiftctl.admin.cycle.snapshot import process_alive
+    from shiftctl.system.proc import process_alive
     try:
         text = (Paths(config.root).runtime / "supervisord.pid").read_text().strip()
     except OSError:
@@ -99,7 +99,7 @@ def stop(config: Config, wait: float = 60) -> str:
     pid = supervisord_pid(config)
     if pid is None:
         return f"supervisord is not running for {config.root}; nothing to stop"
-    from shiftctl.admin.cycle.snapshot import process_alive
+    from shiftctl.system.proc import process_alive
     proc = ctl(config, "shutdown")
     deadline = time.monotonic() + wait
     while process_alive(pid, None) and time.monotonic() < deadline:  # the process, not its

@@ -23,6 +23,7 @@ from shiftctl.admin.paths import Paths
 from shiftctl.admin.tracker import RateLimited, Tracker, TrackerError, cached_kv, open_tracker
 from shiftctl.memory.db import StateError
 from shiftctl.memory.store import Store
+from shiftctl.system.fs import wake
 
 CRITICAL = "priority:critical"
 # How often the wake file is looked at: a finishing worker waits for this before its result
@@ -89,10 +90,36 @@ def _healthy(config: Config, paths: Paths) -> bool:
         return False
 
 
+REMOTE_TICK_S = 0.5  # with runs on other machines: the wait on their returns, per round trip
+
+
+def _remote_wait(config: Config, paths: Paths) -> Callable[[float], bool] | None:
+    """While runs are open on another machine (rq, kubernetes): a wait that ends when a host
+    delivers a return, since no host can touch the wake file. None otherwise (an idle nap
+    never talks to Redis)."""
+    if config.workers.launcher.kind == "local":
+        return None
+    try:
+        store = Store.open(paths.state_db, readonly=True)
+    except (StateError, Exception):
+        return None
+    try:
+        remote = store.conn.execute("SELECT COUNT(*) FROM runs WHERE ended_at IS NULL "
+                                    "AND launcher IS NOT NULL").fetchone()[0]
+    finally:
+        store.close()
+    if not remote:
+        return None
+    from shiftctl.admin.launchers import current
+    launcher = current(config, paths)
+    return getattr(launcher, "wait_for_return", None)
+
+
 def nap(config: Config, seconds: float, *, tick: float = WAKE_TICK_S,
         sleep: Callable[[float], None] = time.sleep) -> str:
     """Returns why it woke: ``time``, ``wake``, ``critical`` or ``unhealthy``."""
     paths = Paths(config.root)
+    remote = _remote_wait(config, paths)
     start = time.monotonic()
     end = start + max(0.0, seconds)
     next_check = start + config.sleep.wake_check
@@ -117,6 +144,11 @@ def nap(config: Config, seconds: float, *, tick: float = WAKE_TICK_S,
                     pass  # waking would only spend more of the quota: keep sleeping
                 except TrackerError:
                     return "unhealthy"
+            if remote is not None:
+                if remote(max(0.0, min(REMOTE_TICK_S, end - now, next_check - now))):
+                    wake(paths.wake, "worker")
+                    return "wake"
+                continue
             sleep(max(0.0, min(tick, end - now, next_check - now)))
     finally:
         if tracker is not None:

@@ -14,7 +14,8 @@ from shiftctl.memory.states import Outcome, TaskState
 FAILURES = ("failed", "timed_out", "stalled", "crashed", "rejected")
 # "tampered": the agent changed the repository's git setup outside its worktree. That is not
 # an honest failure to retry: it spends no attempt and goes straight to a person.
-NOT_COUNTED = (Outcome.RATE_LIMITED, Outcome.STOPPED, Outcome.BLOCKED, Outcome.TAMPERED)
+NOT_COUNTED = (Outcome.RATE_LIMITED, Outcome.STOPPED, Outcome.BLOCKED, Outcome.TAMPERED,
+               Outcome.LOST)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ def after_run(outcome: str, *, attempts: int, max_attempts: int, now: float,
     if outcome == Outcome.TAMPERED:
         return Step(TaskState.NEEDS_HUMAN, f"tampering: {error}"[:500], counted=False,
                     comment="tampered")
+    if outcome == Outcome.LOST:  # its worker host vanished (killed, or its network gone)
+        return Step(TaskState.READY, "its worker host was lost: runs again, on any host, "
+                    "without spending an attempt", counted=False)
     said = outcome.replace("_", " ")
     if outcome in (Outcome.RATE_LIMITED, Outcome.STOPPED):
         return Step(TaskState.READY, f"{said}: waits without spending an attempt",

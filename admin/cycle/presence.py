@@ -6,9 +6,9 @@ from __future__ import annotations
 import contextlib
 import os
 
-from shiftctl.admin.cycle.snapshot import proc_stat, process_alive
 from shiftctl.admin.paths import Paths
 from shiftctl.system.fs import atomic_write
+from shiftctl.system.proc import proc_stat, process_alive
 
 
 def record(paths: Paths, pid: int | None = None) -> None:

@@ -5,14 +5,14 @@
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from shiftctl.admin import launchers
 from shiftctl.admin.config import Config
+from shiftctl.admin.launchers.base import Launcher
 from shiftctl.admin.paths import READ_PREFIX, Paths
 from shiftctl.memory.store import Command, Issue, Run, Store, Task
 from shiftctl.system import git
@@ -21,7 +21,6 @@ from shiftctl.system.fs import LinkedPathError, atomic_write, check_unlinked
 ACTIVE_ISSUE_STATES = ("new", "planned", "active", "needs_human", "done")
 TASK_LOAD_STATES = ("planned", "active", "needs_human")
 MIN_FREE_BYTES = 200 * 1024 * 1024
-START_GRACE_S = 30.0
 CHECKPOINT_EVERY_S = 3600.0
 LAST_CHECKPOINT = "last_checkpoint"  # kv: when the WAL was last checkpointed
 LAST_BACKUP = "last_backup"          # kv: when state.db was last backed up
@@ -36,6 +35,7 @@ class RunView:
     heartbeat_age: float | None
     output_age: float | None
     has_result: bool
+    host: str | None = None  # where it runs, when its launcher knows
 
 
 @dataclass(frozen=True)
@@ -67,61 +67,13 @@ class Snapshot:
         return [r for r in self.runs if r.run.kind == "work"]
 
 
-def proc_stat(pid: int) -> tuple[str, str] | None:
-    """(state, start time) of a process from /proc, or None when it does not exist."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    rest = raw[raw.rfind(")") + 2:].split()
-    return rest[0], rest[19]
-
-
-def process_alive(pid: int | None, start: str | None) -> bool:
-    """True for a live (non-zombie) process that is the same one we started."""
-    if not pid:
-        return False
-    if not Path("/proc/self/stat").exists():  # not Linux: best effort
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    stat = proc_stat(pid)
-    if stat is None or stat[0] in ("Z", "X"):
-        return False
-    return start is None or stat[1] == start
-
-
-def read_heartbeat(run_dir: Path, now: float) -> tuple[float | None, float | None]:
-    """(seconds since the last beat, seconds since the agent's last output)."""
-    path = run_dir / "heartbeat"
-    try:
-        data = json.loads(path.read_text())
-        return now - float(data["ts"]), now - float(data.get("last_output") or data["ts"])
-    except FileNotFoundError:
-        return None, None
-    except (ValueError, KeyError, TypeError, OSError):
-        try:
-            age = now - path.stat().st_mtime
-        except OSError:
-            return None, None
-        return age, age
-
-
-def view_run(run: Run, task: Task | None, now: float) -> RunView:
-    run_dir = Path(run.run_dir) if run.run_dir else None
-    hb_age, out_age = read_heartbeat(run_dir, now) if run_dir else (None, None)
-    if run.pid:
-        alive = process_alive(run.pid, run.pid_start)
-    else:  # recorded, but the admin died before it wrote down the pid
-        age = hb_age if hb_age is not None else now - run.started_at
-        alive = age < START_GRACE_S
-    return RunView(run=run, task=task, alive=alive,
-                   age=now - run.started_at, heartbeat_age=hb_age, output_age=out_age,
-                   has_result=bool(run_dir and (run_dir / "result.json").exists()))
+def view_run(run: Run, task: Task | None, now: float, launcher: Launcher) -> RunView:
+    """The run as the ladder sees it; only ``launcher`` (the one that started it) knows how
+    to tell whether it lives."""
+    seen = launcher.probe(run, now)
+    return RunView(run=run, task=task, alive=seen.alive, age=now - run.started_at,
+                   heartbeat_age=seen.heartbeat_age, output_age=seen.output_age,
+                   has_result=seen.result_ready, host=seen.host or run.host)
 
 
 def base_branch_problem(config: Config) -> str | None:
@@ -273,7 +225,7 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         task = by_id.get(run.task_id) if run.task_id else None
         if task is None and run.task_id:
             task = store.task(run.task_id)
-        runs.append(view_run(run, task, now))
+        runs.append(view_run(run, task, now, launchers.for_run(run, config, paths)))
     day_start = now - (now % 86400)
     needed = {t.profile or config.agents.default for t in tasks if t.state == "ready"}
     backup_every = config.memory.backup_interval * 3600

@@ -22,7 +22,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from shiftctl.admin.cycle.snapshot import process_alive
+from shiftctl.admin.launchers.local import process_alive
 from shiftctl.admin.paths import Paths
 from shiftctl.admin.serve.views import reading
 from shiftctl.memory.store import ISSUE_STATES, TASK_STATES, Store

@@ -6,9 +6,9 @@ are one transaction: a crash leaves either all of them or none.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from shiftctl.admin import launchers
 from shiftctl.admin.briefing import remember
 from shiftctl.admin.cycle import faults
 from shiftctl.admin.cycle.context import CycleContext
@@ -18,23 +18,10 @@ from shiftctl.admin.planning.plans import PlanError, PlannedTask, validate
 from shiftctl.admin.steps import tampering as tampering_report
 from shiftctl.admin.tracker.markers import run_key
 from shiftctl.memory.store import Run, Task
-from shiftctl.system.fs import LinkedPathError, check_unlinked
-from shiftctl.worker.result import Result, ResultError, read
+from shiftctl.worker.result import Result
 
 COOLDOWN_STREAK = "cooldown_streak:"
 COOLDOWN_MAX_DOUBLINGS = 4
-
-
-def _read_result(rt: CycleContext, run: Run) -> tuple[Result | None, str]:
-    if not run.run_dir:
-        return None, "the run has no run directory"
-    run_dir = Path(run.run_dir)
-    try:
-        if run_dir.parent == rt.paths.runs:
-            check_unlinked(rt.paths.root, run_dir / "result.json")
-        return read(run_dir / "result.json"), ""
-    except (ResultError, LinkedPathError) as exc:
-        return None, str(exc)
 
 
 def settle(rt: CycleContext, task: Task, run: Run, outcome: str, error: str, *,
@@ -89,25 +76,28 @@ def _failure_detail(run: Run) -> str:
 
 def ended(rt: CycleContext, run: Run) -> tuple[Result | None, str, str, dict[str, Any]]:
     """What a finished run left: (result or None, outcome, error, the run's new columns)."""
-    result, problem = _read_result(rt, run)
+    launcher = launchers.for_run(run, rt.config, rt.paths)
+    got = launcher.collect(run)
+    result, problem = got.result, got.problem
     if result is None:
-        from shiftctl.admin.steps.dispatch import end_agent
-        end_agent(run)
-    if result is not None:
+        launcher.end_agent(run)
+    if got.imposed:  # the launcher refused what came back (a forged return): its verdict
+        outcome, error = got.imposed, problem
+    elif result is not None:
         outcome, error = result.outcome, result.error
-    elif "missing" in problem:
+    elif got.missing:
         outcome = "crashed"
         error = "the worker ended without writing result.json (crashed or killed)"
     else:
         outcome, error = "failed", f"unusable result: {problem}"
     if run.outcome in ("timed_out", "stalled", "stopped"):  # the admin killed it, and why
         outcome, error = run.outcome, run.error or outcome
-    elif rt.paths.stop.exists() and outcome in ("crashed", "failed") and \
+    elif rt.paths.stop.exists() and outcome in ("crashed", "failed", "lost") and \
             (result is None or result.error == "attempt terminated"):
         outcome, error = "stopped", "ended by the kill switch (shiftctl stop)"
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = dict(got.columns)
     if result is not None:
-        changes = {"exit_code": result.exit_code, "commits": result.commits,
+        changes |= {"exit_code": result.exit_code, "commits": result.commits,
                    "files_changed": result.files_changed, "checks": result.checks,
                    "tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
                    "turns": turns(result.extra),
@@ -190,7 +180,7 @@ def reclaim(rt: CycleContext, action: Action) -> str:
     """A live worker whose lease ran out: end it and treat the attempt as failed."""
     from shiftctl.admin.steps.dispatch import terminate
     rv = rt.run_view(str(action.target))
-    terminate(rv.run)
+    terminate(rv.run, config=rt.config)
     rv.run.outcome = None
     if rv.run.kind != "work" or rv.task is None or rv.task.state != "running":
         with rt.store.tx():

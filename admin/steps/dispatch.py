@@ -1,21 +1,19 @@
 """Starting workers detached, and ending them: the admin's only process side effects."""
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from shiftctl.admin import launchers
 from shiftctl.admin.briefing.prompts import digest
 from shiftctl.admin.briefing.work import kept_commits, work_prompt
+from shiftctl.admin.config import Config
 from shiftctl.admin.cycle import faults
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action
-from shiftctl.admin.cycle.snapshot import proc_stat
 from shiftctl.admin.paths import task_branch
 from shiftctl.admin.profiles import agent_spec, strictest_sandbox, worker_pass_env
 from shiftctl.admin.review.integration import trusted_head
@@ -24,29 +22,18 @@ from shiftctl.memory.store import Run, Task
 from shiftctl.system import sandbox
 from shiftctl.system.env import build_env
 from shiftctl.system.fs import atomic_write, check_unlinked, write_json
-from shiftctl.system.proc import kill_groups
 from shiftctl.worker.spec import AgentSpec, CheckSpec, Spec, TaskSpec
-
-
-def launch(spec_path: Path, env: dict[str, str], log_path: Path) -> tuple[int, str | None]:
-    """``python -m shiftctl.worker SPEC`` in its own session: restarting the loop never
-    kills it."""
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "shiftctl.worker", str(spec_path)],
-                                cwd=str(spec_path.parent), env=env, stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                close_fds=True)
-    stat = proc_stat(proc.pid)
-    return proc.pid, stat[1] if stat else None
 
 
 def start(rt: CycleContext, run: Run, spec: Spec, task: Task | None, *,
           lesson_ids: Sequence[int] = (), **task_changes: Any) -> None:
-    """Record the run, then start its worker.
+    """Record the run, then start its worker with the configured launcher.
 
     Record first, then start: a crash in between leaves a run with no process, which the
     next cycle collects as crashed, never a worker the state db does not know about.
     """
+    launcher = launchers.current(rt.config, rt.paths)
+    run.launcher = None if launcher.kind == "local" else launcher.kind
     spec_path = Path(spec.run_dir) / "spec.json"
     # Not fsynced (nor the prompt): if the machine dies before they reach the disk, the worker
     # dies with it and the next cycle collects the recorded run as gone.
@@ -56,9 +43,9 @@ def start(rt: CycleContext, run: Run, spec: Spec, task: Task | None, *,
         lessons.mark_shown(rt.store.conn, run.id, list(lesson_ids))
     faults.point("after_record_run")
     env = build_env(os.environ, worker_pass_env(rt.config))
-    pid, started = launch(spec_path, env, Path(spec.run_dir) / "worker.log")
+    started = launcher.launch(spec, env)
     faults.point("after_launch")
-    rt.store.update_run(run.id, pid=pid, pgid=pid, pid_start=started)
+    rt.store.update_run(run.id, **started)
 
 
 def _new_run_dir(rt: CycleContext, run_id: str, prompt: str) -> tuple[Path, Path]:
@@ -160,28 +147,19 @@ def spawn_verify(rt: CycleContext, issue: int, head: str, attempt: int) -> Run:
     return run
 
 
-def _agent_pid(run: Run) -> int | None:
-    if not run.run_dir:
-        return None
-    try:
-        pid = json.loads((Path(run.run_dir) / "heartbeat").read_text()).get("agent_pid")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return int(pid) if isinstance(pid, int) else None
+def terminate(*runs: Run, grace: float = 5.0, config: Config | None = None) -> None:
+    """End the runs' workers and agents, each through the launcher that started it (a run of
+    a launcher other than ``local`` needs the ``config`` to reach it)."""
+    by_kind: dict[str | None, list[Run]] = {}
+    for run in runs:
+        by_kind.setdefault(run.launcher, []).append(run)
+    for group in by_kind.values():
+        launchers.for_run(group[0], config).stop(group, grace)
 
 
-def terminate(*runs: Run, grace: float = 5.0) -> None:
-    """SIGTERM each worker's process group (it stops its agent and reports), then SIGKILL
-    whatever is left, agents' own groups included."""
-    kill_groups([r.pgid for r in runs if r.pgid], grace=grace)
-    kill_groups([pid for r in runs if (pid := _agent_pid(r))], grace=0.5)
-
-
-def end_agent(run: Run) -> None:
+def end_agent(run: Run, config: Config | None = None) -> None:
     """A worker that died without reporting may leave its agent running: end that too."""
-    pid = _agent_pid(run)
-    if pid:
-        kill_groups([pid], grace=0.5)
+    launchers.for_run(run, config).end_agent(run)
 
 
 def kill(rt: CycleContext, action: Action) -> str:
@@ -190,5 +168,5 @@ def kill(rt: CycleContext, action: Action) -> str:
     intended = "stopped" if reason == "kill switch" else (
         "stalled" if reason.startswith("stalled") else "timed_out")
     rt.store.update_run(rv.run.id, outcome=intended, error=f"killed by the admin: {reason}")
-    terminate(rv.run)
+    terminate(rv.run, config=rt.config)
     return f"kill {rv.run.id}: {reason}"

@@ -183,7 +183,7 @@ def cancel_issue(rt: CycleContext, number: int, reason: str) -> str:
     for run in rt.store.open_runs():
         if run.issue == number:
             rt.store.update_run(run.id, outcome="stopped", error=f"issue cancelled: {reason}")
-            terminate(run)
+            terminate(run, config=rt.config)
     with rt.store.tx():
         for t in rt.store.tasks(issue=number):
             if t.state not in ("done", "cancelled"):

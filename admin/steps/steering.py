@@ -118,7 +118,7 @@ def _replan(rt: CycleContext, cmd: Command) -> str:
     for run in rt.store.open_runs():
         if run.issue == issue.number:
             rt.store.update_run(run.id, outcome="stopped", error="replanned")
-            terminate(run)
+            terminate(run, config=rt.config)
     from shiftctl.admin.review.integration import forget_deleted
     with rt.store.tx():
         for t in rt.store.tasks(issue=issue.number):

@@ -39,6 +39,7 @@ class ProcInfo:
     state: str  # R, S, D, Z (zombie), X (dead), T (stopped), ...
     ppid: int
     pgrp: int
+    start: str = ""  # start time in clock ticks since boot: with the pid, who it is
 
 
 def _read_stat(pid: int) -> ProcInfo | None:
@@ -48,7 +49,7 @@ def _read_stat(pid: int) -> ProcInfo | None:
         return None
     rest = raw[raw.rfind(")") + 2:].split()
     try:
-        return ProcInfo(pid, rest[0], int(rest[1]), int(rest[2]))
+        return ProcInfo(pid, rest[0], int(rest[1]), int(rest[2]), rest[19])
     except (IndexError, ValueError):
         return None
 
@@ -331,3 +332,27 @@ def run_process(argv: Sequence[str], *, cwd: Path, env: dict[str, str], log: IO[
     return ProcResult(code, b"".join(out_chunks).decode("utf-8", "replace"), how,
                       ended - started, started, ended,
                       stderr=b"".join(err_chunks).decode("utf-8", "replace"))
+
+
+def proc_stat(pid: int) -> tuple[str, str] | None:
+    """(state, start time) of a process from /proc, or None when it does not exist."""
+    info = _read_stat(pid)
+    return (info.state, info.start) if info is not None else None
+
+
+def process_alive(pid: int | None, start: str | None) -> bool:
+    """True for a live (non-zombie) process that is the same one we started."""
+    if not pid:
+        return False
+    if not Path("/proc/self/stat").exists():  # not Linux: best effort
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    info = _read_stat(pid)
+    if info is None or not _living(info):
+        return False
+    return start is None or info.start == start

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from shiftctl.admin.cycle.snapshot import process_alive
+from shiftctl.admin.launchers.local import process_alive
 
 from support.agents import agent_argv
 from support.project import Project

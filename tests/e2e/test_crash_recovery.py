@@ -5,7 +5,7 @@ import os
 import signal
 from pathlib import Path
 
-from shiftctl.admin.cycle.snapshot import process_alive
+from shiftctl.admin.launchers.local import process_alive
 
 from support.project import Project
 from support.repos import wait_for

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shiftctl.admin.cli.supervise import supervisor_env, supervisorctl_argv
-from shiftctl.admin.cycle.snapshot import process_alive
+from shiftctl.admin.launchers.local import process_alive
 
 from support.agents import agent_argv
 from support.project import Project

@@ -23,3 +23,9 @@ def test_readme_has_the_two_setup_commands_and_links_every_page() -> None:
     assert "./scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
     for page in sorted((ROOT / "docs").glob("*.md")):
         assert f"(docs/{page.name})" in text, f"README does not link docs/{page.name}"
+
+
+def test_protocol_reference_is_generated_from_the_schemas() -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "protocol_docs.py"),
+                           "--check"], cwd=ROOT)
+    assert proc.returncode == 0, "run: python scripts/protocol_docs.py"

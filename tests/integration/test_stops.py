@@ -11,7 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from shiftctl.admin.steps.dispatch import launch, terminate
+from shiftctl.admin.launchers.local import LocalLauncher
+from shiftctl.admin.steps.dispatch import terminate
 from shiftctl.memory.store import Run
 from shiftctl.system.proc import kill_groups
 
@@ -55,10 +56,11 @@ def test_a_stop_reaps_its_child_and_returns_as_soon_as_nothing_runs() -> None:
 
 
 def test_a_stopped_worker_reports_and_its_agents_setsid_descendant_dies(tmp_path: Path) -> None:
-    spec_path = write_spec(tmp_path, argv=agent_argv("escaper.py"),
-                           env=_escaper_env(tmp_path, sleep=60))
-    run_dir = spec_path.parent
-    pid, start = launch(spec_path, dict(os.environ), run_dir / "worker.log")
+    spec = write_spec(tmp_path, argv=agent_argv("escaper.py"),
+                      env=_escaper_env(tmp_path, sleep=60))
+    run_dir = Path(spec.run_dir)
+    started = LocalLauncher().launch(spec, dict(os.environ))
+    pid, start = started["pid"], started["pid_start"]
     wait_for(lambda: b"now working" in _read(run_dir / "agent.log"), what="the agent")
     run = Run(id="run1", issue=1, started_at=time.time(), pid=pid, pgid=pid, pid_start=start,
               run_dir=str(run_dir))

@@ -218,4 +218,8 @@ def end_workers(p: Project) -> None:
         runs = s.open_runs()
     finally:
         s.close()
-    terminate(*runs, grace=1.0)
+    try:
+        config = p.config
+    except config_mod.ConfigError:  # a test broke it on purpose: only local runs then
+        config = None
+    terminate(*runs, grace=1.0, config=config)

@@ -16,8 +16,9 @@ from support.repos import git, make_repo
 def write_spec(tmp_path: Path, *, kind: str = "command", argv: Any = (), env: Any = None,
                body: str = "", checks: Any = (), stall: float = 30, timeout: float = 60,
                keep: bool = False, name: str = "run1", repo: Path | None = None,
-               sandbox_kind: str = "none") -> Path:
-    """A worker's ``spec.json`` for one attempt on a fresh repository; returns its path."""
+               sandbox_kind: str = "none") -> Spec:
+    """A work run's ``spec.json`` on a fresh repository (or ``repo``), written to its run
+    directory."""
     repo = repo or make_repo(tmp_path / "repo")
     run_dir = tmp_path / "runs" / name
     run_dir.mkdir(parents=True)
@@ -35,20 +36,14 @@ def write_spec(tmp_path: Path, *, kind: str = "command", argv: Any = (), env: An
     (run_dir / "spec.json").write_text(json.dumps(spec.to_dict()))
     (repo / ".shiftctl").mkdir(exist_ok=True)
     (repo / ".shiftctl" / ".gitignore").write_text("*\n")
-    return run_dir / "spec.json"
+    return spec
 
 
-def run_worker(tmp_path: Path, *, kind: str = "command", argv: Any = (), env: Any = None,
-               body: str = "", checks: Any = (), stall: float = 30, timeout: float = 60,
-               keep: bool = False, name: str = "run1", repo: Path | None = None,
-               worker_env: dict[str, str] | None = None,
-               sandbox_kind: str = "none") -> dict[str, Any]:
-    spec_path = write_spec(tmp_path, kind=kind, argv=argv, env=env, body=body, checks=checks,
-                           stall=stall, timeout=timeout, keep=keep, name=name, repo=repo,
-                           sandbox_kind=sandbox_kind)
-    run_dir = spec_path.parent
-    repo = Path(json.loads(spec_path.read_text())["repo"])
-    proc = subprocess.run([sys.executable, "-m", "shiftctl.worker", str(spec_path)],
+def run_worker(tmp_path: Path, *, worker_env: dict[str, str] | None = None,
+               timeout: float = 60, **kw: Any) -> dict[str, Any]:
+    spec = write_spec(tmp_path, timeout=timeout, **kw)
+    run_dir, repo = Path(spec.run_dir), Path(spec.repo)
+    proc = subprocess.run([sys.executable, "-m", "shiftctl.worker", str(run_dir / "spec.json")],
                           env=worker_env or dict(os.environ),
                           capture_output=True, text=True, timeout=timeout + 60)
     assert proc.returncode == 0, proc.stderr
