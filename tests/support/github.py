@@ -61,8 +61,12 @@ def start_github(root: Path, work: Path, *, prefix: str = "",
     ``validate=False`` skips checking each exchange against the OpenAPI description (the
     benchmarks: they measure shiftctl, not the validator)."""
     if validate:  # without GitHub's description the fake cannot check a single request
-        from github_fake.spec import SPEC_PATH
+        from github_fake.spec import SPEC_PATH, openapi
         require_file("github", SPEC_PATH)
+        # load (and on a fresh machine, validate: ~20 s, longer under load) the description
+        # now, in the fixture, not in the fake's first answer, where a client's 30 s read
+        # timeout would fail the test that happens to run first
+        openapi()
     remote = bare_repo.create(work / "remote.git", root)
     git(root, "remote", "add", "origin", remote.as_uri())
     world = new_world(remote)
