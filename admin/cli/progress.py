@@ -66,11 +66,10 @@ def workers(store: Store, paths: Paths, now: float,
         beat = heartbeat(paths, run)
         out.append({"run": run.id, "kind": run.kind, "issue": run.issue,
                     "task": rv.task.ref if rv.task else None,
-                    "profile": run.profile, "pid": run.pid, "alive": rv.alive,
-                    "host": rv.host, "started_at": run.started_at, "age_s": round(rv.age, 1),
-                    "heartbeat_age_s": None if rv.heartbeat_age is None
-                    else round(rv.heartbeat_age, 1),
-                    "output_age_s": None if rv.output_age is None else round(rv.output_age, 1),
+                    "profile": run.profile, "pid": run.pid, "alive": rv.seen.alive,
+                    "host": rv.seen.host, "started_at": run.started_at, "age_s": round(rv.age, 1),
+                    "heartbeat_age_s": _tenths(rv.seen.heartbeat_age),
+                    "output_age_s": _tenths(rv.seen.output_age),
                     "phase": beat.get("phase"),
                     "tokens_in": beat.get("tokens_in", 0), "tokens_out": beat.get("tokens_out", 0),
                     "turns": beat.get("turns", 0), "cost_usd": beat.get("cost_usd", 0.0),
@@ -136,3 +135,7 @@ class Ticker:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+
+
+def _tenths(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)

@@ -131,11 +131,12 @@ def unblock(s: Snapshot) -> Decision | None:
     acts: list[Action] = []
     lease = s.config.workers.lease
     for rv in s.runs:
-        if rv.has_result or not rv.alive:
-            acts.append(Action("collect", rv.run.id, "finished" if rv.has_result else "gone"))
-        elif rv.heartbeat_age is not None and rv.heartbeat_age > lease:
-            acts.append(Action("reclaim", rv.run.id, f"heartbeat {rv.heartbeat_age:.0f}s old"))
-        elif rv.heartbeat_age is None and rv.age > lease:
+        seen = rv.seen
+        if seen.result_ready or not seen.alive:
+            acts.append(Action("collect", rv.run.id, "finished" if seen.result_ready else "gone"))
+        elif seen.heartbeat_age is not None and seen.heartbeat_age > lease:
+            acts.append(Action("reclaim", rv.run.id, f"heartbeat {seen.heartbeat_age:.0f}s old"))
+        elif seen.heartbeat_age is None and rv.age > lease:
             acts.append(Action("reclaim", rv.run.id, "no heartbeat"))
     open_tasks = {rv.task.id for rv in s.runs if rv.task is not None}
     for t in s.tasks:
@@ -312,16 +313,16 @@ def _overdue(s: Snapshot, rv: RunView) -> str | None:
     limit = timeout + sum(c.timeout for c in s.config.checks) + KILL_GRACE_S
     if rv.age > limit:
         return f"past its time limit ({rv.age:.0f}s)"
-    if rv.output_age is not None and rv.output_age > stall + KILL_GRACE_S and \
+    if rv.seen.output_age is not None and rv.seen.output_age > stall + KILL_GRACE_S and \
             rv.age < timeout:
-        return f"stalled ({rv.output_age:.0f}s without output)"
+        return f"stalled ({rv.seen.output_age:.0f}s without output)"
     return None
 
 
 def workers(s: Snapshot) -> Decision | None:
     acts = []
     for rv in s.runs:
-        if not rv.alive or rv.has_result:
+        if not rv.seen.alive or rv.seen.result_ready:
             continue
         if s.stopped:
             acts.append(Action("kill", rv.run.id, "kill switch"))

@@ -8,11 +8,11 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from shiftctl.admin import launchers
 from shiftctl.admin.config import Config
-from shiftctl.admin.launchers.base import Launcher
+from shiftctl.admin.launchers.base import Launcher, Liveness
 from shiftctl.admin.paths import READ_PREFIX, Paths
 from shiftctl.memory.store import Command, Issue, Run, Store, Task
 from shiftctl.system import git
@@ -28,14 +28,11 @@ LAST_BACKUP = "last_backup"          # kv: when state.db was last backed up
 
 @dataclass(frozen=True)
 class RunView:
+    """A run, its task, its age, and what its launcher saw of it (``seen``)."""
     run: Run
     task: Task | None
-    alive: bool
     age: float
-    heartbeat_age: float | None
-    output_age: float | None
-    has_result: bool
-    host: str | None = None  # where it runs, when its launcher knows
+    seen: Liveness
 
 
 @dataclass(frozen=True)
@@ -71,9 +68,9 @@ def view_run(run: Run, task: Task | None, now: float, launcher: Launcher) -> Run
     """The run as the ladder sees it; only ``launcher`` (the one that started it) knows how
     to tell whether it lives."""
     seen = launcher.probe(run, now)
-    return RunView(run=run, task=task, alive=seen.alive, age=now - run.started_at,
-                   heartbeat_age=seen.heartbeat_age, output_age=seen.output_age,
-                   has_result=seen.result_ready, host=seen.host or run.host)
+    if seen.host is None and run.host is not None:
+        seen = replace(seen, host=run.host)
+    return RunView(run=run, task=task, age=now - run.started_at, seen=seen)
 
 
 def base_branch_problem(config: Config) -> str | None:

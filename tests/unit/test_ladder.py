@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from shiftctl.admin.config import parse
 from shiftctl.admin.cycle import ladder
 from shiftctl.admin.cycle.outcomes import after_run, backoff, dependents
 from shiftctl.admin.cycle.snapshot import RunView, Snapshot
+from shiftctl.admin.launchers.base import Liveness
 from shiftctl.memory.store import Issue, Run, Task
 
 NOW = 1_000_000.0
@@ -24,11 +26,15 @@ def task(key: str, state: str = "ready", n: int = 1, deps=(), paths=(), tid=None
                 depends_on=list(deps), paths=list(paths), **kw)
 
 
-def running(t: Task, **kw) -> RunView:
-    run = Run(id=f"r-{t.key}", issue=t.issue, task_id=t.id, started_at=NOW - 10, pid=1)
-    fields = {"alive": True, "age": 10.0, "heartbeat_age": 1.0, "output_age": 1.0,
-              "has_result": False} | kw
-    return RunView(run=run, task=t, **fields)
+def view(run: Run, t: Task | None, age: float = 10.0, **seen: Any) -> RunView:
+    """A run as its launcher would have seen it: alive, beating, quiet or not per ``seen``."""
+    probe = {"alive": True, "heartbeat_age": 1.0, "output_age": 1.0, "result_ready": False}
+    return RunView(run=run, task=t, age=age, seen=Liveness(**(probe | seen)))
+
+
+def running(t: Task, **kw: Any) -> RunView:
+    return view(Run(id=f"r-{t.key}", issue=t.issue, task_id=t.id, started_at=NOW - 10, pid=1),
+                t, **kw)
 
 
 def snap(*tasks: Task, issues=None, runs=(), **kw) -> Snapshot:
@@ -53,7 +59,7 @@ def test_first_rung_with_work_wins() -> None:
 def test_unblock_collects_finished_and_dead_runs_and_reclaims_expired_leases() -> None:
     a, b, c = task("a", "running", tid=1), task("b", "running", tid=2), task("c", "running", tid=3)
     d = task("d", "running", tid=4)
-    runs = [running(a, has_result=True), running(b, alive=False),
+    runs = [running(a, result_ready=True), running(b, alive=False),
             running(c, heartbeat_age=CFG.workers.lease + 1), running(d)]
     got = verbs(ladder.unblock(snap(a, b, c, d, runs=runs)))
     assert ("collect", "r-a") in got and ("collect", "r-b") in got
@@ -220,11 +226,9 @@ CHECKED = parse({"agents": {"default": "shell"}, "checks": [{"name": "t", "run":
 HEAD = "a" * 40
 
 
-def verify_run(n: int = 1, **kw) -> RunView:
+def verify_run(n: int = 1, **kw: Any) -> RunView:
     run = Run(id="v1", issue=n, kind="verify", started_at=NOW - 10, pid=1, subject=HEAD)
-    fields = {"alive": True, "age": 10.0, "heartbeat_age": 1.0, "output_age": 500.0,
-              "has_result": False} | kw
-    return RunView(run=run, task=None, **fields)
+    return view(run, None, **({"output_age": 500.0} | kw))
 
 
 def test_with_checks_all_done_starts_a_verify_and_finishes_only_once_the_head_passed() -> None:
