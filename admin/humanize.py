@@ -45,8 +45,11 @@ def clip(text: str, width: int) -> str:
 
 
 def duration(seconds: float) -> str:
-    """45s, 2m05s, 1h02m."""
-    s = int(max(0.0, seconds))
+    """0.4s, 45s, 2m05s, 1h02m: a check that took 0.4 s is not "0s"."""
+    seconds = max(0.0, seconds)
+    s = int(seconds)
+    if s < 1:
+        return f"{seconds:.1f}s"
     if s < 60:
         return f"{s}s"
     if s < 3600:

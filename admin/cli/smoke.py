@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 from shiftctl.admin.config import Config
+from shiftctl.admin.humanize import money
 from shiftctl.admin.paths import Paths
 from shiftctl.admin.profiles import agent_spec, worker_pass_env
 from shiftctl.system import git
@@ -46,7 +47,7 @@ class Smoke:
         return self.outcome == "succeeded"
 
     def describe(self) -> str:
-        what = (f"{self.outcome} in {self.seconds:.1f}s, ${self.cost_usd:.4f}, "
+        what = (f"{self.outcome} in {self.seconds:.1f}s, {money(self.cost_usd)}, "
                 f"{self.tokens_in} tokens in, {self.tokens_out} out")
         if self.error:
             what += f": {self.error[:300]}"

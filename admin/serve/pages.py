@@ -7,23 +7,18 @@ from typing import Any
 
 import jinja2
 
+from shiftctl.admin.humanize import duration, money
+
 
 def ago(ts: float | None, now: float) -> str:
     if ts is None:
         return "-"
     delta = now - ts
-    return f"{dur(abs(delta))} {'ago' if delta >= 0 else 'from now'}"
+    return f"{duration(abs(delta))} {'ago' if delta >= 0 else 'from now'}"
 
 
 def dur(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = int(seconds)
-    if s < 60:
-        return f"{seconds:.0f}s" if seconds >= 1 else f"{seconds:.1f}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60:02d}s"
-    return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return "-" if seconds is None else duration(seconds)
 
 
 def when(ts: float | None) -> str:
@@ -31,9 +26,7 @@ def when(ts: float | None) -> str:
 
 
 def usd(value: float | None) -> str:
-    """Enough digits that half a cent is not shown as a cent."""
-    value = value or 0.0
-    return f"${value:.4f}" if 0 < abs(value) < 1 else f"${value:.2f}"
+    return money(value or 0.0)
 
 
 def environment() -> jinja2.Environment:

@@ -23,4 +23,4 @@ def test_a_cut_line_ends_with_an_ellipsis_and_keeps_its_width() -> None:
 def test_tokens_turns_and_durations_read_short() -> None:
     assert [tokens(n) for n in (950, 12_345, 4_560_000)] == ["950", "12.3k", "4.56M"]
     assert usage(12_345, 1_200, 7, 0.042) == "12.3k in / 1.2k out tokens, 7 turns, $0.042"
-    assert [duration(s) for s in (45, 125, 3725)] == ["45s", "2m05s", "1h02m"]
+    assert [duration(s) for s in (0.4, 45, 125, 3725)] == ["0.4s", "45s", "2m05s", "1h02m"]

@@ -31,12 +31,14 @@
       });
   }
 
+  // the format of shiftctl.admin.humanize.duration, so a ticking clock reads as the server wrote it
   function dur(s) {
     s = Math.max(0, s);
-    if (s < 60) { return (s >= 1 ? Math.round(s) : s.toFixed(1)) + "s"; }
+    if (s < 1) { return s.toFixed(1) + "s"; }
     s = Math.floor(s);
-    if (s < 3600) { return Math.floor(s / 60) + "m " + String(s % 60).padStart(2, "0") + "s"; }
-    return Math.floor(s / 3600) + "h " + String(Math.floor(s % 3600 / 60)).padStart(2, "0") + "m";
+    if (s < 60) { return s + "s"; }
+    if (s < 3600) { return Math.floor(s / 60) + "m" + String(s % 60).padStart(2, "0") + "s"; }
+    return Math.floor(s / 3600) + "h" + String(Math.floor(s % 3600 / 60)).padStart(2, "0") + "m";
   }
 
   function tick() {
