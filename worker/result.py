@@ -142,7 +142,10 @@ def from_dict(data: Any) -> Result:
         files_changed=_strings(data.get("files_changed"), "files_changed", 100_000),
         checks=[{"name": str(c["name"]), "passed": bool(c["passed"]),
                  "output": _text(c.get("output"), "checks.output"),
-                 "exit_code": c.get("exit_code")} for c in checks],
+                 "exit_code": c.get("exit_code"),
+                 "duration_s": None if c.get("duration_s") is None
+                 else _number(c["duration_s"], "checks.duration_s")}
+                for c in checks],
         tokens_in=int(_number(data.get("tokens_in"), "tokens_in")),
         tokens_out=int(_number(data.get("tokens_out"), "tokens_out")),
         cost_usd=float(_number(data.get("cost_usd"), "cost_usd")),

@@ -335,9 +335,7 @@ def checks_report(rt: CycleContext, issue: Issue) -> list[str]:
     which = "this branch's head" if latest.subject == issue.integration_head else \
         "an earlier head of this branch"
     lines = [f"Checks run on the integrated branch at `{latest.subject}` ({which}):"]
-    for c in latest.checks:
-        result = "passed" if c.get("passed") else f"FAILED (exit code {c.get('exit_code')})"
-        lines.append(f"- `{c.get('name')}`: {result} in {float(c.get('duration_s') or 0):.1f}s")
+    lines += [f"- {report.check_line(c)}" for c in latest.checks]
     if not latest.checks:
         lines.append(f"- did not run: {latest.error or latest.outcome}")
     return lines

@@ -22,7 +22,8 @@ def check_line(check: dict[str, object]) -> str:
     name = one_line(str(check.get("name") or "?"), 80)
     result = "passed" if check.get("passed") else f"FAILED (exit code {check.get('exit_code')})"
     seconds = check.get("duration_s")
-    took = f" in {float(seconds):.1f}s" if isinstance(seconds, (int, float)) else ""
+    took = f" in {humanize.duration(float(seconds))}" if isinstance(seconds, (int, float)) \
+        else ""
     return f"check `{name}`: {result}{took}"
 
 

@@ -109,7 +109,7 @@ def test_a_fix_task_makes_the_integrated_branch_pass_before_the_pr_is_ready(
     assert failing_head in heads and heads[-1] == head
     [pr] = p.prs()
     assert pr["draft"] is False
-    assert f"`{head}`" in pr["body"] and "`tests`: passed" in pr["body"]
+    assert f"`{head}`" in pr["body"] and "check `tests`: passed in " in pr["body"]
     said = [c["body"] for c in p.issue(n)["comments"]
             if f"shiftctl:verify_failed:{n}:" in c["body"]]
     assert len(said) == 1 and "fix1" in said[0] and failing_head in said[0]

@@ -4,6 +4,7 @@ an agent's "Closes #N" or "@someone" does nothing), its checks and results, its 
 from __future__ import annotations
 
 import json
+import re
 
 from support.agents import agent_argv
 from support.project import Project
@@ -37,7 +38,7 @@ def test_pr_body_and_merged_comment_report_each_task(project: Project) -> None:
     spent = f"{run.tokens_in} in / 0 out tokens, ${run.cost_usd:.3g}"
     assert f"**t1** make x — done, 1 attempt(s), {spent}\n" in body, body
     assert "  - summary: `Closes #99, thanks @bob`\n" in body
-    assert "  - check `unit`: passed\n" in body
+    assert re.search(r"\n  - check `unit`: passed in [0-9.]+s\n", body), body  # with its time
     assert "  - done when: x.txt exists\n" in body
     merged = [c["body"] for c in project.issue(n)["comments"] if "Merged task" in c["body"]]
     assert len(merged) == 1 and f"after 1 attempt(s): {spent}." in merged[0]
