@@ -3,6 +3,10 @@ body. Pure."""
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shiftctl.memory.store import Usage
 
 
 def money(usd: float) -> str:
@@ -37,6 +41,11 @@ def usage(tokens_in: int, tokens_out: int, turns: int, cost_usd: float) -> str:
         parts.append(f"{turns} turn{'s' if turns != 1 else ''}")
     parts.append(money(cost_usd))
     return ", ".join(parts)
+
+
+def spent(used: Usage) -> str:
+    """What a task or an issue has used so far, as ``usage`` says it."""
+    return usage(used.tokens_in, used.tokens_out, used.turns, used.cost_usd)
 
 
 def clip(text: str, width: int) -> str:

@@ -351,7 +351,7 @@ def pr_body(rt: CycleContext, issue: Issue) -> str:
         lines += report.task_lines(t, work[-1] if work else None, used.get(t.id, Usage()))
     total = sum(used.values(), Usage())
     lines += ["", *checks_report(rt, issue)]
-    spent = humanize.usage(total.tokens_in, total.tokens_out, total.turns, total.cost_usd)
+    spent = humanize.spent(total)
     lines += ["", f"Total: {spent} (planning and review included). "
               "A human merges this; shiftctl never does."]
     return "\n".join(lines)

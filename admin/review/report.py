@@ -30,7 +30,7 @@ def check_line(check: dict[str, object]) -> str:
 def task_lines(task: Task, last: Run | None, used: Usage) -> list[str]:
     """One item of the PR body's task list, with what the task's last attempt reported."""
     mark = STATE_MARK.get(task.state, " ")
-    spent = humanize.usage(used.tokens_in, used.tokens_out, used.turns, used.cost_usd)
+    spent = humanize.spent(used)
     lines = [f"- [{mark}] **{task.key}** {task.title} — {task.state}, {task.attempts} "
              f"attempt(s), {spent}"]
     if last is not None and last.summary:

@@ -93,7 +93,7 @@ def review_task(rt: CycleContext, action: Action) -> str:
     with rt.store.tx():  # the merge, the branch's new recorded head and the task done
         integration.record_merge(rt, issue, task, run, head, before, merged)
         used = rt.store.usage(task.issue).get(task.id, Usage())
-        spent = humanize.usage(used.tokens_in, used.tokens_out, used.turns, used.cost_usd)
+        spent = humanize.spent(used)
         rt.outbox.comment(task.issue, "merged", task.key,
                           f"Merged task **{task.key}** ({task.title}) into `{issue.branch}` "
                           f"after {task.attempts} attempt(s): {spent}.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shiftctl.admin import launchers
+from shiftctl.admin import humanize, launchers
 from shiftctl.admin.briefing import remember
 from shiftctl.admin.cycle import faults
 from shiftctl.admin.cycle.context import CycleContext
@@ -17,7 +17,7 @@ from shiftctl.admin.cycle.outcomes import after_run
 from shiftctl.admin.planning.plans import PlanError, PlannedTask, validate
 from shiftctl.admin.steps import tampering as tampering_report
 from shiftctl.admin.tracker.markers import run_key
-from shiftctl.memory.store import Run, Task
+from shiftctl.memory.store import Run, Task, Usage
 from shiftctl.worker.result import Result
 
 COOLDOWN_STREAK = "cooldown_streak:"
@@ -44,9 +44,11 @@ def settle(rt: CycleContext, task: Task, run: Run, outcome: str, error: str, *,
         faults.point("mid_state_change")
         if step.comment == "failed":
             tail = _failure_detail(run)
+            used = humanize.spent(rt.store.usage(task.issue).get(task.id, Usage()))
             rt.outbox.comment(task.issue, "failed", f"{task.key}:{task.attempts}",
                               f"Task **{task.key}** ({task.title}) failed and needs a human: "
-                              f"{step.reason}.{tail}\n\nReply `/retry {task.key}` to try again "
+                              f"{step.reason}. It used {used} in {task.attempts} "
+                              f"attempt(s).{tail}\n\nReply `/retry {task.key}` to try again "
                               f"(it grants {cfg.workers.max_attempts} more attempt(s)).")
         elif step.comment == "tampered":
             tampering_report.record(rt, run, tampering)

@@ -58,6 +58,7 @@ def test_failing_check_retries_with_its_output_then_needs_human(project: Project
     comments = project.issue(bad)["comments"]
     failed = [c for c in comments if "shiftctl:failed:" in c["body"]]
     assert len(failed) == 1 and "CHECK-SAYS" in failed[0]["body"]
+    assert " in 3 attempt(s)." in failed[0]["body"] and " out tokens, $" in failed[0]["body"]
     assert "shiftctl:needs-human" in project.issue(bad)["labels"]
     assert not prompts.exists()
 
