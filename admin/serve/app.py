@@ -46,7 +46,7 @@ class Dashboard:
         self.webhooks: Counter[str] = Counter()
         self.seen = hooks.SeenDeliveries()
         self.throttle = hooks.Throttle(RECORD_WINDOW_S)
-        self.registry = metrics.registry(self.paths, self.webhooks)
+        self.registry = metrics.registry(self.config, self.webhooks)
         self.bot: str | None = config.tracker.github.bot
 
     def page(self, request: Request, name: str, status: int = 200, **data: Any) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +23,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from shiftctl.admin.launchers.local import process_alive
+from shiftctl.admin import launchers
+from shiftctl.admin.config import Config
 from shiftctl.admin.paths import Paths
 from shiftctl.admin.serve.views import reading
 from shiftctl.memory.store import ISSUE_STATES, TASK_STATES, Store
@@ -79,8 +81,9 @@ def _by(store: Store, sql: str, states: tuple[str, ...] = ()) -> dict[str, int]:
 class StoreCollector(Collector):
     """Reads the store on each scrape (read-only, a few aggregate queries)."""
 
-    def __init__(self, paths: Paths, webhooks: Counter[str]) -> None:
-        self.paths = paths
+    def __init__(self, config: Config, webhooks: Counter[str]) -> None:
+        self.config = config
+        self.paths = Paths(config.root)
         self.webhooks = webhooks
         self.tally = CycleTally()
         self._lock = threading.Lock()  # scrapes may overlap; the tally counts each cycle once
@@ -127,11 +130,14 @@ class StoreCollector(Collector):
             tokens.add_metric([kind, "in"], int(t_in or 0))
             tokens.add_metric([kind, "out"], int(t_out or 0))
         yield from (runs, cost, tokens)
-        workers = GaugeMetricFamily("shiftctl_workers_running", "Worker processes alive now, "
-                                    "by run kind", labels=["kind"])
+        workers = GaugeMetricFamily("shiftctl_workers_running", "Workers alive now (local or "
+                                    "on a worker host, as the run's launcher sees them), by "
+                                    "run kind", labels=["kind"])
         alive: Counter[str] = Counter({"work": 0})
+        now = time.time()
         for run in store.open_runs():
-            alive[run.kind] += int(process_alive(run.pid, run.pid_start))
+            seen = launchers.for_run(run, self.config, self.paths).probe(run, now)
+            alive[run.kind] += int(seen.alive)
         for kind, n in sorted(alive.items()):
             workers.add_metric([kind], n)
         yield workers
@@ -161,8 +167,8 @@ def _quota(raw: str | None) -> Iterator[Metric]:
             yield GaugeMetricFamily(name, help_text, value=value)
 
 
-def registry(paths: Paths, webhooks: Counter[str]) -> CollectorRegistry:
+def registry(config: Config, webhooks: Counter[str]) -> CollectorRegistry:
     """A registry of its own for one app: nothing global, nothing shared between tests."""
     reg = CollectorRegistry(auto_describe=False)
-    reg.register(StoreCollector(paths, webhooks))
+    reg.register(StoreCollector(config, webhooks))
     return reg

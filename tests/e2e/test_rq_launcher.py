@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,7 @@ def test_stop_ends_remote_agents_within_five_seconds(rq_hosts: Hosts, project: P
     alpha = rq_hosts.start("alpha")
     n = start_until_running(project, marker)
     assert agents_on(alpha)
+    assert workers_running(project) == 1  # /metrics sees the remote run through its launcher
     t0 = time.monotonic()
     stop = subprocess.Popen([sys.executable, "-m", "shiftctl", "-C", str(project.root), "stop"],
                             stdout=subprocess.DEVNULL)
@@ -118,6 +120,18 @@ def test_stop_ends_remote_agents_within_five_seconds(rq_hosts: Hosts, project: P
     runs = [r for r in project.runs(n) if r.kind == "work"]
     assert [r.outcome for r in runs] == ["stopped"], [r.error for r in runs]
     assert project.tasks(n)["t1"].attempts == 0
+
+
+def workers_running(project: Project) -> float:
+    """The ``shiftctl_workers_running{kind="work"}`` gauge as /metrics would serve it."""
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from shiftctl.admin.serve import metrics
+    text = generate_latest(metrics.registry(project.config, Counter())).decode()
+    return next(sample.value for family in text_string_to_metric_families(text)
+                for sample in family.samples
+                if sample.name == "shiftctl_workers_running" and sample.labels == {"kind": "work"})
 
 
 def one_task(project: Project, agent_sleep: float = 0, **extra: object) -> None:
