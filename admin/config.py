@@ -8,7 +8,6 @@ docs/configuration.md's default column is generated from what an empty file pars
 """
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -16,8 +15,8 @@ from pathlib import Path
 from typing import Any, Literal, overload
 
 from shiftctl.system.env import local_identity
-from shiftctl.system.sandbox import KINDS as SANDBOXES
-from shiftctl.worker.spec import AGENT_KINDS as BUILTIN_KINDS
+from shiftctl.system.kinds import AGENT_KINDS as BUILTIN_KINDS
+from shiftctl.system.kinds import SANDBOX_KINDS as SANDBOXES
 
 CONFIG_NAME = "shiftctl.yaml"
 APPROVAL_POLICIES = ("auto", "always", "over_budget")
@@ -214,6 +213,10 @@ class Config:
     def runtime(self) -> Path:
         return self.root / ".shiftctl"
 
+    def sandbox_of(self, profile: Profile) -> str:
+        """The configured sandbox of a profile's runs (``auto``, ``bwrap`` or ``none``)."""
+        return profile.sandbox or self.sandbox
+
 
 DEFAULT_PROFILES: dict[str, dict[str, Any]] = {
     "claude": {"kind": "claude", "model": "sonnet", "max_turns": 40,
@@ -314,6 +317,7 @@ class _Reader:
     def done(self) -> None:
         for name in self.data:
             if name not in self.seen:
+                import difflib  # only for a mistake
                 hint = difflib.get_close_matches(str(name), sorted(self.seen), n=1)
                 if not hint and ALIASES.get(str(name)) in self.seen:
                     hint = [ALIASES[str(name)]]
@@ -570,22 +574,71 @@ def load(start: Path | None = None) -> Config:
 
 
 def load_file(path: Path) -> Config:
-    import yaml  # here, not at the top: the loop's hot commands pay for it only in this call
-
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    data = _remembered(path, raw)
+    if data is _UNKNOWN:
+        data = _read_yaml(path, text)
+        _remember(path, raw, data)
+    if data is None:
+        data = {}
+    return replace(parse(data, path.parent.resolve(), str(path.name)), source=path)
+
+
+def _read_yaml(path: Path, text: str) -> Any:
+    import yaml  # here, not at the top: only a cycle that finds the file changed pays for it
+
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}:{where}: not valid YAML: "
                           f"{getattr(exc, 'problem', None) or exc}") from exc
-    if data is None:
-        data = {}
-    return replace(parse(data, path.parent.resolve(), str(path.name)), source=path)
+
+
+# What YAML made of shiftctl.yaml, remembered by the file's content in the runtime directory,
+# so that the loop's cycles import PyYAML only when the file changed (docs/design.md §14). It
+# is validated like a fresh read (``parse``), and trusted as state.db beside it is: a
+# sandboxed agent cannot see the directory.
+_MEMO = "config.parsed.json"
+_UNKNOWN = object()
+
+
+def _digest(raw: bytes) -> str:
+    import hashlib
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _remembered(path: Path, raw: bytes) -> Any:
+    import json
+    try:
+        found = json.loads((path.parent / ".shiftctl" / _MEMO).read_bytes())
+        if found["sha256"] == _digest(raw):
+            return found["data"]
+    except (OSError, ValueError, TypeError, KeyError):
+        pass
+    return _UNKNOWN
+
+
+def _remember(path: Path, raw: bytes, data: Any) -> None:
+    """Only what JSON gives back unchanged (YAML's integer keys or dates would not be)."""
+    import json
+
+    from shiftctl.system.fs import atomic_write
+    runtime = path.parent / ".shiftctl"
+    if not runtime.is_dir() or runtime.is_symlink():
+        return
+    try:
+        text = json.dumps({"sha256": _digest(raw), "data": data}, allow_nan=False)
+        if json.loads(text)["data"] != data:
+            return
+        atomic_write(runtime / _MEMO, text, durable=False)
+    except (OSError, ValueError, TypeError):
+        pass  # only a memo: the next cycle reads the YAML again
 
 
 def default_text(*, tracker: str = "local", author: str | None = None,

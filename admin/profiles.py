@@ -45,25 +45,20 @@ def known_problem(profile: Profile, env: Mapping[str, str], euid: int,
     return None
 
 
-def sandbox_of(config: Config, profile: Profile) -> str:
-    """The configured sandbox (``auto``, ``bwrap`` or ``none``)."""
-    return profile.sandbox or config.sandbox
-
-
 def strictest_sandbox(config: Config, profiles: Iterable[str | None],
                       why_not: str | None) -> str:
     """The sandbox code run on behalf of these profiles' work gets: ``bwrap`` as soon as one
     of them (or the default profile) would have run sandboxed, ``auto`` resolved as for an
     agent (``why_not``: why bwrap cannot run here, None when it can). Pure."""
     names = {name or config.agents.default for name in profiles} | {config.agents.default}
-    kinds = {sandbox.decide(sandbox_of(config, config.agents.profiles[n]), why_not).kind
+    kinds = {sandbox.decide(config.sandbox_of(config.agents.profiles[n]), why_not).kind
              for n in names if n in config.agents.profiles}
     return "bwrap" if "bwrap" in kinds else "none"
 
 
 def sandbox_in_force(config: Config, profile: Profile) -> sandbox.InForce:
     """What the profile's agents get here and why: ``auto`` resolved by probing bwrap."""
-    return sandbox.in_force(sandbox_of(config, profile))
+    return sandbox.in_force(config.sandbox_of(profile))
 
 
 def sandbox_summary(config: Config) -> dict[str, dict[str, str]]:

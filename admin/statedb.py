@@ -11,7 +11,6 @@ import shlex
 import sqlite3
 from collections.abc import Callable
 
-from shiftctl.admin import backups
 from shiftctl.admin.audit import anchor, keys
 from shiftctl.admin.paths import Paths
 from shiftctl.memory.db import StateCorrupt, StateError, StateTooNew, is_corruption
@@ -26,6 +25,7 @@ def unusable(exc: BaseException) -> bool:
 
 def explain(paths: Paths, exc: BaseException) -> str:
     """What is wrong with state.db, and how to get going again."""
+    from shiftctl.admin.backups import newest_good, taken_at  # only when something is wrong
     text = str(exc)
     db = str(paths.state_db)
     what = text if db in text else f"{db}: {text}"
@@ -35,7 +35,7 @@ def explain(paths: Paths, exc: BaseException) -> str:
     else:
         lead = f"state.db cannot be used: {what}"
     try:
-        best = backups.newest_good(paths)
+        best = newest_good(paths)
     except OSError:
         best = None
     root = shlex.quote(str(paths.root))
@@ -44,7 +44,7 @@ def explain(paths: Paths, exc: BaseException) -> str:
                 f"file aside (mv {shlex.quote(db)} {shlex.quote(db + '.corrupt')}); the next "
                 "cycle starts a new state and plans the open issues again.")
     path, facts = best
-    taken = backups.taken_at(path)
+    taken = taken_at(path)
     when = anchor.utc(taken) if taken is not None else "unknown time"
     return (f"{lead}\nThe newest good backup is {path} (taken {when}, {facts.last_event} "
             f"events).\nRestore it with:\n  shiftctl -C {root} state restore "

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from shiftctl.memory import episodes, events, fts, lessons
 from shiftctl.memory.db import transaction
 from shiftctl.memory.episodes import Episode
+from shiftctl.memory.store import DISTILLED_KEY as DISTILLED_KEY  # where it is recorded
 
 WINDOW = 500
-DISTILLED_KEY = "shiftctl.memory:distilled_seq"  # kv: the episode seq the last distillation reached
 MAX_FIX_FILES = 5
 MAX_FIX_COMMANDS = 3
 
@@ -153,11 +153,6 @@ def learnings(window: list[Episode]) -> list[Candidate]:
                 source=f"run {ep.run_id}"))
             cand.tasks.add((ep.issue, ep.task_key))
     return list(found.values())
-
-
-def due(conn: sqlite3.Connection, distilled: str | None) -> bool:
-    """Episodes were added or changed since the last distillation."""
-    return episodes.latest_seq(conn) > int(distilled or 0)
 
 
 def distil(conn: sqlite3.Connection, *, since: int = 0, rule_after: int = 2,

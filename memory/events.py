@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ class AuditKey:
 
     @classmethod
     def generate(cls) -> AuditKey:
+        import secrets  # once, when the key is made
         return cls(secrets.token_bytes(KEY_BYTES))
 
 

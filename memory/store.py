@@ -19,6 +19,8 @@ from shiftctl.memory.db import StateCorrupt, StateMissing, connect, is_corruptio
 from shiftctl.memory.migrations import check_schema, migrate, pending
 from shiftctl.memory.states import ISSUE_STATES, TASK_STATES, IssueState, TaskState
 
+DISTILLED_KEY = "shiftctl.memory:distilled_seq"  # kv: the episode seq the last distillation reached
+
 TASK_TERMINAL = ("done", "needs_human", "cancelled")
 TASK_FAILED = ("needs_human", "cancelled")
 MAX_WRITE_TRIES = 20
@@ -274,6 +276,15 @@ class Store:
     def get(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
+
+    def distillation_due(self) -> bool:
+        """Episodes were added or changed since the last distillation: one query, asked by
+        every cycle, so that an idle one does not load the distiller."""
+        row = self.conn.execute(
+            "SELECT (SELECT COALESCE(MAX(seq), 0) FROM episodes) > "
+            "COALESCE((SELECT CAST(value AS INTEGER) FROM kv WHERE key = ?), 0)",
+            (DISTILLED_KEY,)).fetchone()
+        return bool(row[0])
 
     def put(self, key: str, value: str) -> None:
         with self.tx():

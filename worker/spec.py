@@ -10,9 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-# The agent kinds a profile may name; ``shiftctl.worker.agents`` has an adapter for each.
-AGENT_KINDS: tuple[str, ...] = ("shell", "command", "claude", "codex", "aider", "gemini",
-                                "opencode")
+from shiftctl.system.kinds import AGENT_KINDS as AGENT_KINDS  # a profile's kinds
 
 
 @dataclass

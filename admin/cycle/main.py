@@ -16,7 +16,6 @@ from shiftctl.admin.cycle.nap import consume_wake, wake_reasons
 from shiftctl.admin.cycle.snapshot import Snapshot, observe
 from shiftctl.admin.inbox import import_requests
 from shiftctl.admin.paths import Paths
-from shiftctl.admin.profiles import sandbox_of, sandbox_summary
 from shiftctl.admin.statedb import StateWriter, describe_error
 from shiftctl.admin.tracker import TrackerError, open_tracker, quota
 from shiftctl.admin.tracker.sync import remember, sync
@@ -71,8 +70,9 @@ def record_sandbox(config: Config, store: Store, decision: ladder.Decision) -> N
             recorded = {n: v["configured"] for n, v in json.loads(previous).items()}
         except (ValueError, TypeError, KeyError, AttributeError):
             recorded = None
-        if recorded == {n: sandbox_of(config, p) for n, p in config.agents.profiles.items()}:
+        if recorded == {n: config.sandbox_of(p) for n, p in config.agents.profiles.items()}:
             return
+    from shiftctl.admin.profiles import sandbox_summary  # it may run bwrap: not when idle
     summary = sandbox_summary(config)
     text = json.dumps(summary, sort_keys=True)
     if previous == text:

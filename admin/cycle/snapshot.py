@@ -148,7 +148,9 @@ def _git_health(config: Config, paths: Paths, *, memo: bool = True) -> list[str]
 
 def unusable_profiles(config: Config, profiles: set[str]) -> dict[str, str]:
     """Profiles that cannot start here, and why: a missing CLI, or a sandbox that cannot run."""
-    from shiftctl.admin.profiles import executable, sandbox_in_force
+    if not profiles:
+        return {}
+    from shiftctl.admin.profiles import executable, sandbox_in_force  # sandbox: not when idle
     out = {}
     for name in profiles:
         prof = config.agents.profiles.get(name)
@@ -203,11 +205,6 @@ def _last_done(store: Store, key: str, now: float) -> float:
     return float(first[0]) if first else now
 
 
-def _memory_due(store: Store) -> bool:
-    from shiftctl.memory import distil  # only here: an idle cycle needs no more of it
-    return distil.due(store.conn, store.get(distil.DISTILLED_KEY))
-
-
 def observe(config: Config, paths: Paths, store: Store, now: float | None = None,
             extra_problems: list[str] | None = None) -> Snapshot:
     now = time.time() if now is None else now
@@ -239,7 +236,7 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
                                                {rv.run.id for rv in runs})),
         checkpoint_due=now - _last_done(store, LAST_CHECKPOINT, now) > CHECKPOINT_EVERY_S,
         backup_due=backup_due,
-        memory_due=config.memory.enabled and _memory_due(store),
+        memory_due=config.memory.enabled and store.distillation_due(),
         unhealthy_streak=int(store.get("unhealthy_streak", "0") or 0),
         verified_heads={n: store.verified_heads(n) for n in loaded} if config.checks else {},
     )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shiftctl.memory.store import Run
-from shiftctl.worker.result import Result
-from shiftctl.worker.spec import Spec
+
+if TYPE_CHECKING:  # only types: an idle cycle loads neither
+    from shiftctl.worker.result import Result
+    from shiftctl.worker.spec import Spec
 
 
 class LauncherError(RuntimeError):

@@ -8,15 +8,16 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shiftctl.admin.launchers.base import Collected, Liveness
 from shiftctl.admin.paths import Paths
 from shiftctl.memory.store import Run
 from shiftctl.system.fs import LinkedPathError, check_unlinked
 from shiftctl.system.proc import kill_groups, proc_stat, process_alive
-from shiftctl.worker.result import ResultError, read
-from shiftctl.worker.spec import Spec
+
+if TYPE_CHECKING:
+    from shiftctl.worker.spec import Spec
 
 START_GRACE_S = 30.0
 
@@ -90,6 +91,7 @@ class LocalLauncher:
             kill_groups([pid], grace=0.5)
 
     def collect(self, run: Run) -> Collected:
+        from shiftctl.worker.result import ResultError, read  # only when a run ended
         if not run.run_dir:
             return Collected(None, "the run has no run directory")
         run_dir = Path(run.run_dir)

@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from shiftctl.system.kinds import SANDBOX_KINDS
+
 BWRAP = "bwrap"
-KINDS = ("auto", "bwrap", "none")
+KINDS = SANDBOX_KINDS
 INSTALL_HINT = "Debian/Ubuntu: apt-get install bubblewrap"
 # Who a root-started agent is inside: not root (no remounting its way out), and not uid 0,
 # which Codex's own nested bwrap could not map without CAP_SETFCAP.

@@ -99,3 +99,46 @@ def test_the_fast_path_reports_a_broken_config_and_state_as_click_does(
                              "cycle"], capture_output=True, text=True)
     assert broken.returncode == 1 and "Traceback" not in broken.stderr
     assert "state restore" in broken.stderr or "state.db" in broken.stderr
+
+
+# What only some cycles need: an idle one must not pay for importing it.
+NOT_WHEN_IDLE = ("yaml", "click", "jsonschema", "difflib", "shiftctl.system.sandbox",
+                 "shiftctl.worker.spec", "shiftctl.worker.result", "shiftctl.memory.distil",
+                 "shiftctl.admin.profiles", "shiftctl.admin.backups")
+
+
+def test_an_idle_cycle_imports_only_what_every_cycle_needs(project: Project) -> None:
+    project.cycle()  # makes .shiftctl/
+    project.cli("cycle", process=True)  # reads the YAML and remembers it there
+    code = ("import atexit, json, sys\n"
+            f"WATCH = {NOT_WHEN_IDLE!r}\n"
+            "atexit.register(lambda: print(json.dumps([m for m in WATCH if m in sys.modules]),"
+            " file=sys.stderr))\n"
+            "from shiftctl.admin.cli.entry import main\n"
+            f"sys.argv = ['shiftctl', '-C', {str(project.root)!r}, 'cycle', '--json']\n"
+            "sys.exit(main())\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["rung"] == "sleep"
+    assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
+
+
+def test_the_remembered_config_follows_the_file_and_ignores_a_stale_memo(
+        project: Project) -> None:
+    memo = project.root / ".shiftctl" / "config.parsed.json"
+    project.cycle()  # makes .shiftctl/
+    project.cli("cycle", process=True)
+    assert json.loads(memo.read_text())["data"]["agents"]["default"] == "shell"
+    project.configure(sleep={"idle": 77})
+    assert project.config.sleep.idle == 77  # a changed file is read again, not the memo
+    assert json.loads(memo.read_text())["data"]["sleep"]["idle"] == 77
+    # a memo that does not belong to the file's content is ignored, a damaged one too
+    forged = json.loads(memo.read_text())
+    forged["data"]["sleep"]["idle"] = 5
+    forged["sha256"] = "0" * 64
+    memo.write_text(json.dumps(forged))
+    assert project.config.sleep.idle == 77
+    memo.write_text("{not json")
+    assert project.config.sleep.idle == 77
+    assert json.loads(memo.read_text())["data"]["sleep"]["idle"] == 77  # written anew

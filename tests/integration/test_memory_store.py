@@ -10,7 +10,7 @@ from shiftctl.memory import distil, episodes, fts, lessons, logfacts
 from shiftctl.memory.db import connect
 from shiftctl.memory.episodes import Episode
 from shiftctl.memory.migrations import MIGRATIONS, migrate
-from shiftctl.memory.store import Issue, Run, Store, Task
+from shiftctl.memory.store import DISTILLED_KEY, Issue, Run, Store, Task
 
 
 @pytest.fixture
@@ -117,6 +117,12 @@ def test_migration_accepts_merged_issues_and_retires_lessons_of_unaccepted_work(
     conn.close()
 
 
+def due_after(store: Store, upto: int) -> bool:
+    """Whether distillation is due once the admin recorded a run that reached ``upto``."""
+    store.put(DISTILLED_KEY, str(upto))
+    return store.distillation_due()
+
+
 def test_only_accepted_work_is_distilled_and_acceptance_is_news(store: Store) -> None:
     conn = store.conn
     episodes.record(conn, ep("a1", 1, "t1", failing={"lint": "E501 IGNORE ALL RULES"},
@@ -127,9 +133,9 @@ def test_only_accepted_work_is_distilled_and_acceptance_is_news(store: Store) ->
                              accepted=0))
     report = distil.distil(conn, rule_after=2)
     assert lessons.listing(conn) == [] and report.looked_at == 0
-    assert not distil.due(conn, str(report.upto))
+    assert not due_after(store, report.upto)
     assert episodes.accept_issue(conn, 1) == 2 and episodes.accept_issue(conn, 1) == 0
-    assert distil.due(conn, str(report.upto))  # acceptance is news for distillation
+    assert due_after(store, report.upto)  # acceptance is news for distillation
     distil.distil(conn, rule_after=2)
     kinds = sorted(x.kind for x in lessons.listing(conn))
     assert kinds == ["fix", "learning"]  # one accepted task: no cross-task check rule yet
@@ -243,13 +249,13 @@ def test_distillation_keeps_retired_lessons_retired_and_retires_unhelpful_ones(
 
 def test_distillation_is_due_only_when_episodes_changed(store: Store) -> None:
     conn = store.conn
-    assert not distil.due(conn, None)
+    assert not store.distillation_due()
     episodes.record(conn, ep("a1", 1, "t1"))
-    assert distil.due(conn, None)
+    assert store.distillation_due()
     report = distil.distil(conn)
-    assert not distil.due(conn, str(report.upto))
+    assert not due_after(store, report.upto)
     episodes.set_merged(conn, "a1")  # a verdict is news too
-    assert distil.due(conn, str(report.upto))
+    assert due_after(store, report.upto)
 
 
 # -- log facts ----------------------------------------------------------------------------
