@@ -579,10 +579,11 @@ def load_file(path: Path) -> Config:
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
-    data = _remembered(path, raw)
+    memo = _Memo(path, raw)
+    data = memo.read()
     if data is _UNKNOWN:
         data = _read_yaml(path, text)
-        _remember(path, raw, data)
+        memo.write(data)
     if data is None:
         data = {}
     return replace(parse(data, path.parent.resolve(), str(path.name)), source=path)
@@ -600,45 +601,51 @@ def _read_yaml(path: Path, text: str) -> Any:
                           f"{getattr(exc, 'problem', None) or exc}") from exc
 
 
-# What YAML made of shiftctl.yaml, remembered by the file's content in the runtime directory,
-# so that the loop's cycles import PyYAML only when the file changed (docs/design.md §14). It
-# is validated like a fresh read (``parse``), and trusted as state.db beside it is: a
-# sandboxed agent cannot see the directory.
-_MEMO = "config.parsed.json"
 _UNKNOWN = object()
 
 
-def _digest(raw: bytes) -> str:
-    import hashlib
-    return hashlib.sha256(raw).hexdigest()
+class _Memo:
+    """What YAML made of shiftctl.yaml, remembered by the file's content in the runtime
+    directory, so that the loop's cycles import PyYAML only when the file changed
+    (docs/design.md §14). It is validated like a fresh read (``parse``), and trusted as
+    state.db beside it is: a sandboxed agent cannot see the directory. Never through a
+    linked runtime directory."""
 
+    NAME = "config.parsed.json"
 
-def _remembered(path: Path, raw: bytes) -> Any:
-    import json
-    try:
-        found = json.loads((path.parent / ".shiftctl" / _MEMO).read_bytes())
-        if found["sha256"] == _digest(raw):
-            return found["data"]
-    except (OSError, ValueError, TypeError, KeyError):
-        pass
-    return _UNKNOWN
+    def __init__(self, path: Path, raw: bytes) -> None:
+        import hashlib
+        runtime = path.parent / ".shiftctl"
+        self.file = None if runtime.is_symlink() or not runtime.is_dir() \
+            else runtime / self.NAME
+        self.digest = hashlib.sha256(raw).hexdigest()
 
+    def read(self) -> Any:
+        import json
+        if self.file is None:
+            return _UNKNOWN
+        try:
+            found = json.loads(self.file.read_bytes())
+            if found["sha256"] == self.digest:
+                return found["data"]
+        except (OSError, ValueError, TypeError, KeyError):
+            pass
+        return _UNKNOWN
 
-def _remember(path: Path, raw: bytes, data: Any) -> None:
-    """Only what JSON gives back unchanged (YAML's integer keys or dates would not be)."""
-    import json
+    def write(self, data: Any) -> None:
+        """Only what JSON gives back unchanged (YAML's integer keys or dates would not be)."""
+        import json
 
-    from shiftctl.system.fs import atomic_write
-    runtime = path.parent / ".shiftctl"
-    if not runtime.is_dir() or runtime.is_symlink():
-        return
-    try:
-        text = json.dumps({"sha256": _digest(raw), "data": data}, allow_nan=False)
-        if json.loads(text)["data"] != data:
+        from shiftctl.system.fs import atomic_write
+        if self.file is None:
             return
-        atomic_write(runtime / _MEMO, text, durable=False)
-    except (OSError, ValueError, TypeError):
-        pass  # only a memo: the next cycle reads the YAML again
+        try:
+            text = json.dumps({"sha256": self.digest, "data": data}, allow_nan=False)
+            if json.loads(text)["data"] != data:
+                return
+            atomic_write(self.file, text, durable=False)
+        except (OSError, ValueError, TypeError):
+            pass  # only a memo: the next cycle reads the YAML again
 
 
 def default_text(*, tracker: str = "local", author: str | None = None,

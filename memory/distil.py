@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from shiftctl.memory import episodes, events, fts, lessons
 from shiftctl.memory.db import transaction
 from shiftctl.memory.episodes import Episode
-from shiftctl.memory.store import DISTILLED_KEY as DISTILLED_KEY  # where it is recorded
 
 WINDOW = 500
 MAX_FIX_FILES = 5

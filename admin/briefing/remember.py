@@ -12,11 +12,10 @@ from pathlib import Path
 from shiftctl.admin.cycle.context import CycleContext
 from shiftctl.admin.cycle.ladder import Action
 from shiftctl.memory import episodes, lessons
-from shiftctl.memory.distil import DISTILLED_KEY
 from shiftctl.memory.distil import distil as distil_lessons
 from shiftctl.memory.episodes import Episode
 from shiftctl.memory.logfacts import log_facts
-from shiftctl.memory.store import Run, Task
+from shiftctl.memory.store import DISTILLED_KEY, Run, Task
 
 
 def episode_of(task: Task, run: Run, *, learnings: Sequence[str] = (),

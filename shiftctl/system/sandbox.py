@@ -32,7 +32,6 @@ from pathlib import Path
 from shiftctl.system.kinds import SANDBOX_KINDS
 
 BWRAP = "bwrap"
-KINDS = SANDBOX_KINDS
 INSTALL_HINT = "Debian/Ubuntu: apt-get install bubblewrap"
 # Who a root-started agent is inside: not root (no remounting its way out), and not uid 0,
 # which Codex's own nested bwrap could not map without CAP_SETFCAP.
@@ -95,7 +94,8 @@ def decide(configured: str, why_not: str | None) -> InForce:
             return InForce("bwrap", "bubblewrap works here", configured)
         return InForce("bwrap", f"required, but {why_not}", configured,
                        error=f"requires sandbox bwrap, but {why_not}")
-    raise SandboxError(f"unknown sandbox {configured!r} (expected one of {', '.join(KINDS)})")
+    raise SandboxError(f"unknown sandbox {configured!r} "
+                       f"(expected one of {', '.join(SANDBOX_KINDS)})")
 
 
 def in_force(configured: str) -> InForce:
