@@ -157,11 +157,8 @@ def test_a_usage_limit_with_a_reset_time_is_honoured(
     limit.body["error"]["message"] = f"Claude AI usage limit reached|{reset}"  # type: ignore[index]
     model_server.script = Script().add("# Your task: Write the greeting",
                                        *greeting_turns(project, n, faults=(limit,)))
-    for _ in range(30):
-        project.cycle()
-        if project.runs(n) and project.runs(n)[0].ended_at:
-            break
-        time.sleep(0.3)
+    project.cycle_until(lambda: project.runs(n) and project.runs(n)[0].ended_at,
+                        what="the rate-limited run to end")
     [run] = project.runs(n)
     assert run.outcome == "rate_limited"
     s = project.store()

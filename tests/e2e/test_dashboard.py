@@ -31,14 +31,6 @@ def gated(project: Project, gate: Path, **env: str) -> None:
                 **env}}}})
 
 
-def cycle_until(project: Project, done: Callable[[], bool], limit: int = 10) -> None:
-    for _ in range(limit):
-        if done():
-            return
-        project.cycle()
-    assert done(), "the cycles did not get there"
-
-
 def task_state(project: Project, issue: int, key: str = "t1") -> str | None:
     if not (project.root / ".shiftctl" / "state.db").exists():
         return None  # before the first cycle
@@ -93,7 +85,7 @@ def test_a_task_changes_state_on_the_overview_without_a_reload(
     page = open_page(browser, served, "/")
 
     n = project.file_issue("Watch me work", "- [ ] slow work\n")
-    cycle_until(project, lambda: task_state(project, n) == "ready")
+    project.cycle_until(lambda: task_state(project, n) == "ready")
     state = page.locator(f'[data-task="{n}-t1"] .state')
     expect(state).to_have_text("ready", timeout=15_000)
 
@@ -119,7 +111,7 @@ def test_the_run_page_follows_the_agent_log_live(
     gate = tmp_path / "gate"
     gated(project, gate, AGENT_SAY="Finished the slow work.")
     n = project.file_issue("Follow my log", "- [ ] slow work\n")
-    cycle_until(project, lambda: task_state(project, n) == "running")
+    project.cycle_until(lambda: task_state(project, n) == "running")
     run = project.runs(n)[0]
     served = serve(project.root)
     page = open_page(browser, served, f"/runs/{run.id}")
@@ -154,7 +146,7 @@ def test_markup_in_issues_comments_and_agent_output_never_runs(
           AGENT_STATUS=json.dumps({"status": "done", "summary": f"summary {XSS}"}))
     n = project.file_issue(f"Title {XSS}", f"- [ ] task {XSS}\n\nBody {XSS}\n")
     project.comment(n, f"A comment {XSS}")
-    cycle_until(project, lambda: task_state(project, n) == "running")
+    project.cycle_until(lambda: task_state(project, n) == "running")
     run = project.runs(n)[0]
     served = serve(project.root)
 

@@ -46,10 +46,8 @@ def test_a_retry_during_the_automatic_backoff_resets_nothing(project: Project) -
     p = project
     p.configure(workers={"max_attempts": 2, "backoff_base": 3, "backoff_cap": 3}, **FAILS)
     n = p.file_issue("Retried while waiting", ONE)
-    for _ in range(20):
-        p.cycle()
-        if p.tasks(n) and p.tasks(n)["t1"].state == "retry":
-            break
+    p.cycle_until(lambda: p.tasks(n) and p.tasks(n)["t1"].state == "retry",
+                  what="the first attempt to fail")
     assert p.tasks(n)["t1"].state == "retry" and p.tasks(n)["t1"].attempts == 1
     p.cli("retry", f"{n}-t1")
     p.run()

@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,19 @@ class Project:
     def cycle(self, now: float | None = None) -> CycleResult:
         """One cycle; ``now`` moves the cycle's clock (heartbeats, leases, backoffs)."""
         return run_cycle(self.config, now=now)
+
+    def cycle_until(self, done: Callable[[], object], timeout: float = 90,
+                    what: str = "the cycles to get there") -> None:
+        """Cycle until ``done()`` (asked after each cycle, so it may read the state the
+        first one makes); bounded by time, not by a count of cycles, since how many cycles a
+        worker needs depends on how loaded the machine is."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.cycle()
+            if done():
+                return
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            time.sleep(0.05)
 
     def run(self, max_seconds: float = 90, **kw: Any) -> CycleResult:
         result = run_loop(self.root, until_idle=True, max_seconds=max_seconds, **kw)
