@@ -39,6 +39,7 @@ class Outcome(StrEnum):
     BLOCKED = "blocked"
     NEEDS_BREAKDOWN = "needs_breakdown"
     RATE_LIMITED = "rate_limited"
+    UNAUTHENTICATED = "unauthenticated"  # the provider refused the agent's credentials
     STOPPED = "stopped"
     REJECTED = "rejected"
     TAMPERED = "tampered"

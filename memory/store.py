@@ -303,6 +303,22 @@ class Store:
         return {key.split(":", 1)[1]: float(value) for key, value in rows
                 if float(value) > now}
 
+    def refusals(self) -> dict[str, str]:
+        """Agent profiles whose provider refused their credentials, and what it said (kv
+        ``refused:NAME``): no run starts on them until a person's ``/retry``."""
+        rows = self.conn.execute("SELECT key, value FROM kv WHERE key LIKE 'refused:%'")
+        return {key.split(":", 1)[1]: value for key, value in rows}
+
+    def refuse_profile(self, profile: str, why: str) -> None:
+        self.put(f"refused:{profile}", why)
+
+    def clear_refusals(self) -> list[str]:
+        """A person says the credentials are fixed (a ``/retry``): every profile may run."""
+        with self.tx():
+            names = list(self.refusals())
+            self.conn.execute("DELETE FROM kv WHERE key LIKE 'refused:%'")
+        return names
+
     # -- issues ----------------------------------------------------------------------------
     def issue(self, number: int) -> Issue | None:
         row = self.conn.execute("SELECT * FROM issues WHERE number = ?", (number,)).fetchone()

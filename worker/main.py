@@ -186,6 +186,8 @@ def _agent_failed(agent: AgentOutcome) -> tuple[str, str] | None:
     """The outcomes decided by how the agent process ended, before anything it said."""
     if agent.rate_limited:
         return "rate_limited", agent.error or "agent hit a rate or usage limit"
+    if agent.unauthenticated:
+        return "unauthenticated", agent.error or "the provider refused the agent's credentials"
     if agent.how in ("timed_out", "stalled"):
         return agent.how, agent.error
     if agent.how == "killed":

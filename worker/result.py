@@ -17,7 +17,7 @@ from shiftctl.system.fs import write_json
 from shiftctl.worker.protocol import ProtocolError, check
 
 OUTCOMES = ("succeeded", "failed", "timed_out", "stalled", "blocked", "needs_breakdown",
-            "rate_limited", "tampered")
+            "rate_limited", "unauthenticated", "tampered")
 STATUSES = ("done", "blocked", "needs_breakdown")
 MAX_RESULT_BYTES = 8 * 1024 * 1024
 MAX_TEXT = 20_000

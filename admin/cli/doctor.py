@@ -80,12 +80,16 @@ def _state(config: Config, paths: Paths) -> list[Finding]:
             why = describe_error(paths, StateCorrupt(f"integrity check failed: {damage}"))
             return [Finding("state db", False, why), *out]
         verdict = verify(store.conn, paths)
+        refused = [Finding(f"refused {name}", False, (
+            f"its provider refused the credentials ({why}); no run starts on it until they "
+            "are fixed and a person replies /retry TASK (or runs shiftctl retry ISSUE-TASK)"))
+            for name, why in sorted(store.refusals().items())]
     except (StateError, sqlite3.DatabaseError) as exc:  # a damaged page met while reading
         return [Finding("state db", False, describe_error(paths, exc)), *out]
     finally:
         store.close()
     return [Finding("state db", True, f"{paths.state_db} (integrity ok)"),
-            Finding("audit log", verdict.ok, verdict.summary), *out]
+            Finding("audit log", verdict.ok, verdict.summary), *refused, *out]
 
 
 def check(config: Config, *, smoke: bool = False) -> list[Finding]:

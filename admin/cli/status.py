@@ -26,7 +26,7 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
     paths = Paths(config.root)
     problems = health_problems(config, paths) if paths.runtime.is_dir() else []
     empty: dict[str, Any] = {"issues": [], "ignored": [], "workers": [], "prs": [],
-                             "cooldowns": {}, "next_wake": None,
+                             "cooldowns": {}, "refused": {}, "next_wake": None,
                              "loop_pid": presence.loop_pid(paths),
                              "last_cycle": None, "stopped": paths.stop.exists(),
                              "spent_today_usd": 0.0, "tracker": None, "problems": problems}
@@ -66,7 +66,7 @@ def collect_status(config: Config, now: float | None = None) -> dict[str, Any]:
             rate = None
         return {
             "issues": issues, "ignored": ignored_issues(store), "workers": workers, "prs": prs,
-            "cooldowns": store.cooldowns(now),
+            "cooldowns": store.cooldowns(now), "refused": store.refusals(),
             "next_wake": (last.ended_at or last.started_at) + (last.sleep_s or 0) if last else None,
             "loop_pid": presence.loop_pid(paths),
             "last_cycle": {"cycle": last.number, "rung": last.rung, "actions": last.actions,
@@ -228,6 +228,9 @@ def render(status: dict[str, Any], now: float | None = None) -> str:
         lines.append(loop)
     for profile, until in sorted((status.get("cooldowns") or {}).items()):
         lines.append(f"Agent {profile} cools down after a rate limit: back {_ago(until, now)}.")
+    for profile, why in sorted((status.get("refused") or {}).items()):
+        lines.append(f"Agent {profile}: its provider refused the credentials ({why}). No run "
+                     "starts on it until they are fixed and a person says /retry.")
     lines += sandbox_lines(status.get("sandbox"))
     rate = quota.describe((status.get("tracker") or {}).get("rate"), now)
     if rate:

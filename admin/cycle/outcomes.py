@@ -2,7 +2,8 @@
 
 Three kinds of "try again" are kept apart: a failure spends an attempt and backs off
 (``base · 2^(n-1)``, capped); a rate limit or the kill switch spends nothing; and
-``max_attempts`` ends in ``needs_human`` — nothing retries forever.
+``max_attempts`` ends in ``needs_human`` — nothing retries forever. Refused credentials
+spend nothing and go straight to a person: no retry could succeed before someone fixes them.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class Step:
     reason: str | None = None
     counted: bool = True
     not_before: float | None = None
-    comment: str | None = None  # the status comment: failed | question | tampered
+    comment: str | None = None  # the status comment: failed|question|tampered|unauthenticated
 
 
 def backoff(attempt: int, base: float = 10.0, cap: float = 300.0) -> float:
@@ -45,6 +46,9 @@ def after_run(outcome: str, *, attempts: int, max_attempts: int, now: float,
     if outcome == Outcome.TAMPERED:
         return Step(TaskState.NEEDS_HUMAN, f"tampering: {error}"[:500], counted=False,
                     comment="tampered")
+    if outcome == Outcome.UNAUTHENTICATED:  # the next run would fail the same way
+        return Step(TaskState.NEEDS_HUMAN, f"credentials refused: {error}"[:500], counted=False,
+                    comment="unauthenticated")
     if outcome == Outcome.LOST:  # its worker host vanished (killed, or its network gone)
         return Step(TaskState.READY, "its worker host was lost: runs again, on any host, "
                     "without spending an attempt", counted=False)

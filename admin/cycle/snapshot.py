@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from shiftctl.admin import launchers
@@ -146,17 +147,23 @@ def _git_health(config: Config, paths: Paths, *, memo: bool = True) -> list[str]
     return []
 
 
-def unusable_profiles(config: Config, profiles: set[str]) -> dict[str, str]:
-    """Profiles that cannot start here, and why: a missing CLI, or a sandbox that cannot run."""
+def unusable_profiles(config: Config, profiles: set[str],
+                      refused: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Profiles that cannot start here, and why: credentials their provider refused (until a
+    person's ``/retry``), a missing CLI, or a sandbox that cannot run."""
     if not profiles:
         return {}
     from shiftctl.admin.profiles import executable, sandbox_in_force  # sandbox: not when idle
+    refused = refused or {}
     out = {}
     for name in profiles:
         prof = config.agents.profiles.get(name)
         if prof is None:
             continue
-        if shutil.which(executable(prof)) is None:
+        if name in refused:
+            out[name] = (f"the provider refused the credentials of agent profile {name!r} "
+                         f"({refused[name]})")
+        elif shutil.which(executable(prof)) is None:
             out[name] = (f"agent CLI {executable(prof)!r} for profile {name!r} is not installed "
                          "or not on PATH")
         elif why := sandbox_in_force(config, prof).error:
@@ -231,7 +238,8 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         stopped=paths.stop.exists(), spent_today=store.cost_since(day_start),
         issue_costs={n: store.issue_cost(n) for n in loaded},
         issue_runs={n: store.issue_run_count(n) for n in loaded},
-        cooldowns=store.cooldowns(now), unusable=unusable_profiles(config, needed),
+        cooldowns=store.cooldowns(now),
+        unusable=unusable_profiles(config, needed, store.refusals() if needed else None),
         stale_worktrees=tuple(_stale_worktrees(store, paths, issues,
                                                {rv.run.id for rv in runs})),
         checkpoint_due=now - _last_done(store, LAST_CHECKPOINT, now) > CHECKPOINT_EVERY_S,

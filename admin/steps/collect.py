@@ -56,6 +56,15 @@ def settle(rt: CycleContext, task: Task, run: Run, outcome: str, error: str, *,
                               tampering_report.comment(
                                   f"Task **{task.key}** ({task.title})", tampering,
                                   f"Then reply `/retry {task.key}` to try again."))
+        elif step.comment == "unauthenticated":
+            rt.outbox.comment(task.issue, "unauthenticated",
+                              run_key(task.key, run.attempt, run.id),
+                              f"Task **{task.key}** ({task.title}) could not start work: the "
+                              f"provider refused the credentials of agent profile "
+                              f"`{run.profile}` ({error}). No attempt was spent, and no run "
+                              f"starts on `{run.profile}` until this is fixed. Fix the "
+                              "credentials (`shiftctl doctor` checks them, `shiftctl doctor "
+                              f"--smoke` tries one run), then reply `/retry {task.key}`.")
         elif step.comment == "question":
             rt.outbox.comment(task.issue, "question", run_key(task.key, run.attempt, run.id),
                               f"Task **{task.key}** ({task.title}) has a question:\n\n> "
@@ -108,6 +117,11 @@ def ended(rt: CycleContext, run: Run) -> tuple[Result | None, str, str, dict[str
     streak_key = f"{COOLDOWN_STREAK}{run.profile}"
     if outcome == "rate_limited":
         cool_down(rt, run, result.rate_limit_reset if result else None)
+    elif outcome == "unauthenticated" and run.profile:
+        with rt.store.tx():
+            rt.store.refuse_profile(run.profile, f"{error} (run {run.id})")
+            rt.store.event("agent.refused", issue=run.issue, run=run.id, profile=run.profile,
+                           error=error)
     elif outcome != "stopped" and rt.store.get(streak_key) not in (None, "0"):
         rt.store.put(streak_key, "0")  # the provider answers again
     return result, outcome, error, changes

@@ -85,6 +85,9 @@ def _retry(rt: CycleContext, cmd: Command, *, answer: bool = False) -> str:
             rt.outbox.comment(task.issue, "retry", f"{task.key}:{cmd.id}",
                               f"Retrying task **{task.key}** as {cmd.author} asked: it "
                               f"{grant.note}.")
+            if refused := rt.store.clear_refusals():  # the person says they are fixed
+                rt.store.event("agent.refusal_cleared", issue=task.issue, task=task.key,
+                               profiles=refused, by=cmd.author)
         for t in revive:
             rt.store.set_task_state(t, TaskState.PENDING, f"revived by retry of {task.key}")
         if issue.state in ("needs_human", "done"):

@@ -21,6 +21,7 @@ from model_server import (
     say,
     server_error,
     tool,
+    unauthorized,
     verdict,
 )
 from support.agents import agent_cli
@@ -173,6 +174,57 @@ def test_a_usage_limit_with_a_reset_time_is_honoured(
     rungs = [project.cycle().rung for _ in range(4)]
     assert "assign" not in rungs and rungs[-1] == "sleep"  # nothing goes to a cooling profile
     assert len(project.runs(n)) == 1
+
+
+def test_a_refused_key_parks_the_task_at_once_and_starts_nothing_more_on_the_profile(
+        project: Project, model_server: ModelServer, claude: str) -> None:
+    """A revoked key (the provider answers 401): one run, no attempt spent, the task with a
+    person at once and the other task never started on the refused profile; a person's
+    /retry after fixing the key lets both finish."""
+    p = project
+    p.configure(agents={"default": "claude", "profiles": {"claude": profile(
+        claude, env={"CLAUDE_CODE_MAX_RETRIES": "0"})}}, workers={"max_concurrent": 1})
+    n = p.file_issue("Greet and part", "- [ ] (parallel) Write the greeting\n"
+                                       "- [ ] (parallel) Write the farewell\n")
+    farewell = p.worktree(n, "t2") / "farewell.txt"
+    model_server.script = Script().add(
+        "# Your task: Write the greeting",
+        *greeting_turns(p, n, faults=(unauthorized(),))).add(
+        "# Your task: Write the farewell",
+        act(tool("Write", file_path=str(farewell), content="bye\n")), finish("wrote it"))
+    p.run(max_seconds=90)
+
+    [run] = p.runs(n)  # the farewell never started: it could only fail the same way
+    assert (run.outcome, run.counted) == ("unauthenticated", 0)
+    assert "401" in (run.error or "") or "api key" in (run.error or "").lower()
+    t1, t2 = p.tasks(n)["t1"], p.tasks(n)["t2"]
+    assert (t1.state, t1.attempts, t2.state, t2.attempts) == (
+        "needs_human", 0, "needs_human", 0)
+    assert "refused the credentials of agent profile 'claude'" in (t2.reason or "")
+    assert len(model_server.agent_requests("# Your task: Write the greeting")) == 1
+    assert model_server.agent_requests("# Your task: Write the farewell") == []
+    bodies = [c["body"] for c in p.issue(n)["comments"]]
+    refused = [b for b in bodies if f"shiftctl:unauthenticated:{n}:t1:" in b]
+    assert len(refused) == 1 and "No attempt was spent" in refused[0]
+    assert "`claude`" in refused[0] and "/retry t1" in refused[0]
+    assert [b for b in bodies if f"shiftctl:no_agent:{n}:t2:" in b]
+    assert "its provider refused the credentials" in p.cli("status").stdout
+    doctor = {f["name"]: f for f in json.loads(p.cli("doctor", "--json", check=False).stdout)}
+    assert not doctor["refused claude"]["ok"] and "/retry" in doctor["refused claude"]["detail"]
+
+    p.comment(n, "/retry t1")  # the key is fixed (the server accepts it from now on)
+    p.comment(n, "/retry t2")
+    p.run(max_seconds=90)
+    assert {k: t.state for k, t in p.tasks(n).items()} == {"t1": "done", "t2": "done"}
+    assert [r.outcome for r in p.runs(n)] == ["unauthenticated", "succeeded", "succeeded"]
+    assert "refused the credentials" not in p.cli("status").stdout
+    assert "refused claude" not in p.cli("doctor", "--json", check=False).stdout
+    s = p.store()
+    try:
+        kinds = [e["kind"] for e in s.iter_events()]
+    finally:
+        s.close()
+    assert kinds.count("agent.refused") == 1 and kinds.count("agent.refusal_cleared") == 1
 
 
 def test_repeated_server_errors_are_an_outage_waited_out_without_spending_attempts(

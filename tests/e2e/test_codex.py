@@ -24,6 +24,7 @@ from model_server import (
     rate_limited,
     server_error,
     tool,
+    unauthorized,
     verdict,
 )
 from support.agents import agent_cli
@@ -135,6 +136,24 @@ def test_a_429_from_the_provider_cools_codex_down_and_the_fallback_takes_the_tas
         assert float(s.get("cooldown:codex") or 0) > time.time() + 500
     finally:
         s.close()
+
+
+def test_a_refused_key_ends_a_codex_run_unauthenticated_without_spending_an_attempt(
+        project: Project, model_server: ModelServer, codex: list[str]) -> None:
+    n = one_task(project, agents={"default": "codex", "profiles": {"codex": profile(codex)}})
+    model_server.script = Script().add(
+        "# Your task: Write the greeting",
+        act(add_file("greeting.txt", "hello"), faults=(unauthorized(),)), finish("done"))
+    project.run(max_seconds=90)
+
+    [run] = project.runs(n)
+    assert (run.outcome, run.counted) == ("unauthenticated", 0), run.error
+    task = project.tasks(n)["t1"]
+    assert (task.state, task.attempts) == ("needs_human", 0)
+    assert "Incorrect API key" in (task.reason or "") or "401" in (task.reason or "")
+    project.comment(n, "/retry t1")
+    project.run(max_seconds=90)
+    assert project.issue_state(n) == "done"
 
 
 def test_server_errors_and_a_hung_stream_end_codex_runs_without_losing_the_task(

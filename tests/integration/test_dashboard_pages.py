@@ -3,7 +3,10 @@ pages before any state exists, and GitHub issue pages that cost no API request."
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
+
+from shiftctl.memory.store import Store
 
 from support.github import GithubProject
 from support.project import Project
@@ -72,3 +75,17 @@ def test_an_issue_page_on_github_shows_the_conversation_without_asking_github(
     repo = f"{gh_project.gh.world.owner}/{gh_project.gh.world.name}"
     pr = gh_project.prs()[0]["number"]
     assert f'/{repo}/issues/{n}"' in page and f'/{repo}/pull/{pr}"' in page  # GitHub's pages
+
+
+def test_the_overview_names_profiles_that_cannot_run_and_why(
+        project: Project, serve: Callable[..., Served]) -> None:
+    project.cycle()
+    s = Store.open(project.root / ".shiftctl" / "state.db")
+    try:
+        s.refuse_profile("claude", "claude: not logged in: Not logged in (run 1-t1-a1-x)")
+        s.put("cooldown:codex", repr(time.time() + 600))
+    finally:
+        s.close()
+    page = serve(project.root).request("/").text
+    assert "Credentials refused" in page and "claude: not logged in" in page
+    assert "Cooling down" in page and "codex" in page

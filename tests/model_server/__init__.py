@@ -16,10 +16,11 @@ from model_server.script import (
                                  server_error,
                                  status_block,
                                  tool,
+                                 unauthorized,
                                  verdict,
 )
 from model_server.server import ModelServer
 
 __all__ = ["Conversation", "Fault", "ModelServer", "Script", "ToolCall", "Turn", "act", "finish",
            "hang", "plan", "rate_limited", "say", "server_error", "status_block", "tool",
-           "verdict"]
+           "unauthorized", "verdict"]

@@ -93,6 +93,11 @@ def error_body(fault: Fault) -> dict[str, Any]:
     if fault.status == 429:
         kind, code = "requests", "rate_limit_exceeded"
         message = "Rate limit reached for requests. Please try again later."
+    elif fault.status == 401:
+        kind, code = "invalid_request_error", "invalid_api_key"
+        message = ("Incorrect API key provided: sk-test-***. You can find your API key at "
+                   "https://platform.openai.com/account/api-keys.")
+        inner = {}  # OpenAI's own words, not the Anthropic body the fault carries
     elif fault.status >= 500:
         kind, code = "server_error", "server_error"
         message = "The server had an error while processing your request."

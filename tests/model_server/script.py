@@ -54,6 +54,13 @@ def rate_limited(retry_after: float | None = None, **headers: str) -> Fault:
                                                                 "exceeded your rate limit"}})
 
 
+def unauthorized() -> Fault:
+    """The provider refuses the key (revoked, mistyped): Anthropic's 401 body; the OpenAI
+    side answers its own shape for it (``openai.error_body``)."""
+    return Fault(401, {}, {"type": "error", "error": {"type": "authentication_error",
+                                                      "message": "invalid x-api-key"}})
+
+
 def server_error(status: int = 500) -> Fault:
     return Fault(status, {}, {"type": "error", "error": {"type": "api_error",
                                                          "message": "Internal server error"}})

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shiftctl.worker.agents import AgentOutcome, claude
+from shiftctl.worker.agents import AgentOutcome, claude, codex
+from shiftctl.worker.agents.auth import refused
 from shiftctl.worker.agents.claude import READ_ONLY_TOOLS, WRITE_TOOLS, Stream
 from shiftctl.worker.agents.limits import mentions_limit, reset_time
 from shiftctl.worker.agents.templated import read_aider, read_gemini, read_opencode
@@ -203,6 +204,8 @@ def test_not_logged_in_is_reported_as_what_it_is_never_as_success() -> None:
     out = fold(INIT, NOT_LOGGED_IN, exit_code=1)
     assert out.error == "claude: not logged in: Not logged in · Please run /login"
     assert "success" not in out.error and not out.rate_limited
+    assert out.unauthenticated
+    assert decide(out, None, "", ["abc123"]) == ("unauthenticated", out.error)
     assert "claude: error: API Error: 500" in fold(INIT, {**OUTAGE, "api_error_status": 400},
                                                    exit_code=1).error
 
@@ -461,3 +464,61 @@ def test_a_context_or_size_limit_is_not_mistaken_for_a_rate_limit() -> None:
     for text in ("context limit reached", "output limit reached: file too large",
                  "max turns limit reached"):
         assert not mentions_limit(text), text
+
+
+# --- refused credentials: no retry can help until a person fixes them -----------------------
+
+# what codex 0.169 says of a key the provider refuses (captured against the model server)
+CODEX_401 = ("unexpected status 401 Unauthorized: Incorrect API key provided: sk-test-***. You "
+             "can find your API key at https://platform.openai.com/account/api-keys., url: "
+             "http://127.0.0.1:46119/v1/responses")
+
+
+@pytest.mark.parametrize("text", [
+    "Not logged in · Please run /login",
+    "Invalid API key · Please run /login",
+    "API Error: 401 {\"type\":\"error\",\"error\":{\"type\":\"authentication_error\"}}",
+    "OAuth token has expired. Please obtain a new token or refresh your existing token.",
+    CODEX_401,
+    "Error: 401 Unauthorized",
+    "invalid_api_key: Incorrect API key provided",
+    "x-api-key header is required",
+])
+def test_refused_credentials_are_recognised_in_agents_words(text: str) -> None:
+    assert refused(text)
+
+
+@pytest.mark.parametrize("text", [
+    "tests failed: AssertionError in test_auth.py::test_login",
+    "Reached maximum number of turns (2)",
+    "API Error: 403 Forbidden: this model is not available to your organisation",
+    "the agent changed nothing (no commits): not a success",
+    "Rate limit exceeded (429)",
+    "",
+])
+def test_ordinary_failures_are_not_refused_credentials(text: str) -> None:
+    assert not refused(text)
+
+
+def test_a_401_status_is_refused_whatever_the_words() -> None:
+    assert refused("API Error", status=401) and not refused("API Error", status=500)
+
+
+def test_a_claude_401_result_is_unauthenticated_not_a_limit() -> None:
+    event = {**OUTAGE, "result": "Invalid API key · Please run /login", "api_error_status": 401}
+    out = fold(INIT, event, exit_code=1)
+    assert out.unauthenticated and not out.rate_limited
+    assert decide(out, None, "", [])[0] == "unauthenticated"
+
+
+def test_a_limit_is_never_mistaken_for_refused_credentials() -> None:
+    out = fold(INIT, LIMITED, exit_code=1)
+    assert out.rate_limited and not out.unauthenticated
+
+
+def test_codex_refused_key_is_unauthenticated() -> None:
+    stream = codex.Stream()
+    stream.feed(json.dumps({"type": "turn.failed", "error": {"message": CODEX_401}}))
+    out = stream.outcome(AgentOutcome(exit_code=1, error="agent exited with code 1"))
+    assert out.unauthenticated and not out.rate_limited
+    assert out.error.startswith("codex: unexpected status 401")

@@ -201,6 +201,9 @@ def test_after_run_kinds_of_retry() -> None:
     assert (s.state, s.counted) == ("ready", False)
     s = after_run("blocked", attempts=1, max_attempts=3, now=0, question="why?")
     assert (s.state, s.counted, s.comment) == ("needs_human", False, "question")
+    s = after_run("unauthenticated", attempts=1, max_attempts=3, now=0, error="claude: 401")
+    assert (s.state, s.counted, s.comment) == ("needs_human", False, "unauthenticated")
+    assert s.not_before is None and s.reason == "credentials refused: claude: 401"
     assert [backoff(n) for n in (1, 2, 3, 6, 9)] == [10, 20, 40, 300, 300]
 
 

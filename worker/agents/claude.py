@@ -13,12 +13,11 @@ A read-only run (planner, reviewer) gets ``dontAsk`` and read-only tools only.
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from shiftctl.worker.agents import AgentContext, AgentOutcome, outcome_from_proc, reading
+from shiftctl.worker.agents import AgentContext, AgentOutcome, auth, outcome_from_proc, reading
 from shiftctl.worker.agents.limits import is_provider_status, mentions_limit, reset_time
 from shiftctl.worker.progress import Progress
 from shiftctl.worker.spec import AgentSpec
@@ -56,15 +55,11 @@ def argv(agent: AgentSpec) -> list[str]:
     return cmd
 
 
-NOT_LOGGED_IN = re.compile(r"not logged in|please run /login|invalid api key|"
-                           r"authentication_error|oauth token has expired|x-api-key", re.I)
-
-
 def failure_kind(result: dict[str, Any], text: str) -> str:
     """What an error result is, in words: ``not logged in`` (no or a refused credential),
     or Claude Code's subtype (``error_max_turns``, ...). Claude Code says ``success`` as the
     subtype of an error result whose request failed: that word is never reported."""
-    if NOT_LOGGED_IN.search(text):
+    if auth.refused(text):
         return "not logged in"
     subtype = str(result.get("subtype") or "")
     return subtype if subtype and subtype != "success" else "error"
@@ -149,6 +144,8 @@ class Stream:
         if is_provider_status(status) or (status is None and mentions_limit(text)):
             out.rate_limited = True
             out.rate_limit_reset = reset_time(text) or self._retry_hint()
+        else:
+            out.unauthenticated = auth.refused(text, status)
         return out
 
     def _retry_hint(self) -> float | None:

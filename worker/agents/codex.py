@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shiftctl.worker.agents import AgentContext, AgentOutcome, outcome_from_proc, reading
+from shiftctl.worker.agents import AgentContext, AgentOutcome, auth, outcome_from_proc, reading
 from shiftctl.worker.agents.limits import is_provider_status, mentions_limit, reset_time
 from shiftctl.worker.progress import Progress
 from shiftctl.worker.spec import AgentSpec
@@ -107,6 +107,9 @@ class Stream:
                     mentions_limit(self.failure) or _OUTAGE.search(self.failure):
                 out.rate_limited = True
                 out.rate_limit_reset = reset_time(self.failure)
+            else:
+                out.unauthenticated = auth.refused(
+                    self.failure, int(status.group(1)) if status else None)
             return out
         out.final_text = self.last_text
         if not self.completed:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shiftctl.worker.agents import AgentContext, AgentOutcome, outcome_from_proc, reading
+from shiftctl.worker.agents import AgentContext, AgentOutcome, auth, outcome_from_proc, reading
 from shiftctl.worker.agents.limits import mentions_limit, reset_time
 from shiftctl.worker.spec import AgentSpec
 
@@ -175,6 +175,8 @@ class TemplatedAgent:
         if out.how == "exited" and out.error and mentions_limit(out.error):
             out.rate_limited = True
             out.rate_limit_reset = reset_time(out.error)
+        elif out.how == "exited" and out.error:
+            out.unauthenticated = auth.refused(out.error)
         return out
 
 
