@@ -9,8 +9,6 @@ from typing import Any
 
 from shiftctl.admin.config import Config
 from shiftctl.admin.cycle import faults, ladder, log
-from shiftctl.admin.cycle.context import CycleContext
-from shiftctl.admin.cycle.executor import execute
 from shiftctl.admin.cycle.lock import AdminLock
 from shiftctl.admin.cycle.nap import consume_wake, wake_reasons
 from shiftctl.admin.cycle.snapshot import Snapshot, observe
@@ -146,7 +144,11 @@ def _locked_cycle(config: Config, paths: Paths, now: float | None,
         errors: list[str]
         if tracker is None:
             actions, errors = [f"unhealthy: {p}" for p in problems], []
+        elif not decision.actions:  # nothing to do: no handler is loaded
+            actions, errors = [], []
         else:
+            from shiftctl.admin.cycle.context import CycleContext
+            from shiftctl.admin.cycle.executor import execute
             actions, errors = execute(CycleContext(config, paths, store, tracker, snap), decision)
         failed = bool(errors) and not actions
         then = None

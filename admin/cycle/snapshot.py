@@ -10,14 +10,15 @@ import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-from shiftctl.admin import launchers
 from shiftctl.admin.config import Config
-from shiftctl.admin.launchers.base import Launcher, Liveness
 from shiftctl.admin.paths import READ_PREFIX, Paths
 from shiftctl.memory.store import Command, Issue, Run, Store, Task
-from shiftctl.system import git
 from shiftctl.system.fs import LinkedPathError, atomic_write, check_unlinked
+
+if TYPE_CHECKING:
+    from shiftctl.admin.launchers.base import Launcher, Liveness
 
 ACTIVE_ISSUE_STATES = ("new", "planned", "active", "needs_human", "done")
 TASK_LOAD_STATES = ("planned", "active", "needs_human")
@@ -77,6 +78,7 @@ def view_run(run: Run, task: Task | None, now: float, launcher: Launcher) -> Run
 def base_branch_problem(config: Config) -> str | None:
     """Why the base branch cannot be used, or None. A repository without a commit has no
     branch at all: that needs a first commit, not another base_branch."""
+    from shiftctl.system import git  # on a memo miss only: an idle cycle starts no git
     if git.rev(config.root, f"refs/heads/{config.base_branch}") is not None:
         return None
     if not git.out(config.root, "for-each-ref", "--count=1", "refs/heads/", check=False):
@@ -134,6 +136,7 @@ def _git_health(config: Config, paths: Paths, *, memo: bool = True) -> list[str]
                 return []
         except OSError:
             pass
+    from shiftctl.system import git  # the memo did not answer
     proc = git.run(config.root, "rev-parse", "--git-dir", check=False)
     if proc.returncode != 0:
         return [f"git: {config.root} is not a usable git repository"]
@@ -222,7 +225,10 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
         tasks += store.tasks(issue=n)
     by_id = {t.id: t for t in tasks}
     runs = []
-    for run in store.open_runs():
+    open_runs = store.open_runs()
+    if open_runs:  # an idle cycle has no run to ask a launcher about
+        from shiftctl.admin import launchers
+    for run in open_runs:
         task = by_id.get(run.task_id) if run.task_id else None
         if task is None and run.task_id:
             task = store.task(run.task_id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -26,7 +25,6 @@ from shiftctl.admin.tracker.base import (
     TrackerIssue,
 )
 from shiftctl.memory.db import connect, transaction
-from shiftctl.system import git
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)""",
@@ -305,6 +303,7 @@ class LocalTracker(Tracker):
             raise TrackerError(f"pull request #{number} is {pr.state}")
         if pr.draft:
             raise TrackerError(f"pull request #{number} is a draft; it is not ready to merge")
+        from shiftctl.admin.tracker.local_merge import merge_branch  # git: only to merge
         sha = merge_branch(self.repo, pr.head, pr.base,
                            f"Merge pull request #{number} from {pr.head}\n\n{pr.title}")
         with self._write():
@@ -312,44 +311,3 @@ class LocalTracker(Tracker):
             self.conn.execute("UPDATE prs SET state = 'merged', merge_sha = ?, seq = ?, "
                               "updated_at = ? WHERE number = ?", (sha, seq, _iso(), number))
         return sha
-
-
-def _checked_out_at(repo: Path, branch: str) -> Path | None:
-    current: Path | None = None
-    for line in git.out(repo, "worktree", "list", "--porcelain").splitlines():
-        if line.startswith("worktree "):
-            current = Path(line[len("worktree "):])
-        elif line == f"branch refs/heads/{branch}" and current is not None:
-            return current
-    return None
-
-
-def merge_branch(repo: Path, head: str, base: str, message: str) -> str:
-    """Merge ``head`` into ``base`` where ``base`` is checked out, or in a scratch worktree."""
-    if git.rev(repo, f"refs/heads/{head}") is None:
-        raise TrackerError(f"branch {head!r} does not exist")
-    where = _checked_out_at(repo, base)
-    if where is not None:
-        proc = git.run(where, *git.IDENTITY, "merge", "--no-ff", "-m", message, head, check=False)
-        if proc.returncode != 0:
-            git.run(where, "merge", "--abort", check=False)
-            raise TrackerError(f"cannot merge {head} into {base}: "
-                               f"{(proc.stderr or proc.stdout).strip()[-500:]}")
-        return git.out(where, "rev-parse", "HEAD")
-    old = git.rev(repo, f"refs/heads/{base}")
-    if old is None:
-        raise TrackerError(f"base branch {base!r} does not exist")
-    with tempfile.TemporaryDirectory(prefix="shiftctl-merge-") as tmp:
-        scratch = Path(tmp) / "wt"
-        tree = git.add_worktree(repo, scratch, old, "--detach")
-        try:
-            proc = git.run(tree, *git.IDENTITY, "merge", "--no-ff", "-m", message, head,
-                           check=False)
-            if proc.returncode != 0:
-                raise TrackerError(f"cannot merge {head} into {base}: "
-                                   f"{(proc.stderr or proc.stdout).strip()[-500:]}")
-            sha = git.out(tree, "rev-parse", "HEAD")
-            git.run(repo, "update-ref", f"refs/heads/{base}", sha, old)
-        finally:
-            git.remove_worktree(repo, scratch)
-    return sha

@@ -102,9 +102,11 @@ def test_the_fast_path_reports_a_broken_config_and_state_as_click_does(
 
 
 # What only some cycles need: an idle one must not pay for importing it.
-NOT_WHEN_IDLE = ("yaml", "click", "jsonschema", "difflib", "shiftctl.system.sandbox",
-                 "shiftctl.worker.spec", "shiftctl.worker.result", "shiftctl.memory.distil",
-                 "shiftctl.admin.profiles", "shiftctl.admin.backups")
+NOT_WHEN_IDLE = ("yaml", "click", "jsonschema", "difflib", "subprocess",
+                 "shiftctl.system.sandbox", "shiftctl.system.git", "shiftctl.worker.spec",
+                 "shiftctl.worker.result", "shiftctl.memory.distil", "shiftctl.admin.profiles",
+                 "shiftctl.admin.backups", "shiftctl.admin.launchers",
+                 "shiftctl.admin.cycle.executor", "shiftctl.admin.cycle.context")
 
 
 def test_an_idle_cycle_imports_only_what_every_cycle_needs(project: Project) -> None:
