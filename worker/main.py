@@ -145,7 +145,8 @@ def sandbox_for(spec: Spec, wt: Path, env: dict[str, str], homes: list[Path],
         return sandbox.make_box(wt, path, env,
                                 read_only=[Path(spec.repo) / ".git", spec.dir],
                                 hide=[*agent.sandbox_hide, *spec.hidden],
-                                expose=agent.sandbox_expose)
+                                expose=agent.sandbox_expose,
+                                sealed=[git.common_dir(Path(spec.repo))])
     return sandbox.wrapper(agent.sandbox, box)
 
 
@@ -282,7 +283,12 @@ class Attempt(Stoppable):
     def _guarded(self, tree: git.Tree, env: dict[str, str], log: IO[bytes],
                  wrap: sandbox.Wrap) -> AgentOutcome:
         """The agent, between two fingerprints of the shared git dir. Anything it changed
-        there makes the attempt ``tampered`` (and is undone) before any other git runs."""
+        there makes the attempt ``tampered`` (and is undone) before any other git runs.
+        A boxed agent cannot write there at all (``sandbox_for`` seals the git dir read-only),
+        so what changes there meanwhile is a person's commit, tag or setting, or another
+        tool's: it is neither fingerprinted nor undone."""
+        if self.spec.agent.sandbox == "bwrap":
+            return self._agent(tree.work_tree, env, log, wrap)
         guard = tamper.Guard(Path(self.spec.repo), self.spec.run_id, self.spec.dir, tree)
         guard.before()
         agent = self._agent(tree.work_tree, env, log, wrap)

@@ -35,8 +35,12 @@ def comment(who: str, entries: Sequence[dict[str, Any]], then: str) -> str:
             "worktree. Nothing of this attempt is committed, reviewed or merged, and "
             "shiftctl's own git never ran what was planted.\n\n"
             f"What changed, and what shiftctl did about it:\n{describe(entries)}\n\n"
-            "Check the agent and its profile (a sandbox keeps an agent out of `.git`). "
-            + then)
+            "Check the agent and its profile. If you made one of these changes yourself "
+            "while the run went on (a commit, a tag, a setting), put it back: a ref is kept "
+            "where the list says (`git update-ref REF SHA`), a file in the run's `tampered/` "
+            "directory. An unsandboxed agent runs as you, so its changes and yours look "
+            "alike; under `sandbox: bwrap` no agent can write `.git`, and your own changes "
+            "are never taken for an agent's. " + then)
 
 
 def record(rt: CycleContext, run: Run, entries: Sequence[dict[str, Any]]) -> None:

@@ -227,6 +227,7 @@ class Box:
     secret_files: Sequence[Path] = ()    # read as empty
     expose: Sequence[Path] = ()          # shown read-only inside hidden places (configured)
     protected: Sequence[Path] = ()       # never shown again (the admin's runtime directory)
+    sealed: Sequence[Path] = ()          # never writable, whoever asks (the shared git dir)
     path_env: str = os.defpath
     euid: int = field(default_factory=os.geteuid)
 
@@ -253,6 +254,10 @@ class Box:
             if path.exists():
                 out += ["--ro-bind", str(_norm(path)), str(_norm(path))]
         for path in (*writable, self.home, self.worktree):
+            if any(_within(_norm(path), _norm(s)) or _within(_norm(s), _norm(path))
+                   for s in self.sealed):
+                raise SandboxError(f"refusing to let the agent write {path}: it is or holds "
+                                   "the repository's git dir, which no agent may write")
             out += ["--bind", str(_norm(path)), str(_norm(path))]
         # the worktree's own .git file, read-only on top of it: an agent that could replace it
         # would choose the git dir (hooks, fsmonitor) of whoever runs git there next
@@ -275,9 +280,10 @@ def unwrapped(argv: Sequence[str], writable: Sequence[Path] = ()) -> list[str]:
 
 def make_box(worktree: Path, home: Path, env: Mapping[str, str], *,
              read_only: Sequence[Path] = (), hide: Sequence[Path | str] = (),
-             expose: Sequence[Path | str] = ()) -> Box:
+             expose: Sequence[Path | str] = (), sealed: Sequence[Path] = ()) -> Box:
     """The sandbox for one run, from the agent's environment (HOME, PATH) and the admin's
-    policy (``hide``: its runtime directory; ``expose``: ``sandbox_expose``)."""
+    policy (``hide``: its runtime directory; ``expose``: ``sandbox_expose``; ``sealed``:
+    what must stay read-only even if asked for, the repository's git dir)."""
     path_env = env.get("PATH", os.defpath)
     hidden = hidden_places(env.get("HOME"), hide)
     protected = [_norm(p) for p in hide]
@@ -286,7 +292,7 @@ def make_box(worktree: Path, home: Path, env: Mapping[str, str], *,
                secret_files=tuple(secret_files()),
                expose=tuple(safe_exposures([*expose, *path_dirs, *own_python()], hidden,
                                            protected)),
-               protected=tuple(protected), path_env=path_env)
+               protected=tuple(protected), sealed=tuple(sealed), path_env=path_env)
 
 
 def wrapper(kind: str, box: Callable[[], Box]) -> Wrap:

@@ -16,7 +16,7 @@ from support.agents import AGENTS, agent_argv
 from support.assets import require
 from support.attacks import ran
 from support.project import Project
-from support.repos import git, outside_tmp
+from support.repos import git, outside_tmp, wait_for
 
 SECRET = "ghp_AdminOnlyTokenValue0123456789abcdef"
 
@@ -215,3 +215,40 @@ def test_a_link_to_a_plain_directory_never_has_it_emptied(project: Project,
     assert link_handled(project, project.runs(n))
     assert sorted(p.name for p in target.iterdir()) == ["data.txt"]
     assert project.tasks(n)["t1"].state == "done"
+
+
+def test_a_persons_commit_tag_and_setting_during_a_boxed_run_are_left_alone(
+        project: Project) -> None:
+    """A boxed agent cannot write `.git`, so what changes there while it works is a person's
+    own doing: their commit stays on main, their tag and setting stay, the run is not
+    `tampered` and nothing is quarantined."""
+    require("bwrap", sandbox.probe() is None, f"bwrap cannot run here: {sandbox.probe()}")
+    place = outside_tmp("boxed-gate")  # the sandbox's private /tmp would hide a gate there
+    try:
+        script = Path(shutil.copy(AGENTS / "scripted.py", place))
+        gate = place / "gate"
+        project.configure(agents={"default": "boxed", "profiles": {"boxed": {
+            "kind": "command", "sandbox": "bwrap",
+            "argv": [str(Path(sys.executable).resolve()), str(script), "{prompt_file}",
+                     "{worktree}"],
+            "env": {"AGENT_WAIT_FOR": str(gate), "AGENT_TICK": "0.2",
+                    "AGENT_WRITE": "x.txt:x"}}}})
+        n = project.file_issue("Boxed", "- [ ] add a file\n")
+        project.cycle_until(lambda: project.runs(n), what="the run to start")
+        log = Path(project.runs(n)[0].run_dir) / "agent.log"
+        wait_for(lambda: log.exists() and log.stat().st_size > 0, what="the agent to work")
+        git(project.root, "commit", "-q", "--allow-empty", "-m", "a person's own commit")
+        mine = git(project.root, "rev-parse", "main")
+        git(project.root, "tag", "v-person")
+        git(project.root, "config", "person.note", "mine")
+        gate.touch()
+        project.run()
+    finally:
+        shutil.rmtree(place, ignore_errors=True)
+    (run,) = project.runs(n)
+    assert run.outcome == "succeeded" and project.tasks(n)["t1"].state == "done", run.error
+    assert git(project.root, "rev-parse", "main") == mine
+    assert git(project.root, "tag", "--list") == "v-person"
+    assert git(project.root, "config", "person.note") == "mine"
+    assert git(project.root, "for-each-ref", "refs/shiftctl/quarantine") == ""
+    assert comments(project, n, "tampered") == []

@@ -8,7 +8,7 @@ import pytest
 
 from shiftctl.admin.config import ConfigError, parse
 from shiftctl.system import sandbox
-from shiftctl.system.sandbox import Box, decide, install_root, safe_exposures
+from shiftctl.system.sandbox import Box, SandboxError, decide, install_root, safe_exposures
 
 
 def test_auto_is_bwrap_where_it_works_and_none_with_the_reason_where_not() -> None:
@@ -110,6 +110,20 @@ def test_extra_writable_paths_come_before_the_worktree(tmp_path: Path) -> None:
     argv = box(tmp_path, euid=1000).argv(["codex"], writable=[extra])
     assert argv.index(str(extra)) < argv.index(str(tmp_path / "wt"))
     assert argv[argv.index(str(extra)) - 1] == "--bind"
+
+
+@pytest.mark.parametrize("inside", ["repo/.git", "repo/.git/hooks", "repo"])
+def test_nothing_that_is_in_or_holds_the_git_dir_is_ever_made_writable(
+        tmp_path: Path, inside: str) -> None:
+    """The worker leaves changes to the shared git dir during a boxed run alone (a person's
+    commit is not tampering) because no agent can make them: this holds only if no writable
+    path reaches it, whatever a profile asks for (a CODEX_HOME there, say)."""
+    git_dir = tmp_path / "repo" / ".git"
+    (git_dir / "hooks").mkdir(parents=True)
+    b = box(tmp_path, euid=1000, sealed=(git_dir,))
+    with pytest.raises(SandboxError, match="git dir"):
+        b.argv(["codex"], writable=[tmp_path / inside])
+    assert str(tmp_path / "wt") in b.argv(["codex"], writable=[tmp_path / "codex-home"])
 
 
 def test_hidden_places_keep_the_outermost_and_skip_tmp(tmp_path: Path) -> None:
