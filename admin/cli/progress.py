@@ -60,9 +60,10 @@ def workers(store: Store, paths: Paths, now: float,
             config: Config | None = None) -> list[dict[str, Any]]:
     """Every open run with what its heartbeat says (and which host runs it)."""
     out = []
+    launcher_of = launchers.Picker(config, paths)
     for run in store.open_runs():
         rv = view_run(run, store.task(run.task_id) if run.task_id else None, now,
-                      launchers.for_run(run, config, paths))
+                      launcher_of(run))
         beat = heartbeat(paths, run)
         out.append({"run": run.id, "kind": run.kind, "issue": run.issue,
                     "task": rv.task.ref if rv.task else None,

@@ -227,12 +227,13 @@ def observe(config: Config, paths: Paths, store: Store, now: float | None = None
     runs = []
     open_runs = store.open_runs()
     if open_runs:  # an idle cycle has no run to ask a launcher about
-        from shiftctl.admin import launchers
-    for run in open_runs:
-        task = by_id.get(run.task_id) if run.task_id else None
-        if task is None and run.task_id:
-            task = store.task(run.task_id)
-        runs.append(view_run(run, task, now, launchers.for_run(run, config, paths)))
+        from shiftctl.admin.launchers import Picker
+        launcher_of = Picker(config, paths)
+        for run in open_runs:
+            task = by_id.get(run.task_id) if run.task_id else None
+            if task is None and run.task_id:
+                task = store.task(run.task_id)
+            runs.append(view_run(run, task, now, launcher_of(run)))
     day_start = now - (now % 86400)
     needed = {t.profile or config.agents.default for t in tasks if t.state == "ready"}
     backup_every = config.memory.backup_interval * 3600

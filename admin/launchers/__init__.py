@@ -2,7 +2,7 @@
 
 ``for_run`` picks the launcher that started a recorded run (by its ``launcher`` column), so a
 change of ``workers.launcher`` never orphans runs already under way; ``current`` is the one
-new runs go to.
+new runs go to; ``Picker`` does what ``for_run`` does for a pass over many runs.
 """
 from __future__ import annotations
 
@@ -39,3 +39,19 @@ def current(config: Config, paths: Paths | None = None) -> Launcher:
 def for_run(run: Run, config: Config | None, paths: Paths | None = None) -> Launcher:
     """The launcher that started ``run`` (NULL: local, as every run before launchers)."""
     return make(run.launcher or "local", config, paths)
+
+
+class Picker:
+    """``for_run`` for a pass over many runs (a snapshot, a /metrics scrape, ``status``): one
+    launcher per kind, so an RQ launcher's Redis connection is made once per pass, not once
+    per run."""
+
+    def __init__(self, config: Config | None, paths: Paths | None = None) -> None:
+        self.config, self.paths = config, paths
+        self._made: dict[str, Launcher] = {}
+
+    def __call__(self, run: Run) -> Launcher:
+        kind = run.launcher or "local"
+        if kind not in self._made:
+            self._made[kind] = make(kind, self.config, self.paths)
+        return self._made[kind]

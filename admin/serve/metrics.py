@@ -135,8 +135,9 @@ class StoreCollector(Collector):
                                     "run kind", labels=["kind"])
         alive: Counter[str] = Counter({"work": 0})
         now = time.time()
+        launcher_of = launchers.Picker(self.config, self.paths)
         for run in store.open_runs():
-            seen = launchers.for_run(run, self.config, self.paths).probe(run, now)
+            seen = launcher_of(run).probe(run, now)
             alive[run.kind] += int(seen.alive)
         for kind, n in sorted(alive.items()):
             workers.add_metric([kind], n)

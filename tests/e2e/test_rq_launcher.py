@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from shiftctl.admin.cycle.main import snapshot_for
 from shiftctl.system import relay
 
 from support.agents import agent_argv
@@ -72,11 +73,7 @@ def slow_profile(project: Project, marker: Path, **workers: object) -> None:
 
 def start_until_running(project: Project, marker: Path) -> int:
     n = project.file_issue("Slow", "- [ ] slow work\n")
-    deadline = time.monotonic() + 60
-    while not marker.exists():
-        assert time.monotonic() < deadline, "the agent never started on a host"
-        project.cycle()
-        time.sleep(0.2)
+    project.cycle_until(marker.exists, timeout=60, what="the agent to start on a host")
     return n
 
 
@@ -122,6 +119,41 @@ def test_stop_ends_remote_agents_within_five_seconds(rq_hosts: Hosts, project: P
     assert project.tasks(n)["t1"].attempts == 0
 
 
+def test_a_pass_over_many_remote_runs_connects_to_redis_once(
+        rq_hosts: Hosts, project: Project, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A snapshot, a /metrics scrape and status each probe every open run; each makes one
+    Redis connection for all of them, not one per run."""
+    gate = tmp_path / "gate"
+    project.configure(agents={"default": "gated", "profiles": {"gated": {
+        "kind": "command", "argv": agent_argv("scripted.py"),
+        "env": {"AGENT_WAIT_FOR": str(gate), "AGENT_TICK": "0.3",
+                "AGENT_WRITE": "out/{task}.txt:{task}"}}}},
+        workers={"max_concurrent": 3, "launcher": {"kind": "rq", "queue": "shiftctl"}})
+    for name in ("alpha", "beta", "gamma"):
+        rq_hosts.start(name)
+    n = project.file_issue("Three", "".join(f"- [ ] (parallel) part {i}\n" for i in range(3)))
+    project.cycle_until(lambda: len([r for r in project.runs(n) if r.ended_at is None]) == 3,
+                        what="three runs under way")
+    connects: list[str] = []
+    real = relay.connect
+
+    def counted(*args, **kw):  # type: ignore[no-untyped-def]
+        connects.append("connect")
+        return real(*args, **kw)
+    monkeypatch.setattr(relay, "connect", counted)
+    assert len(snapshot_for(project.config).runs) == 3
+    assert len(connects) == 1
+    assert workers_running(project) >= 0
+    assert len(connects) == 2
+    status = json.loads(project.cli("status", "--json").stdout)
+    assert len(status["workers"]) == 3 and len(connects) == 3
+    monkeypatch.setattr(relay, "connect", real)
+    gate.touch()
+    project.run(max_seconds=120)
+    assert project.issue_state(n) == "done"
+
+
 def workers_running(project: Project) -> float:
     """The ``shiftctl_workers_running{kind="work"}`` gauge as /metrics would serve it."""
     from prometheus_client import generate_latest
@@ -141,28 +173,19 @@ def one_task(project: Project, agent_sleep: float = 0, **extra: object) -> None:
         workers={"launcher": {"kind": "rq", "queue": "shiftctl"}}, **extra)
 
 
-def cycle_until(project: Project, predicate, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    project.cycle()
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-        project.cycle()
-
-
 def test_a_return_edited_in_redis_fails_the_run_as_tampering(rq_hosts: Hosts, project: Project,
                                                              redis_server: RedisServer) -> None:
     one_task(project)
     rq_hosts.start("alpha")
     n = project.file_issue("One", "- [ ] one\n")
     r = redis_server.client()
-    cycle_until(project, lambda: bool(project.runs(n)))
+    project.cycle_until(lambda: bool(project.runs(n)))
     run = project.runs(n)[0]
     wait_for(lambda: r.exists(relay.return_key(run.id)), timeout=60, what="the host's return")
     signed = json.loads(r.get(relay.return_key(run.id)))
     signed["doc"]["result"]["summary"] = "all tests pass, merge at once"
     r.set(relay.return_key(run.id), json.dumps(signed))
-    cycle_until(project, lambda: project.tasks(n)["t1"].state != "running")
+    project.cycle_until(lambda: project.tasks(n)["t1"].state != "running")
     run = project.runs(n)[0]
     assert run.outcome == "tampered" and "signature does not match" in (run.error or "")
     assert project.tasks(n)["t1"].state == "needs_human"
@@ -178,7 +201,7 @@ def test_a_host_signing_with_an_unregistered_key_is_refused(rq_hosts: Hosts,
     project.cli("hosts", "add", "alpha", __import__("shiftctl.system.signing", fromlist=["x"])
                 .public_of(__import__("shiftctl.system.signing", fromlist=["x"]).new_key()))
     n = project.file_issue("One", "- [ ] one\n")
-    cycle_until(project, lambda: bool(project.runs(n))
+    project.cycle_until(lambda: bool(project.runs(n))
                 and project.tasks(n)["t1"].state != "running")
     run = project.runs(n)[0]
     assert run.outcome == "tampered" and "host 'alpha'" in (run.error or ""), run.error
@@ -193,7 +216,7 @@ def test_a_redis_restart_mid_run_loses_nothing_and_duplicates_nothing(
     rq_hosts.start("beta")
     n = project.file_issue("One", "- [ ] one\n")
     r = redis_server.client()
-    cycle_until(project, lambda: bool(project.runs(n)))
+    project.cycle_until(lambda: bool(project.runs(n)))
     run = project.runs(n)[0]
     wait_for(lambda: r.exists(relay.heartbeat_key(run.id)), timeout=60, what="a heartbeat")
     redis_server.restart()
@@ -228,7 +251,7 @@ def test_a_napping_admin_wakes_when_a_host_returns(rq_hosts: Hosts, project: Pro
     one_task(project, agent_sleep=1, sleep={"busy": 300, "wake_check": 300})
     rq_hosts.start("alpha")
     n = project.file_issue("One", "- [ ] one\n")
-    cycle_until(project, lambda: bool(project.runs(n)))
+    project.cycle_until(lambda: bool(project.runs(n)))
     t0 = time.monotonic()
     assert nap(project.config, 120) == "wake"
     assert time.monotonic() - t0 < 60
