@@ -132,7 +132,7 @@ def test_a_pass_over_many_remote_runs_connects_to_redis_once(
         workers={"max_concurrent": 3, "launcher": {"kind": "rq", "queue": "shiftctl"}})
     for name in ("alpha", "beta", "gamma"):
         rq_hosts.start(name)
-    n = project.file_issue("Three", "".join(f"- [ ] (parallel) part {i}\n" for i in range(3)))
+    n = project.file_issue("Three", "".join(f"- [ ] (parallel) part{i} file\n" for i in range(3)))
     project.cycle_until(lambda: len([r for r in project.runs(n) if r.ended_at is None]) == 3,
                         what="three runs under way")
     connects: list[str] = []
