@@ -16,7 +16,7 @@ from shiftctl.admin import config as config_mod
 from shiftctl.admin.config import Config, ConfigError
 from shiftctl.admin.cycle import LOOP_SAID
 from shiftctl.admin.humanize import clip
-from shiftctl.admin.paths import Paths
+from shiftctl.admin.paths import Paths, issue_branch
 from shiftctl.system.env import local_identity
 
 
@@ -620,8 +620,13 @@ def approve(ctx: Context, issue_number: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_ctx
 def retry(ctx: Context, task: str, as_json: bool) -> None:
-    """Retry a task that needs a human (TASK is ISSUE-KEY, e.g. 12-t2)."""
+    """Retry a task that needs a human (TASK is ISSUE-KEY, e.g. 12-t2), or an issue (TASK is
+    ISSUE, as `/retry` on it): one held for its integration branch, or waiting for a person."""
     from shiftctl.admin.cli.steer import Refused, parse_task
+    if task.strip().lstrip("#").isdigit():
+        number = int(task.strip().lstrip("#"))
+        _steer(ctx, "retry", number, as_json, what=f"retry of #{number}")
+        return
     try:
         number, key = parse_task(task)
     except Refused as exc:
@@ -898,13 +903,41 @@ def state_restore(ctx: Context, backup: Path | None, as_json: bool) -> None:
         fail(str(exc))
     if done.warning:
         click.echo(f"warning: {done.warning}", err=True)
+    held = _moved_since_the_backup(ctx)
     said(as_json, [f"restored state.db from {done.backup} ({done.facts.last_event} events)",
                    *(f"kept the previous file as {kept}" for kept in done.aside),
                    "Work recorded after the backup was taken is forgotten; the loop goes on "
-                   "from the restored state. `shiftctl audit verify` reports the events lost."],
+                   "from the restored state. `shiftctl audit verify` reports the events lost.",
+                   *(h["said"] for h in held)],
          backup=str(done.backup), events=done.facts.last_event,
-         kept=[str(k) for k in done.aside])
+         kept=[str(k) for k in done.aside],
+         held=[{k: v for k, v in h.items() if k != "said"} for h in held])
     ctx.wake()
+
+
+def _moved_since_the_backup(ctx: Context) -> list[dict[str, Any]]:
+    """The issues the next cycle will hold because their integration branch moved past the
+    restored record (merges made after the backup), each with the command that avoids it."""
+    from shiftctl.admin.review.integration import drifted
+    from shiftctl.admin.statedb import open_reader
+    store = open_reader(ctx.paths)
+    try:
+        found = drifted(store, ctx.config.root)
+    finally:
+        store.close()
+    out = []
+    for issue, check in found:
+        branch = issue_branch(issue.number)
+        recorded = check.expected or ""
+        out.append({"issue": issue.number, "branch": branch, "found": check.found,
+                    "recorded": recorded, "said": (
+                        f"#{issue.number}: {branch} is at {(check.found or '?')[:12]}, past "
+                        f"{recorded[:12]} where the restored state last left it (merges made "
+                        "after the backup, or someone else's). The next cycle holds the issue "
+                        "for a person unless the branch is put back first: `git update-ref "
+                        f"refs/heads/{branch} {recorded}` (what was merged after it is done "
+                        "again).")})
+    return out
 
 
 @cli.command()

@@ -28,7 +28,7 @@ class Target:
     """What a checked command is about."""
     verb: str
     issue: int
-    task: str | None = None  # ISSUE-KEY, for retry
+    task: str | None = None  # ISSUE-KEY, for retry (None: the issue itself)
 
 
 def parse_task(ref: str) -> tuple[int, str]:
@@ -53,6 +53,11 @@ def judge(target: Target, issue: Issue | None, task: Task | None,
         return f"issue #{n} is {issue.state}, not waiting for approval; nothing to approve"
     if target.verb != "retry":
         return None
+    if target.task is None:  # the issue itself, as `/retry` on it
+        if issue.integration_hold or issue.state == "needs_human":
+            return None
+        return (f"issue #{n} is {issue.state}, neither on hold nor waiting for a person; to "
+                f"retry one of its tasks, name it (ISSUE-KEY, e.g. {n}-t1)")
     if task is None:
         have = ", ".join(f"{n}-{k}" for k in keys) or "none yet"
         return f"no task {target.task} (issue #{n} has: {have})"

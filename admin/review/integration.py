@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
 from shiftctl.admin import humanize
 from shiftctl.admin.cycle import faults
@@ -25,13 +26,35 @@ from shiftctl.admin.tracker.base import PullRequest
 from shiftctl.admin.untrusted import one_line
 from shiftctl.memory import states
 from shiftctl.memory.states import IssueState
-from shiftctl.memory.store import Issue, Run, Task, Usage
+from shiftctl.memory.store import Issue, Run, Store, Task, Usage
 from shiftctl.system import git
 from shiftctl.system.fs import check_unlinked
 
 
 def _ref(issue: int) -> str:
     return f"refs/heads/{issue_branch(issue)}"
+
+
+def ref_check(store: Store, root: Path, issue: Issue) -> integrity.RefCheck:
+    """Where the issue's integration branch is, against where shiftctl last left it."""
+    merges = store.merges(issue.number)
+    return integrity.compare(issue.integration_head, merges[-1].before if merges else None,
+                             git.rev(root, _ref(issue.number)))
+
+
+def drifted(store: Store, root: Path) -> list[tuple[Issue, integrity.RefCheck]]:
+    """Open issues whose integration branch is not where the recorded state left it, for
+    ``state restore`` to name: merges made after the backup are not in the restored record,
+    and shiftctl cannot tell its own lost merge from an agent's, so the next cycle holds
+    each of these for a person. Read-only."""
+    out = []
+    for issue in store.issues():
+        if issue.state in ("closed", "cancelled") or issue.integration_hold:
+            continue
+        check = ref_check(store, root, issue)
+        if not check.trusted:
+            out.append((issue, check))
+    return out
 
 
 def trusted_head(rt: CycleContext, issue: Issue, *, cached: bool = False) -> str | None:
@@ -43,10 +66,7 @@ def trusted_head(rt: CycleContext, issue: Issue, *, cached: bool = False) -> str
         return None
     if cached and issue.number in rt.integration_heads:
         return rt.integration_heads[issue.number]
-    root = rt.config.root
-    merges = rt.store.merges(issue.number)
-    check = integrity.compare(issue.integration_head, merges[-1].before if merges else None,
-                              git.rev(root, _ref(issue.number)))
+    check = ref_check(rt.store, rt.config.root, issue)
     head: str | None
     if check.state == integrity.OK:
         head = check.found
@@ -127,7 +147,8 @@ def hold(rt: CycleContext, issue: Issue, check: integrity.RefCheck) -> None:
                 "tool or a person), so shiftctl no longer trusts it: work on this issue has "
                 "stopped and nothing was pushed.\n\nTo go on, put the branch back "
                 f"(`git update-ref refs/heads/{branch} {check.expected}`) or delete it "
-                "(shiftctl rebuilds it from its own record), then reply `/retry`.")
+                "(shiftctl rebuilds it from its own record), then reply `/retry` (or run "
+                f"`shiftctl retry {issue.number}`).")
     with rt.store.tx():
         rt.store.update_issue(issue.number, integration_hold=why)
         rt.store.event("integration.mismatch", issue=issue.number, expected=check.expected,
@@ -146,9 +167,7 @@ def release_hold(rt: CycleContext, issue: Issue) -> str | None:
     it (or deleted, then rebuilt). Returns why not, or None."""
     if not issue.integration_hold:
         return None
-    merges = rt.store.merges(issue.number)
-    check = integrity.compare(issue.integration_head, merges[-1].before if merges else None,
-                              git.rev(rt.config.root, _ref(issue.number)))
+    check = ref_check(rt.store, rt.config.root, issue)
     if not check.trusted:
         return (f"the integration branch is still at {(check.found or '?')[:12]}, not at "
                 f"{(check.expected or '?')[:12]}")

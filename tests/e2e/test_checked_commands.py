@@ -23,6 +23,8 @@ def test_unknown_issue_and_task_are_refused_and_nothing_is_queued(project: Proje
                         (("replan", "99"), "no issue #99"),
                         (("retry", f"{n}-t9"), f"no task {n}-t9 (issue #{n} has: {n}-t1)"),
                         (("retry", "99-t1"), "no issue #99"),
+                        (("retry", "99"), "no issue #99"),
+                        (("retry", str(n)), f"issue #{n} is done, neither on hold nor waiting"),
                         (("approve", str(n)), f"issue #{n} is done, not waiting for approval")]:
         bad = project.cli(*args, check=False)
         assert bad.returncode != 0, (args, bad.stdout)

@@ -121,6 +121,11 @@ def test_restore_brings_the_loop_back_and_the_issue_completes_after_a_person_che
     assert project.cycle().rung == "error"
     restored = project.cli("state", "restore")
     assert str(backup) in restored.stdout and "state.db.corrupt-" in restored.stdout
+    # it names the issue whose branch moved past the restored record, and the way out
+    branch = f"shiftctl/issue-{n}"
+    assert f"#{n}: {branch} is at {git(project.root, 'rev-parse', branch)[:12]}" in \
+        restored.stdout
+    assert f"git update-ref refs/heads/{branch} " in restored.stdout
     verify = project.cli("audit", "verify", check=False)  # honest: events were lost
     assert verify.returncode == 1
     assert "truncated" in verify.stderr and f"restored from {backup}" in verify.stderr

@@ -108,7 +108,7 @@ def test_a_person_who_puts_the_branch_back_and_retries_gets_the_reviewed_work(
     project.run()
     assert project.issue_state(n) == "needs_human"  # still at the planted commit: still held
     git(project.root, "update-ref", f"refs/heads/shiftctl/issue-{n}", recorded)
-    project.comment(n, "/retry")
+    project.cli("retry", str(n))  # the CLI's way of saying `/retry` on the issue
     project.run()
     assert project.issue_state(n) == "done"
     branch = f"shiftctl/issue-{n}"
