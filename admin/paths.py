@@ -15,15 +15,17 @@ Outside the repository, per repository (``repo_id``):
   version is adopted once (``ensure_tracker``) and kept beside as ``tracker.db.moved``.
 
 ``<id>`` is the repository directory's name and a hash of its resolved path. A repository
-that moves gets a new id: its old key is still found by the key id stored on each event
-(``audit verify`` reads every key in the audit directory), a new key and anchor start at
-the new place, and old backups stay under the old id (``state restore PATH`` takes them).
+that moves gets a new id; its tracker and backups follow it (``.shiftctl/tracker.json`` says
+which it used, see ``_follow``), its old audit key is still found by the key id stored on
+each event (``audit verify`` reads every key in the audit directory), and a new key and
+anchor start at the new place.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,22 +136,99 @@ class Paths:
         for d in (self.runs, self.worktrees, self.requests, self.logs):
             d.mkdir(exist_ok=True)
 
+    @property
+    def tracker_pointer(self) -> Path:
+        """Which tracker directory this repository used, and where the repository was then:
+        it travels with the repository, so a moved or copied one finds its issues again."""
+        return self.runtime / "tracker.json"
+
     def ensure_tracker(self) -> Path:
-        """The local tracker's file, its directory made (private), an older version's
-        ``.shiftctl/tracker.db`` copied in first if there is one and none here yet."""
+        """The local tracker's file, its directory made (private). When there is none here
+        yet, first what this repository used before: the tracker of its previous place (moved:
+        the directory follows; copied: the copy gets a copy of it, ``_follow``), or an older
+        version's ``.shiftctl/tracker.db``."""
+        if not self.tracker_db.exists():
+            _follow(self)
         self.tracker_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         legacy = self.legacy_tracker_db
         if legacy.is_file() and not legacy.is_symlink() and not self.tracker_db.exists():
             _adopt(legacy, self.tracker_db)
+        _point(self)
         return self.tracker_db
 
 
+def _follow(paths: Paths) -> None:
+    """The tracker this repository used at its previous place (``.shiftctl/tracker.json``),
+    brought here: the directory renamed when that place is gone (a move; the backups follow
+    too), copied when it is still there (a copy: each goes on with its own). Nothing when the
+    pointer is missing, damaged or names no tracker; never through a link."""
+    import json
+    try:
+        if paths.runtime.is_symlink() or paths.tracker_pointer.is_symlink():
+            return
+        said = json.loads(paths.tracker_pointer.read_text(encoding="utf-8"))
+        old_id, old_root = str(said["id"]), str(said["root"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return
+    if old_id == paths.repo_id or not re.fullmatch(r"[A-Za-z0-9._-]+-[0-9a-f]{12}", old_id):
+        return
+    old_dir = paths.tracker_dir.parent / old_id
+    if old_dir.is_symlink() or not (old_dir / "tracker.db").is_file():
+        return
+    paths.tracker_dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if Path(old_root).exists():
+        how = "copied"
+        paths.tracker_dir.mkdir(exist_ok=True, mode=0o700)
+        _copy_db(old_dir / "tracker.db", paths.tracker_db)
+    else:
+        how = "moved"
+        try:
+            old_dir.rename(paths.tracker_dir)
+        except OSError:
+            return  # another process followed it first, or one was made here meanwhile
+        old_backups = paths.backups.parent / old_id
+        if old_backups.is_dir() and not old_backups.is_symlink() and not paths.backups.exists():
+            try:
+                old_backups.rename(paths.backups)
+            except OSError:
+                pass  # they stay where they are: `state restore PATH` takes them
+    from shiftctl.system.fs import write_json
+    write_json(paths.tracker_dir / "origin.json",
+               {"how": how, "from": old_root, "from_id": old_id, "at": time.time()})
+
+
+def _point(paths: Paths) -> None:
+    """Remember, with the repository, which tracker it uses and where it is."""
+    import json
+    want = {"id": paths.repo_id, "root": str(paths.root.resolve())}
+    try:
+        if paths.runtime.is_symlink() or not paths.runtime.is_dir():
+            return
+        if paths.tracker_pointer.is_file() and json.loads(
+                paths.tracker_pointer.read_text(encoding="utf-8")) == want:
+            return
+    except (OSError, ValueError):
+        pass
+    from shiftctl.system.fs import atomic_write
+    try:
+        atomic_write(paths.tracker_pointer, json.dumps(want), durable=False)
+    except OSError:
+        pass  # only a pointer: the next open writes it again
+
+
 def _adopt(legacy: Path, target: Path) -> None:
-    """Copy a database consistently (SQLite's backup), publish it without overwriting one
-    that appeared meanwhile, and keep the old file aside (never deleted: it is user data)."""
+    """Copy an older version's tracker in (``_copy_db``) and keep the old file aside (never
+    deleted: it is user data)."""
+    _copy_db(legacy, target)
+    legacy.rename(legacy.with_name("tracker.db.moved"))
+
+
+def _copy_db(source: Path, target: Path) -> None:
+    """Copy a database consistently (SQLite's backup) and publish it without overwriting one
+    that appeared meanwhile."""
     import sqlite3
     part = target.with_name(f".{target.name}.{os.getpid()}.part")
-    src = sqlite3.connect(f"{legacy.as_uri()}?mode=ro", uri=True)
+    src = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True)
     try:
         dst = sqlite3.connect(str(part))
         try:
@@ -164,7 +243,6 @@ def _adopt(legacy: Path, target: Path) -> None:
         pass
     finally:
         part.unlink(missing_ok=True)
-    legacy.rename(legacy.with_name("tracker.db.moved"))
 
 
 READ_PREFIX = "read-"

@@ -3,7 +3,9 @@ issues, comments and PRs; the loss of the runtime state is said by status and by
 never shown as an empty world; an older ``.shiftctl/tracker.db`` is adopted, not lost."""
 from __future__ import annotations
 
+import json
 import shutil
+from pathlib import Path
 
 from shiftctl.admin.paths import Paths
 from shiftctl.admin.tracker.local import LocalTracker
@@ -53,6 +55,54 @@ def test_an_older_runtime_tracker_is_adopted_once_and_kept_aside(project: Projec
     project.cli("issue", "new", "After the move", "--label", "shiftctl")
     assert sorted(i["title"] for i in project.cli_json("issue", "list")) == [
         "After the move", "Filed before the move"]
+
+
+def test_a_moved_repository_takes_its_issues_and_backups_with_it(project: Project) -> None:
+    n = project.file_issue("Keep me", ONE)
+    project.comment(n, "a person's note")
+    project.run()
+    project.cli("state", "backup")
+    old = Paths(project.root)
+    old_tracker, old_backups = old.tracker_dir, old.backups
+    moved = Project(Path(shutil.move(project.root, project.root.parent / "moved")))
+
+    listed = moved.cli("issue", "list").stdout
+    assert f"#{n}" in listed and "Keep me" in listed
+    assert any(c["body"] == "a person's note" for c in moved.issue(n)["comments"])
+    assert len(moved.prs()) == 1
+    assert not old_tracker.exists() and not old_backups.exists()
+    new = Paths(moved.root)
+    assert json.loads((new.tracker_dir / "origin.json").read_text())["how"] == "moved"
+    assert len(list(new.backups.iterdir())) == 1  # `state restore` finds them here
+    later = moved.file_issue("After the move", ONE)
+    assert later > n + 1  # the numbering goes on (the PR took n + 1)
+    moved.run()
+    assert moved.issue_state(later) == "done"
+    assert "PROBLEM" not in moved.cli("status").stdout
+
+
+def test_a_copied_repository_gets_its_own_copy_of_the_issues(project: Project) -> None:
+    n = project.file_issue("Keep me", ONE)
+    project.run()
+    copy = Project(Path(shutil.copytree(project.root, project.root.parent / "copy",
+                                        symlinks=True)))
+    assert f"#{n}" in copy.cli("issue", "list").stdout
+    copy.comment(n, "said in the copy")
+    project.comment(n, "said in the original")
+    said = {c["body"] for c in copy.issue(n)["comments"]}
+    assert "said in the copy" in said and "said in the original" not in said
+    said = {c["body"] for c in project.issue(n)["comments"]}
+    assert "said in the original" in said and "said in the copy" not in said
+    origin = json.loads((Paths(copy.root).tracker_dir / "origin.json").read_text())
+    assert origin["how"] == "copied" and origin["from"] == str(project.root.resolve())
+
+
+def test_a_pointer_that_names_no_tracker_starts_an_empty_one(project: Project) -> None:
+    paths = Paths(project.root)
+    paths.runtime.mkdir(exist_ok=True)
+    paths.tracker_pointer.write_text(json.dumps({"id": "../../etc", "root": "/nowhere"}))
+    assert project.cli_json("issue", "list") == []
+    assert json.loads(paths.tracker_pointer.read_text())["id"] == paths.repo_id
 
 
 def test_the_sandbox_is_told_to_hide_the_tracker(project: Project) -> None:
