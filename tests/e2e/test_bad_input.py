@@ -113,7 +113,7 @@ def test_runtime_dir_deleted_under_a_running_loop(project: Project) -> None:
         time.sleep(2.5)
         assert loop.poll() is None, "the loop must survive"
         out = project.cli("issue", "new", "After", "--label", "shiftctl", "--body", ONE).stdout
-        n = int(out.split()[0].lstrip("#"))  # the local tracker starts afresh
+        n = int(out.split()[0].lstrip("#"))  # the tracker is kept: it is not in .shiftctl/
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
