@@ -23,11 +23,14 @@ anchor start at the new place.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from shiftctl.system.fs import atomic_write, write_json
 
 
 def _xdg(variable: str, default: str) -> Path:
@@ -162,7 +165,6 @@ def _follow(paths: Paths) -> None:
     brought here: the directory renamed when that place is gone (a move; the backups follow
     too), copied when it is still there (a copy: each goes on with its own). Nothing when the
     pointer is missing, damaged or names no tracker; never through a link."""
-    import json
     try:
         if paths.runtime.is_symlink() or paths.tracker_pointer.is_symlink():
             return
@@ -192,14 +194,12 @@ def _follow(paths: Paths) -> None:
                 old_backups.rename(paths.backups)
             except OSError:
                 pass  # they stay where they are: `state restore PATH` takes them
-    from shiftctl.system.fs import write_json
     write_json(paths.tracker_dir / "origin.json",
                {"how": how, "from": old_root, "from_id": old_id, "at": time.time()})
 
 
 def _point(paths: Paths) -> None:
     """Remember, with the repository, which tracker it uses and where it is."""
-    import json
     want = {"id": paths.repo_id, "root": str(paths.root.resolve())}
     try:
         if paths.runtime.is_symlink() or not paths.runtime.is_dir():
@@ -209,7 +209,6 @@ def _point(paths: Paths) -> None:
             return
     except (OSError, ValueError):
         pass
-    from shiftctl.system.fs import atomic_write
     try:
         atomic_write(paths.tracker_pointer, json.dumps(want), durable=False)
     except OSError:
