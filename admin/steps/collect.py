@@ -17,6 +17,7 @@ from shiftctl.admin.cycle.outcomes import after_run
 from shiftctl.admin.planning.plans import PlanError, PlannedTask, validate
 from shiftctl.admin.steps import tampering as tampering_report
 from shiftctl.admin.tracker.markers import run_key
+from shiftctl.admin.untrusted import one_line
 from shiftctl.memory.store import Run, Task, Usage
 from shiftctl.worker.result import Result
 
@@ -119,7 +120,7 @@ def ended(rt: CycleContext, run: Run) -> tuple[Result | None, str, str, dict[str
         cool_down(rt, run, result.rate_limit_reset if result else None)
     elif outcome == "unauthenticated" and run.profile:
         with rt.store.tx():
-            rt.store.refuse_profile(run.profile, f"{error} (run {run.id})")
+            rt.store.refuse_profile(run.profile, f"{one_line(error, 300)} (run {run.id})")
             rt.store.event("agent.refused", issue=run.issue, run=run.id, profile=run.profile,
                            error=error)
     elif outcome != "stopped" and rt.store.get(streak_key) not in (None, "0"):
