@@ -230,7 +230,7 @@ def render(status: dict[str, Any], now: float | None = None) -> str:
         lines.append(f"Agent {profile} cools down after a rate limit: back {_ago(until, now)}.")
     for profile, why in sorted((status.get("refused") or {}).items()):
         lines.append(f"Agent {profile}: its provider refused the credentials ({why}). No run "
-                     "starts on it until they are fixed and a person says /retry.")
+                     "starts on it until they are fixed and a person says /retry or /replan.")
     lines += sandbox_lines(status.get("sandbox"))
     rate = quota.describe((status.get("tracker") or {}).get("rate"), now)
     if rate:

@@ -153,7 +153,7 @@ def _git_health(config: Config, paths: Paths, *, memo: bool = True) -> list[str]
 def unusable_profiles(config: Config, profiles: set[str],
                       refused: Mapping[str, str] | None = None) -> dict[str, str]:
     """Profiles that cannot start here, and why: credentials their provider refused (until a
-    person's ``/retry``), a missing CLI, or a sandbox that cannot run."""
+    person's ``/retry`` or ``/replan``), a missing CLI, or a sandbox that cannot run."""
     if not profiles:
         return {}
     from shiftctl.admin.profiles import executable, sandbox_in_force  # sandbox: not when idle

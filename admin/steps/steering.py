@@ -85,9 +85,7 @@ def _retry(rt: CycleContext, cmd: Command, *, answer: bool = False) -> str:
             rt.outbox.comment(task.issue, "retry", f"{task.key}:{cmd.id}",
                               f"Retrying task **{task.key}** as {cmd.author} asked: it "
                               f"{grant.note}.")
-            if refused := rt.store.clear_refusals():  # the person says they are fixed
-                rt.store.event("agent.refusal_cleared", issue=task.issue, task=task.key,
-                               profiles=refused, by=cmd.author)
+            _credentials_fixed(rt, cmd)
         for t in revive:
             rt.store.set_task_state(t, TaskState.PENDING, f"revived by retry of {task.key}")
         if issue.state in ("needs_human", "done"):
@@ -95,6 +93,15 @@ def _retry(rt: CycleContext, cmd: Command, *, answer: bool = False) -> str:
             rt.outbox.label(issue.number, "active")
     return (f"{task.ref} ready" + (f" ({grant.note})" if grant else "")
             + (f", {len(revive)} dependent(s) revived" if revive else ""))
+
+
+def _credentials_fixed(rt: CycleContext, cmd: Command) -> None:
+    """A person's ``/retry`` or ``/replan`` says what parked the work is fixed: profiles whose
+    credentials were refused may run again (if they are not, the next run says so, and costs
+    nothing)."""
+    if refused := rt.store.clear_refusals():
+        rt.store.event("agent.refusal_cleared", issue=cmd.issue, profiles=refused,
+                       by=cmd.author, verb=cmd.verb)
 
 
 def _approve(rt: CycleContext, cmd: Command) -> str:
@@ -128,6 +135,7 @@ def _replan(rt: CycleContext, cmd: Command) -> str:
             if t.state not in ("done", "cancelled"):
                 rt.store.set_task_state(t, TaskState.CANCELLED, f"replanned by {cmd.author}")
         forget_deleted(rt, issue)
+        _credentials_fixed(rt, cmd)
         rt.store.update_issue(issue.number, verify_failures=0)
         rt.store.set_issue_state(issue.number, IssueState.NEW, f"replan requested by {cmd.author}")
     return f"#{issue.number} will be planned again"
