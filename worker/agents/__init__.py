@@ -27,8 +27,8 @@ class AgentOutcome:
     cost_usd: float = 0.0
     error: str = ""
     rate_limited: bool = False
-    unauthenticated: bool = False  # the provider refused the credentials (agents.auth)
     rate_limit_reset: float | None = None
+    unauthenticated: bool = False  # the provider refused the credentials (agents.auth)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -2,8 +2,8 @@
 
 Such a run ends ``unauthenticated``. No attempt of the task is spent (the task could not
 have done better) and the admin starts nothing more on that profile until a person fixes
-the credentials and says ``/retry``: retrying would only fail the same way. Pure
-functions over the agents' own words.
+the credentials and says ``/retry`` (or ``/replan``): retrying would only fail the same
+way. Pure functions over the agents' own words.
 """
 from __future__ import annotations
 
