@@ -623,16 +623,12 @@ def retry(ctx: Context, task: str, as_json: bool) -> None:
     """Retry a task that needs a human (TASK is ISSUE-KEY, e.g. 12-t2), or an issue (TASK is
     ISSUE, as `/retry` on it): one held for its integration branch, or waiting for a person."""
     from shiftctl.admin.cli.steer import Refused, parse_task
-    if task.strip().lstrip("#").isdigit():
-        number = int(task.strip().lstrip("#"))
-        _steer(ctx, "retry", number, as_json, what=f"retry of #{number}")
-        return
     try:
         number, key = parse_task(task)
     except Refused as exc:
         fail(str(exc))
-    ref = f"{number}-{key}"
-    _steer(ctx, "retry", number, as_json, task=ref, what=f"retry of {ref}")
+    ref = f"{number}-{key}" if key else None
+    _steer(ctx, "retry", number, as_json, task=ref, what=f"retry of {ref or f'#{number}'}")
 
 
 @cli.command()

@@ -31,11 +31,12 @@ class Target:
     task: str | None = None  # ISSUE-KEY, for retry (None: the issue itself)
 
 
-def parse_task(ref: str) -> tuple[int, str]:
-    number, _, key = ref.strip().lstrip("#").partition("-")
-    if not number.isdigit() or not key:
-        raise Refused(f"{ref!r} is not a task id (expected ISSUE-KEY, e.g. 12-t2)")
-    return int(number), key
+def parse_task(ref: str) -> tuple[int, str | None]:
+    """``12-t2``: (12, "t2"); ``12``: (12, None), the issue itself (``retry`` takes both)."""
+    number, dash, key = ref.strip().lstrip("#").partition("-")
+    if not number.isdigit() or (dash and not key):
+        raise Refused(f"{ref!r} is not a task id (expected ISSUE-KEY, e.g. 12-t2, or ISSUE)")
+    return int(number), key or None
 
 
 def judge(target: Target, issue: Issue | None, task: Task | None,
