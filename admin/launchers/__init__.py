@@ -38,7 +38,7 @@ def current(config: Config, paths: Paths | None = None) -> Launcher:
 
 def for_run(run: Run, config: Config | None, paths: Paths | None = None) -> Launcher:
     """The launcher that started ``run`` (NULL: local, as every run before launchers)."""
-    return make(run.launcher or "local", config, paths)
+    return Picker(config, paths)(run)
 
 
 class Picker:
@@ -51,7 +51,7 @@ class Picker:
         self._made: dict[str, Launcher] = {}
 
     def __call__(self, run: Run) -> Launcher:
-        kind = run.launcher or "local"
+        kind = run.launcher or "local"  # NULL: a run from before launchers
         if kind not in self._made:
             self._made[kind] = make(kind, self.config, self.paths)
         return self._made[kind]
