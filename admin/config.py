@@ -8,6 +8,8 @@ docs/configuration.md's default column is generated from what an empty file pars
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -614,14 +616,12 @@ class _Memo:
     NAME = "config.parsed.json"
 
     def __init__(self, path: Path, raw: bytes) -> None:
-        import hashlib
         runtime = path.parent / ".shiftctl"
         self.file = None if runtime.is_symlink() or not runtime.is_dir() \
             else runtime / self.NAME
         self.digest = hashlib.sha256(raw).hexdigest()
 
     def read(self) -> Any:
-        import json
         if self.file is None:
             return _UNKNOWN
         try:
@@ -634,8 +634,6 @@ class _Memo:
 
     def write(self, data: Any) -> None:
         """Only what JSON gives back unchanged (YAML's integer keys or dates would not be)."""
-        import json
-
         from shiftctl.system.fs import atomic_write
         if self.file is None:
             return
