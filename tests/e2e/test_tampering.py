@@ -154,7 +154,9 @@ def test_a_sandboxed_agent_cannot_replace_its_worktrees_git_file(project: Projec
         project.configure(agents={"default": "boxed", "profiles": {"boxed": {
             "kind": "command", "sandbox": "bwrap",
             "argv": [python, str(script), "{prompt_file}", "{worktree}"],
-            "env": {"EVIL_DIR": str(evil), "EVIL_DO": "gitfile,hooks,fsmonitor"}}}})
+            "env": {"EVIL_DIR": str(evil),
+                    "EVIL_DO": "gitfile,hooks,fsmonitor,tag,move-main"}}}})
+        main = git(project.root, "rev-parse", "main")
         n = project.file_issue("Harmless", "- [ ] add a file\n")
         project.run()
         marks = ran(evil / "marks")
@@ -164,6 +166,10 @@ def test_a_sandboxed_agent_cannot_replace_its_worktrees_git_file(project: Projec
     report = json.loads(git(project.root, "show", f"shiftctl/issue-{n}:evil-report.json"))
     assert report["gitfile"].startswith(("OSError", "PermissionError")), report  # read-only
     assert report["hooks"] != "done" and report["fsmonitor"] != "done", report
+    # no fingerprint is taken around a boxed agent: the sandbox alone keeps refs as they were
+    assert report["tag"] != "done" and report["move-main"] != "done", report
+    assert git(project.root, "rev-parse", "main") == main
+    assert git(project.root, "tag", "--list") == ""
     assert project.tasks(n)["t1"].state == "done"  # its honest work went through review
 
 
